@@ -1,0 +1,168 @@
+"""Where object and part bytes live: in memory, or in files under a data directory.
+
+Blob ids are generated here (random hex), never derived from an object key, so a key can
+never become a filesystem path. A disk blob is written to a temporary file, fsynced and
+renamed into place before :meth:`BlobStore.put` returns, so a half-written part is never
+visible; the caller commits the metadata row that refers to it only afterwards, and
+:meth:`BlobStore.ids` lets start-up code delete blobs that no row refers to.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Protocol
+
+_READ_CHUNK = 1 << 20
+
+
+class BlobNotFound(KeyError):
+    """No blob has this id."""
+
+
+class BlobStore(Protocol):
+    def put(self, data: bytes) -> str:
+        """Store ``data`` durably; return its new id."""
+        ...
+
+    def read(self, blob_id: str, start: int = 0, end: int | None = None) -> bytes:
+        """Bytes ``[start, end)`` of the blob (``end=None`` means to the end)."""
+        ...
+
+    def iter_range(self, blob_id: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
+        """The same bytes as :meth:`read`, in chunks of at most 1 MiB."""
+        ...
+
+    def delete(self, blob_id: str) -> None:
+        """Remove the blob; a missing blob is not an error."""
+        ...
+
+    def ids(self) -> set[str]:
+        """Every stored blob id (for start-up garbage collection)."""
+        ...
+
+
+def new_blob_id() -> str:
+    return secrets.token_hex(16)
+
+
+class MemoryBlobStore:
+    def __init__(self) -> None:
+        self._blobs: dict[str, bytes] = {}
+        self._lock = threading.Lock()
+
+    def put(self, data: bytes) -> str:
+        blob_id = new_blob_id()
+        with self._lock:
+            self._blobs[blob_id] = bytes(data)
+        return blob_id
+
+    def _get(self, blob_id: str) -> bytes:
+        try:
+            return self._blobs[blob_id]
+        except KeyError:
+            raise BlobNotFound(blob_id) from None
+
+    def read(self, blob_id: str, start: int = 0, end: int | None = None) -> bytes:
+        data = self._get(blob_id)
+        if start == 0 and (end is None or end >= len(data)):
+            return data
+        return data[start:end]
+
+    def iter_range(self, blob_id: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
+        data = self._get(blob_id)
+        stop = len(data) if end is None else min(end, len(data))
+        view = memoryview(data)
+        for offset in range(start, stop, _READ_CHUNK):
+            yield bytes(view[offset : min(offset + _READ_CHUNK, stop)])
+
+    def delete(self, blob_id: str) -> None:
+        with self._lock:
+            self._blobs.pop(blob_id, None)
+
+    def ids(self) -> set[str]:
+        with self._lock:
+            return set(self._blobs)
+
+
+class DiskBlobStore:
+    """Blobs as files ``root/ab/<id>``; writes are temp file + fsync + rename."""
+
+    def __init__(self, root: Path, *, fsync: bool = True) -> None:
+        self.root = root
+        self.fsync = fsync
+        root.mkdir(parents=True, exist_ok=True)
+        (root / "tmp").mkdir(exist_ok=True)
+        for leftover in (root / "tmp").iterdir():
+            leftover.unlink(missing_ok=True)
+
+    def _path(self, blob_id: str) -> Path:
+        if len(blob_id) != 32 or not all(c in "0123456789abcdef" for c in blob_id):
+            raise BlobNotFound(blob_id)
+        return self.root / blob_id[:2] / blob_id
+
+    def put(self, data: bytes) -> str:
+        blob_id = new_blob_id()
+        final = self._path(blob_id)
+        final.parent.mkdir(exist_ok=True)
+        tmp = self.root / "tmp" / blob_id
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            view = memoryview(data)
+            while view:
+                written = os.write(fd, view)
+                view = view[written:]
+            if self.fsync:
+                os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, final)
+        if self.fsync:
+            dir_fd = os.open(final.parent, os.O_RDONLY)
+            try:
+                os.fsync(dir_fd)
+            finally:
+                os.close(dir_fd)
+        return blob_id
+
+    def read(self, blob_id: str, start: int = 0, end: int | None = None) -> bytes:
+        return b"".join(self.iter_range(blob_id, start, end))
+
+    def iter_range(self, blob_id: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
+        # Open eagerly so a missing blob raises here, not at the first next().
+        try:
+            fd = os.open(self._path(blob_id), os.O_RDONLY)
+        except FileNotFoundError:
+            raise BlobNotFound(blob_id) from None
+        return self._chunks(fd, start, end)
+
+    @staticmethod
+    def _chunks(fd: int, start: int, end: int | None) -> Iterator[bytes]:
+        try:
+            stop = os.fstat(fd).st_size if end is None else end
+            offset = start
+            while offset < stop:
+                chunk = os.pread(fd, min(_READ_CHUNK, stop - offset), offset)
+                if not chunk:
+                    break
+                yield chunk
+                offset += len(chunk)
+        finally:
+            os.close(fd)
+
+    def delete(self, blob_id: str) -> None:
+        try:
+            self._path(blob_id).unlink(missing_ok=True)
+        except BlobNotFound:
+            return
+
+    def ids(self) -> set[str]:
+        found: set[str] = set()
+        for shard in self.root.iterdir():
+            if shard.name == "tmp" or not shard.is_dir():
+                continue
+            found.update(p.name for p in shard.iterdir())
+        return found

@@ -1,0 +1,201 @@
+"""Transport-neutral HTTP request and response values.
+
+The emulator's app is a plain callable ``Request -> Response``. The socket server
+(:mod:`emulator.server`) and the in-process adapters both translate to and from these
+types, so every service sees exactly the same thing whichever way a client arrived.
+
+Raw forms are kept on purpose: signatures are computed over the bytes the client sent
+(percent-encoding, header case and order), so nothing here normalises them away.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Protocol
+from urllib.parse import parse_qsl, unquote
+
+
+class Headers:
+    """An ordered, case-insensitive multi-map of header names to values."""
+
+    __slots__ = ("_items",)
+
+    def __init__(self, items: Iterable[tuple[str, str]] = ()) -> None:
+        self._items: list[tuple[str, str]] = [(k, v) for k, v in items]
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        lowered = name.lower()
+        for key, value in self._items:
+            if key.lower() == lowered:
+                return value
+        return default
+
+    def get_all(self, name: str) -> list[str]:
+        lowered = name.lower()
+        return [value for key, value in self._items if key.lower() == lowered]
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and self.get(name) is not None
+
+    def items(self) -> list[tuple[str, str]]:
+        return list(self._items)
+
+    def __iter__(self) -> Iterator[tuple[str, str]]:
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __repr__(self) -> str:
+        return f"Headers({self._items!r})"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Request:
+    """One HTTP request as the client sent it.
+
+    ``raw_path`` is the percent-encoded path exactly as on the request line (for a proxy
+    request, the path part of the absolute URI); ``raw_query`` is everything after ``?``
+    without decoding. ``host`` is the Host header (or the authority of an absolute URI).
+    """
+
+    method: str
+    raw_path: str
+    raw_query: str
+    headers: Headers
+    body: bytes
+    host: str
+    scheme: str = "http"
+    client_address: str = "127.0.0.1"
+    via_proxy: bool = False
+
+    @property
+    def path(self) -> str:
+        """The decoded path."""
+        return unquote(self.raw_path)
+
+    @property
+    def query(self) -> list[tuple[str, str]]:
+        """Decoded query pairs in order; a bare key (``?uploads``) has the value ``""``."""
+        return parse_qsl(self.raw_query, keep_blank_values=True)
+
+    def query_dict(self) -> dict[str, str]:
+        """Decoded query as a dict; the first occurrence of a repeated key wins."""
+        result: dict[str, str] = {}
+        for key, value in self.query:
+            result.setdefault(key, value)
+        return result
+
+    @property
+    def base_url(self) -> str:
+        """``scheme://host`` as the client addressed this server."""
+        return f"{self.scheme}://{self.host}"
+
+
+@dataclass(slots=True, kw_only=True)
+class Response:
+    """What the app answers. ``body`` may be an iterable of chunks for large objects.
+
+    ``content_length`` must be set when ``body`` is an iterable (the socket server then
+    streams it); for ``bytes`` it is derived.
+    """
+
+    status: int
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    body: bytes | Iterable[bytes] = b""
+    content_length: int | None = None
+    # A transport-level fault for the server or in-process adapter to enact.
+    transport: TransportEffect | None = None
+
+    def header(self, name: str) -> str | None:
+        lowered = name.lower()
+        for key, value in self.headers:
+            if key.lower() == lowered:
+                return value
+        return None
+
+    def set_header(self, name: str, value: str) -> None:
+        lowered = name.lower()
+        self.headers = [(k, v) for k, v in self.headers if k.lower() != lowered]
+        self.headers.append((name, value))
+
+    def body_bytes(self) -> bytes:
+        """The whole body (joins chunks; for tests and in-process adapters)."""
+        if isinstance(self.body, bytes | bytearray | memoryview):
+            return bytes(self.body)
+        return b"".join(self.body)
+
+
+# ---------------------------------------------------------------------------------------
+# Fault hooks shared by the app, the socket server and the in-process adapters.
+#
+# The fault engine (emulator.faults, installed as ``state.faults``) decides per request.
+# The socket server asks it once the request head is parsed (so it can reset the
+# connection before reading the body); the app applies error effects instead of calling
+# the service; transport effects travel back on ``Response.transport`` for the server (or
+# the in-process adapter) to enact.
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OperationInfo:
+    """What a request is, as far as fault matching and request records care.
+
+    ``service`` is ``"oss"``, ``"vod"``, ``"sts"`` or ``"control"``; ``operation`` the API
+    name (``"UploadPart"``, ``"CompleteMultipartUpload"``, ``"CreateUploadVideo"``, ...,
+    or ``"Unknown"``).
+    """
+
+    service: str
+    operation: str
+    bucket: str | None = None
+    key: str | None = None
+    part_number: int | None = None
+
+
+class TransportAction(str, Enum):
+    RESET_BEFORE_BODY = "reset_before_body"  # close the socket before reading the body
+    RESET_AFTER_BODY = "reset_after_body"  # read the body, do nothing, close the socket
+    DELAY = "delay"  # wait ``seconds`` then answer normally
+    STALL = "stall"  # send nothing for ``seconds`` (then close), a hung server
+    THROTTLE = "throttle"  # send the response body at ``bytes_per_second``
+    TRUNCATE = "truncate"  # send the headers, ``truncate_at`` body bytes, then close
+    DROP_AFTER_COMMIT = "drop_after_commit"  # apply the operation, then close unanswered
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TransportEffect:
+    action: TransportAction
+    seconds: float = 0.0
+    bytes_per_second: int = 0
+    truncate_at: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ErrorEffect:
+    """Answer with this service error instead of running the operation."""
+
+    status: int
+    code: str
+    message: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FaultDecision:
+    fault_id: str
+    error: ErrorEffect | None = None
+    transport: TransportEffect | None = None
+
+
+class FaultHook(Protocol):
+    def decide(self, info: OperationInfo, *, now: float) -> FaultDecision | None:
+        """The fault to apply to this request, if any (records the hit)."""
+        ...
+
+
+class NoFaults:
+    """The fault hook of a state with no fault engine installed."""
+
+    def decide(self, info: OperationInfo, *, now: float) -> FaultDecision | None:
+        return None

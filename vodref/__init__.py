@@ -1,0 +1,3 @@
+"""vodref: a test-first reference uploader for Alibaba Cloud ApsaraVideo VOD."""
+
+__version__ = "0.1.0"
