@@ -1,0 +1,1 @@
+"""Emulated OSS service: models (state), responses (wire), urls, exceptions."""

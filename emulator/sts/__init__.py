@@ -1,0 +1,1 @@
+"""Emulated STS service: models (state), responses (wire), urls, exceptions."""

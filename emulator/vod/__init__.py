@@ -1,0 +1,1 @@
+"""Emulated VOD service: models (state), responses (wire), urls, exceptions."""
