@@ -44,18 +44,22 @@ class Scope:
     """What a credential may touch. ``None`` in a field means "any".
 
     ``key`` limits to one exact object key (VOD UploadAuth: one credential per media
-    file); ``actions`` is a set of OSS operation names such as ``"PutObject"``,
-    ``"UploadPart"``, ``"InitiateMultipartUpload"``.
+    file); ``key_prefix`` to keys under a prefix (VOD's HLS uploads: a playlist and its
+    segments under ``ObjectPrefix``); ``actions`` is a set of OSS operation names such as
+    ``"PutObject"``, ``"UploadPart"``, ``"InitiateMultipartUpload"``.
     """
 
     bucket: str | None = None
     key: str | None = None
     actions: frozenset[str] | None = None
+    key_prefix: str | None = None
 
     def allows(self, *, action: str, bucket: str | None, key: str | None) -> bool:
         if self.actions is not None and action not in self.actions:
             return False
         if self.bucket is not None and bucket != self.bucket:
+            return False
+        if self.key_prefix is not None and (key is None or not key.startswith(self.key_prefix)):
             return False
         return self.key is None or key == self.key
 
@@ -65,6 +69,7 @@ class Scope:
                 "bucket": self.bucket,
                 "key": self.key,
                 "actions": None if self.actions is None else sorted(self.actions),
+                "key_prefix": self.key_prefix,
             }
         )
 
@@ -76,6 +81,7 @@ class Scope:
             bucket=raw.get("bucket"),
             key=raw.get("key"),
             actions=None if actions is None else frozenset(actions),
+            key_prefix=raw.get("key_prefix"),
         )
 
 
