@@ -13,10 +13,13 @@ import threading
 from emulator.blobs import BlobStore, DiskBlobStore, MemoryBlobStore
 from emulator.clock import EmulatorClock
 from emulator.config import EmulatorConfig, Settings
+from emulator.control.recorder import RequestLog
 from emulator.credentials import CredentialStore
 from emulator.db import Database
-from emulator.http import FaultHook, NoFaults
+from emulator.faults import FaultEngine
+from emulator.http import FaultHook
 from emulator.oss.models import OssBackend
+from emulator.persistence import KnobStore, collect_orphan_blobs
 from emulator.sts.models import StsBackend
 from emulator.vod.models import VodBackend
 
@@ -29,7 +32,9 @@ class EmulatorState:
         self.clock = clock or EmulatorClock()
         self.settings = Settings()
         self.lock = threading.RLock()
-        self.faults: FaultHook = NoFaults()
+        # Faults and the request log are test instruments of this process: not persisted.
+        self.faults: FaultHook = FaultEngine()
+        self.requests = RequestLog()
         if self.config.data_dir is None:
             self.db = Database(None)
             self.blobs: BlobStore = MemoryBlobStore()
@@ -57,3 +62,10 @@ class EmulatorState:
             credentials=self.credentials,
             oss=self.oss,
         )
+        # The clock offset and the control plane's settings persist with the data; blobs
+        # orphaned by a crash between a blob write and its row's commit are dropped now,
+        # before any request can be in flight (emulator.persistence).
+        self.knobs = KnobStore(self.db)
+        self.knobs.restore(self.clock, self.settings)
+        if self.config.data_dir is not None:
+            collect_orphan_blobs(self.blobs, self.oss.referenced_blobs())

@@ -1,0 +1,212 @@
+"""A small typed client for the control plane, on ``requests``.
+
+``requests`` rather than urllib on purpose: in-process mode (:func:`emulator.mock_vod`)
+intercepts ``requests``, so the very same client drives a socket emulator and an
+in-process one.
+
+Errors: a control-plane refusal raises :class:`ControlClientError` with the status, code
+and message the emulator sent; transport problems raise ``requests`` exceptions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+
+from emulator.faults import Chaos, Effect, Fault, Match
+
+
+class ControlClientError(Exception):
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(f"{status} {code}: {message}")
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ClockReading:
+    now: float
+    iso: str
+    frozen: bool
+    offset: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TokenInfo:
+    access_key_id: str
+    kind: str
+    issued_at: float
+    expires_at: float | None
+    revoked: bool
+    expired: bool
+    scope: dict[str, Any]
+    note: str
+
+    @classmethod
+    def from_json(cls, raw: Mapping[str, Any]) -> TokenInfo:
+        return cls(
+            access_key_id=raw["access_key_id"],
+            kind=raw["kind"],
+            issued_at=raw["issued_at"],
+            expires_at=raw["expires_at"],
+            revoked=raw["revoked"],
+            expired=raw["expired"],
+            scope=raw["scope"],
+            note=raw["note"],
+        )
+
+
+FaultLike = Fault | Mapping[str, Any]
+
+
+def _fault_json(fault: FaultLike) -> dict[str, Any]:
+    return fault.to_json() if isinstance(fault, Fault) else dict(fault)
+
+
+class Client:
+    """``Client("http://127.0.0.1:PORT")``: every control-plane operation as a method."""
+
+    def __init__(
+        self, url: str, *, session: requests.Session | None = None, timeout: float = 30.0
+    ) -> None:
+        self.url = url.rstrip("/")
+        self._session = session or requests.Session()
+        # The control plane is always local: never send it through HTTP_PROXY.
+        self._session.trust_env = False
+        self.timeout = timeout
+
+    def close(self) -> None:
+        self._session.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def _call(self, method: str, path: str, body: Any = None) -> Any:
+        response = self._session.request(
+            method,
+            f"{self.url}/_emulator{path}",
+            json=body,
+            timeout=self.timeout,
+        )
+        try:
+            value = response.json()
+        except ValueError:
+            raise ControlClientError(response.status_code, "NotJSON", response.text[:200]) from None
+        if response.status_code != 200:
+            error = value.get("error", {}) if isinstance(value, dict) else {}
+            raise ControlClientError(
+                response.status_code, error.get("code", "Unknown"), error.get("message", "")
+            )
+        return value
+
+    # -- reset and state ---------------------------------------------------------------
+    def health(self) -> bool:
+        return bool(self._call("GET", "/health").get("status") == "ok")
+
+    def reset(self, service: str | None = None) -> list[str]:
+        """Reset everything, or only ``"oss"``, ``"vod"`` or ``"sts"``."""
+        return list(self._call("POST", "/reset", {"service": service})["reset"])
+
+    def state(self) -> dict[str, Any]:
+        """The JSON dump: clock, settings, oss, vod, tokens, requests, faults."""
+        return dict(self._call("GET", "/state"))
+
+    # -- clock -------------------------------------------------------------------------
+    def clock(self) -> ClockReading:
+        return ClockReading(**self._call("GET", "/clock"))
+
+    def freeze(self, at: float | None = None) -> ClockReading:
+        return ClockReading(**self._call("POST", "/clock/freeze", {"at": at}))
+
+    def advance(self, seconds: float) -> ClockReading:
+        return ClockReading(**self._call("POST", "/clock/advance", {"seconds": seconds}))
+
+    def unfreeze(self) -> ClockReading:
+        return ClockReading(**self._call("POST", "/clock/unfreeze"))
+
+    # -- settings and tokens -----------------------------------------------------------
+    def settings(self) -> dict[str, float]:
+        return dict(self._call("GET", "/settings"))
+
+    def update_settings(self, **values: float) -> dict[str, float]:
+        """E.g. ``update_settings(upload_auth_ttl_seconds=2, sts_default_ttl_seconds=60)``."""
+        return dict(self._call("PUT", "/settings", values))
+
+    def tokens(self) -> list[TokenInfo]:
+        return [TokenInfo.from_json(raw) for raw in self._call("GET", "/tokens")]
+
+    def expire_token(self, access_key_id: str) -> TokenInfo:
+        return TokenInfo.from_json(self._call("POST", f"/tokens/{access_key_id}/expire"))
+
+    def revoke_token(self, access_key_id: str) -> TokenInfo:
+        return TokenInfo.from_json(self._call("POST", f"/tokens/{access_key_id}/revoke"))
+
+    # -- faults ------------------------------------------------------------------------
+    def add_fault(
+        self,
+        fault: FaultLike | None = None,
+        *,
+        effect: Effect | None = None,
+        match: Match | None = None,
+        times: int | None = None,
+    ) -> str:
+        """Install one fault (a :class:`Fault`, its JSON dict, or ``effect=``/``match=``/
+        ``times=``); returns its id."""
+        if fault is None:
+            if effect is None:
+                raise ValueError("pass a fault, or at least effect=")
+            fault = Fault(match=match or Match(), effect=effect, times=times)
+        return str(self._call("POST", "/faults", _fault_json(fault))[0]["id"])
+
+    def add_faults(self, faults: Iterable[FaultLike]) -> list[str]:
+        added = self._call("POST", "/faults", [_fault_json(fault) for fault in faults])
+        return [str(item["id"]) for item in added]
+
+    def faults(self) -> list[dict[str, Any]]:
+        """Installed faults, each with ``seen`` and ``fired`` counters."""
+        return list(self._call("GET", "/faults"))
+
+    def remove_fault(self, fault_id: str) -> None:
+        self._call("DELETE", f"/faults/{fault_id}")
+
+    def clear_faults(self) -> None:
+        self._call("DELETE", "/faults")
+
+    def fault_hits(self) -> list[dict[str, Any]]:
+        return list(self._call("GET", "/faults/hits"))
+
+    # -- chaos -------------------------------------------------------------------------
+    def start_chaos(
+        self,
+        *,
+        seed: int,
+        rate: float,
+        effects: Iterable[Effect] | None = None,
+        match: Match | None = None,
+    ) -> dict[str, Any]:
+        chaos = Chaos(seed=seed, rate=rate, match=match or Match())
+        if effects is not None:
+            chaos = Chaos(seed=seed, rate=rate, effects=tuple(effects), match=chaos.match)
+        return dict(self._call("POST", "/chaos", chaos.to_json()))
+
+    def chaos(self) -> dict[str, Any] | None:
+        value = self._call("GET", "/chaos")
+        return None if value is None else dict(value)
+
+    def stop_chaos(self) -> dict[str, Any] | None:
+        value = self._call("DELETE", "/chaos")
+        return None if value is None else dict(value)
+
+    # -- request log -------------------------------------------------------------------
+    def requests(self) -> list[dict[str, Any]]:
+        return list(self._call("GET", "/requests"))
+
+    def clear_requests(self) -> None:
+        self._call("DELETE", "/requests")

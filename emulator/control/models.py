@@ -1,0 +1,253 @@
+"""The control plane's operations on an emulator state (no HTTP here).
+
+Each method is one documented control-plane operation (specs/emulator-control.md). They
+return JSON-ready values and raise :class:`ControlError` (with an HTTP status and a code)
+before changing anything when the input is bad.
+
+Changes to the clock and the settings are written to the state's database at once
+(:class:`~emulator.persistence.KnobStore`), so with ``--data-dir`` they survive a
+restart like the service data does.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+from emulator.clock import ClockSnapshot
+from emulator.config import Settings
+from emulator.credentials import Credential
+from emulator.faults import (
+    Chaos,
+    FaultEngine,
+    InvalidFault,
+    UnknownFault,
+    faults_from_json,
+)
+from emulator.persistence import InvalidSettings, apply_settings
+
+if TYPE_CHECKING:
+    from emulator.state import EmulatorState
+
+SERVICE_NAMES = ("oss", "vod", "sts")
+
+
+class ControlError(Exception):
+    """A control-plane request that cannot be served; nothing was changed."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+def _seconds(value: object, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ControlError(400, "InvalidArgument", f"{name} must be a number of seconds")
+    return float(value)
+
+
+def _iso(seconds: float) -> str:
+    return datetime.fromtimestamp(seconds, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+class ControlPlane:
+    """Control operations on one :class:`~emulator.state.EmulatorState`."""
+
+    def __init__(self, state: EmulatorState) -> None:
+        self.state = state
+
+    @property
+    def engine(self) -> FaultEngine:
+        hook = self.state.faults
+        if not isinstance(hook, FaultEngine):
+            raise ControlError(
+                409, "FaultsUnavailable", "this emulator state has no fault engine installed"
+            )
+        return hook
+
+    # -- reset and state ---------------------------------------------------------------
+    def reset(self, service: str | None = None) -> dict[str, Any]:
+        """Reset one service's data, or everything (data, tokens, faults, chaos, request
+        log, clock and settings) when ``service`` is ``None``."""
+        state = self.state
+        if service is not None and service not in SERVICE_NAMES:
+            raise ControlError(
+                400, "InvalidService", f"service must be one of {list(SERVICE_NAMES)}"
+            )
+        with state.lock:
+            if service in (None, "oss"):
+                state.oss.reset()
+            if service in (None, "vod"):
+                state.vod.reset()
+            if service in (None, "sts"):
+                state.credentials.clear()
+            if service is None:
+                if isinstance(state.faults, FaultEngine):
+                    state.faults.reset()
+                state.requests.clear()
+                state.clock.restore(ClockSnapshot(offset=0.0, frozen_at=None))
+                apply_settings(state.settings, dataclasses.asdict(Settings()))
+                state.knobs.forget()
+        return {"reset": list(SERVICE_NAMES) if service is None else [service]}
+
+    def dump(self) -> dict[str, Any]:
+        """Everything a test may want to assert on, as one JSON object."""
+        state = self.state
+        engine = state.faults if isinstance(state.faults, FaultEngine) else None
+        return {
+            "clock": self.clock(),
+            "settings": self.settings(),
+            "oss": state.oss.dump(),
+            "vod": state.vod.dump(),
+            "tokens": self.tokens(),
+            "requests": [record.to_json() for record in state.requests.records()],
+            "faults": {
+                "installed": [] if engine is None else engine.list_faults(),
+                "hits": [] if engine is None else [hit.to_json() for hit in engine.hits()],
+                "chaos": None if engine is None else engine.chaos(),
+            },
+        }
+
+    # -- clock -------------------------------------------------------------------------
+    def clock(self) -> dict[str, Any]:
+        clock = self.state.clock
+        snapshot = clock.snapshot()
+        now = clock.now()
+        return {
+            "now": now,
+            "iso": _iso(now),
+            "frozen": snapshot.frozen_at is not None,
+            "offset": snapshot.offset,
+        }
+
+    def freeze(self, at: object = None) -> dict[str, Any]:
+        self.state.clock.freeze(None if at is None else _seconds(at, "at"))
+        self.state.knobs.save_clock(self.state.clock)
+        return self.clock()
+
+    def advance(self, seconds: object) -> dict[str, Any]:
+        seconds = _seconds(seconds, "seconds")
+        if seconds < 0:
+            raise ControlError(400, "InvalidArgument", "the emulator clock only moves forward")
+        self.state.clock.advance(seconds)
+        self.state.knobs.save_clock(self.state.clock)
+        return self.clock()
+
+    def unfreeze(self) -> dict[str, Any]:
+        self.state.clock.unfreeze()
+        self.state.knobs.save_clock(self.state.clock)
+        return self.clock()
+
+    # -- settings ----------------------------------------------------------------------
+    def settings(self) -> dict[str, Any]:
+        return dataclasses.asdict(self.state.settings)
+
+    def update_settings(self, values: object) -> dict[str, Any]:
+        if not isinstance(values, dict):
+            raise ControlError(400, "InvalidSetting", "settings must be a JSON object")
+        try:
+            apply_settings(self.state.settings, values)
+        except InvalidSettings as exc:
+            raise ControlError(400, "InvalidSetting", str(exc)) from None
+        self.state.knobs.save_settings(self.state.settings)
+        return self.settings()
+
+    # -- tokens ------------------------------------------------------------------------
+    def _token_json(self, credential: Credential, now: float) -> dict[str, Any]:
+        # Secrets stay out of the dump: a test identifies a token by its AccessKeyId.
+        return {
+            "access_key_id": credential.access_key_id,
+            "kind": credential.kind.value,
+            "issued_at": credential.issued_at,
+            "expires_at": credential.expires_at,
+            "expires_at_iso": None
+            if credential.expires_at is None
+            else _iso(credential.expires_at),
+            "revoked": credential.revoked,
+            "expired": credential.expired(now),
+            "scope": json.loads(credential.scope.to_json()),
+            "note": credential.note,
+        }
+
+    def tokens(self) -> list[dict[str, Any]]:
+        now = self.state.clock.now()
+        return [self._token_json(c, now) for c in self.state.credentials.all()]
+
+    def _token(self, access_key_id: str) -> dict[str, Any]:
+        credential = self.state.credentials.get(access_key_id)
+        if credential is None or credential.access_key_id == self.state.config.access_key_id:
+            raise ControlError(
+                404, "NoSuchToken", f"no temporary credential has AccessKeyId {access_key_id!r}"
+            )
+        return self._token_json(credential, self.state.clock.now())
+
+    def expire_token(self, access_key_id: str) -> dict[str, Any]:
+        self._token(access_key_id)
+        self.state.credentials.expire(access_key_id, now=self.state.clock.now())
+        return self._token(access_key_id)
+
+    def revoke_token(self, access_key_id: str) -> dict[str, Any]:
+        self._token(access_key_id)
+        self.state.credentials.revoke(access_key_id)
+        return self._token(access_key_id)
+
+    # -- faults and chaos --------------------------------------------------------------
+    def add_faults(self, raw: object) -> list[dict[str, Any]]:
+        engine = self.engine
+        try:
+            faults = faults_from_json(raw)
+        except InvalidFault as exc:
+            raise ControlError(400, "InvalidFault", str(exc)) from None
+        added = []
+        for fault in faults:
+            try:
+                added.append(engine.add(fault).to_json())
+            except InvalidFault as exc:
+                raise ControlError(409, "FaultExists", str(exc)) from None
+        return added
+
+    def list_faults(self) -> list[dict[str, Any]]:
+        return self.engine.list_faults()
+
+    def remove_fault(self, fault_id: str) -> dict[str, Any]:
+        try:
+            self.engine.remove(fault_id)
+        except UnknownFault:
+            raise ControlError(404, "NoSuchFault", f"no fault has id {fault_id!r}") from None
+        return {"removed": fault_id}
+
+    def clear_faults(self) -> dict[str, Any]:
+        self.engine.clear()
+        return {"cleared": True}
+
+    def fault_hits(self) -> list[dict[str, Any]]:
+        return [hit.to_json() for hit in self.engine.hits()]
+
+    def start_chaos(self, raw: object) -> dict[str, Any]:
+        engine = self.engine
+        try:
+            chaos = Chaos.from_json(raw)
+        except InvalidFault as exc:
+            raise ControlError(400, "InvalidChaos", str(exc)) from None
+        engine.start_chaos(chaos)
+        result = engine.chaos()
+        assert result is not None
+        return result
+
+    def chaos(self) -> dict[str, Any] | None:
+        return self.engine.chaos()
+
+    def stop_chaos(self) -> dict[str, Any] | None:
+        return self.engine.stop_chaos()
+
+    # -- request log -------------------------------------------------------------------
+    def requests(self) -> list[dict[str, Any]]:
+        return [record.to_json() for record in self.state.requests.records()]
+
+    def clear_requests(self) -> dict[str, Any]:
+        self.state.requests.clear()
+        return {"cleared": True}
