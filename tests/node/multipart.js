@@ -37,8 +37,18 @@ function snapshot(checkpoint) {
 
 async function upload(client, key, file, options, trace) {
   let latest = options.checkpoint ? snapshot(options.checkpoint) : null;
+  trace.attempt += 1;
+  const attempt = trace.attempt;
   const progress = async (p, checkpoint, res) => {
-    const entry = { p, requestId: res && res.headers ? res.headers['x-oss-request-id'] : undefined };
+    const entry = { p, attempt, requestId: res && res.headers ? res.headers['x-oss-request-id'] : undefined };
+    if (attempt !== trace.attempt) {
+      // A part of a cancelled attempt that finished after the next attempt reset ali-oss's
+      // cancel flag: ali-oss still reports it against the old checkpoint object.
+      entry.late = true;
+      entry.doneParts = checkpoint ? checkpoint.doneParts.length : undefined;
+      trace.late.push(entry);
+      return;
+    }
     if (checkpoint) {
       latest = snapshot(checkpoint);
       entry.uploadId = checkpoint.uploadId;
@@ -88,6 +98,8 @@ async function main(args) {
   const client = makeClient();
   const trace = {
     events: [],
+    late: [],
+    attempt: 0,
     checkpointFile: args['checkpoint-file'] || null,
     cancelAfter,
     cancelIssued: false,
@@ -118,6 +130,7 @@ async function main(args) {
     attempt = await upload(client, key, file, Object.assign({}, options, { checkpoint: attempt.latest }), trace);
   }
   out.events = trace.events;
+  out.lateEvents = trace.late;
   if (attempt.error) {
     out.uploadError = describeError(attempt.error);
     throw Object.assign(attempt.error, { partial: out });
