@@ -13,7 +13,7 @@ def __getattr__(name: str) -> object:
     # Lazy, so that importing ``emulator`` (the pytest plugin does, in every test run)
     # does not load the services, SQLite and requests until in-process mode is used.
     if name in ("mock_vod", "MockVod"):
-        from emulator import inprocess
+        from emulator import inprocess  # noqa: PLC0415 - lazy on purpose
 
         return getattr(inprocess, name)
     raise AttributeError(f"module 'emulator' has no attribute {name!r}")
