@@ -1,14 +1,178 @@
-"""Placeholder: the OSS model is being written (issue 3)."""
+"""The OSS model: buckets, objects and multipart uploads over SQLite rows and blobs.
+
+Theory of operation
+-------------------
+Metadata (buckets, objects, uploads, parts, user metadata) lives in SQLite tables in
+``state.db``, so ``--data-dir`` persistence and crash safety come from SQLite's WAL.
+Bytes live in the :class:`~emulator.blobs.BlobStore`. Every write follows one order:
+
+1. hash and store the bytes as a new blob (outside the database lock);
+2. commit the row that refers to it, re-checking preconditions inside the transaction;
+3. delete blobs the commit made unreachable (a replaced object or part, an aborted
+   upload); a crash between 2 and 3 only leaks a blob, never loses one.
+
+A completed multipart object does not copy its parts: its row holds a manifest of
+``(blob_id, size)`` pairs and a ranged GET streams across them.
+
+Every public method validates before it mutates and raises :class:`OssError` (with the
+OSS wire code) on failure, leaving state unchanged.
+"""
 
 from __future__ import annotations
 
-from emulator.blobs import BlobStore
+import hashlib
+import itertools
+import json
+import secrets
+import sqlite3
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from emulator.blobs import BlobNotFound, BlobStore
 from emulator.clock import Clock
 from emulator.config import EmulatorConfig
 from emulator.db import Database
+from emulator.oss import exceptions as errors
+from emulator.oss.checksums import crc64, crc64_of_parts, etag_of_md5, multipart_etag
+from emulator.oss.listing import ListPage, list_keys
+
+MIN_PART_SIZE = 100 * 1024
+MAX_PARTS = 10_000
+STORAGE_CLASS = "Standard"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS oss_buckets (
+    name TEXT PRIMARY KEY,
+    created_at REAL NOT NULL,
+    owner TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS oss_objects (
+    bucket TEXT NOT NULL REFERENCES oss_buckets(name),
+    key TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    etag TEXT NOT NULL,
+    crc64 TEXT NOT NULL,           -- unsigned 64-bit does not fit SQLite INTEGER
+    last_modified REAL NOT NULL,
+    content_type TEXT NOT NULL,
+    object_type TEXT NOT NULL,     -- Normal | Multipart
+    metadata TEXT NOT NULL,        -- JSON: x-oss-meta-* (lower-case names, no prefix)
+    headers TEXT NOT NULL,         -- JSON: stored standard headers (Cache-Control...)
+    manifest TEXT NOT NULL,        -- JSON: [[blob_id, size], ...]
+    PRIMARY KEY (bucket, key)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS oss_uploads (
+    upload_id TEXT PRIMARY KEY,
+    bucket TEXT NOT NULL REFERENCES oss_buckets(name),
+    key TEXT NOT NULL,
+    initiated REAL NOT NULL,
+    content_type TEXT NOT NULL,
+    metadata TEXT NOT NULL,
+    headers TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS oss_uploads_by_key ON oss_uploads(bucket, key, upload_id);
+CREATE TABLE IF NOT EXISTS oss_parts (
+    upload_id TEXT NOT NULL REFERENCES oss_uploads(upload_id) ON DELETE CASCADE,
+    part_number INTEGER NOT NULL,
+    blob_id TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    etag TEXT NOT NULL,
+    crc64 TEXT NOT NULL,
+    last_modified REAL NOT NULL,
+    PRIMARY KEY (upload_id, part_number)
+) WITHOUT ROWID;
+"""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ObjectInfo:
+    """An object's metadata. ``etag`` is unquoted upper-case hex (``...-N`` if multipart)."""
+
+    bucket: str
+    key: str
+    size: int
+    etag: str
+    crc64: int
+    last_modified: float
+    content_type: str
+    object_type: str = "Normal"
+    metadata: Mapping[str, str] = field(default_factory=dict)
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StoredObject:
+    """An object plus where its bytes are, for GET."""
+
+    info: ObjectInfo
+    manifest: tuple[tuple[str, int], ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BucketInfo:
+    name: str
+    created_at: float
+    owner: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UploadInfo:
+    upload_id: str
+    bucket: str
+    key: str
+    initiated: float
+    content_type: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PartInfo:
+    part_number: int
+    size: int
+    etag: str
+    crc64: int
+    last_modified: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NewObject:
+    """What the client sent along with an object's bytes (PutObject, Initiate)."""
+
+    content_type: str = "application/octet-stream"
+    metadata: Mapping[str, str] = field(default_factory=dict)
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+def _object_from_row(row: sqlite3.Row) -> StoredObject:
+    info = ObjectInfo(
+        bucket=row["bucket"],
+        key=row["key"],
+        size=row["size"],
+        etag=row["etag"],
+        crc64=int(row["crc64"]),
+        last_modified=row["last_modified"],
+        content_type=row["content_type"],
+        object_type=row["object_type"],
+        metadata=json.loads(row["metadata"]),
+        headers=json.loads(row["headers"]),
+    )
+    manifest = tuple((str(blob), int(size)) for blob, size in json.loads(row["manifest"]))
+    return StoredObject(info=info, manifest=manifest)
+
+
+def _part_from_row(row: sqlite3.Row) -> PartInfo:
+    return PartInfo(
+        part_number=row["part_number"],
+        size=row["size"],
+        etag=row["etag"],
+        crc64=int(row["crc64"]),
+        last_modified=row["last_modified"],
+    )
 
 
 class OssBackend:
+    """All OSS state of one emulator. Thread-safe: every statement runs under the
+    database lock, and blob I/O happens outside it."""
+
     def __init__(
         self, *, db: Database, blobs: BlobStore, clock: Clock, config: EmulatorConfig
     ) -> None:
@@ -16,3 +180,535 @@ class OssBackend:
         self.blobs = blobs
         self.clock = clock
         self.config = config
+        self.db.ensure_schema(_SCHEMA)
+
+    # -- buckets ---------------------------------------------------------------------
+
+    def create_bucket(self, name: str) -> bool:
+        """Create ``name``; True if created, False if it already existed (idempotent for
+        its owner, the only account the emulator has)."""
+        with self.db.transaction() as conn:
+            cursor = conn.execute(
+                "INSERT OR IGNORE INTO oss_buckets VALUES (?, ?, ?)",
+                (name, self.clock.now(), self.config.account_id),
+            )
+        return cursor.rowcount > 0
+
+    def ensure_bucket(self, name: str) -> None:
+        """Create ``name`` if absent (VOD's storage buckets)."""
+        self.create_bucket(name)
+
+    def get_bucket(self, name: str) -> BucketInfo:
+        with self.db.read() as conn:
+            row = conn.execute("SELECT * FROM oss_buckets WHERE name = ?", (name,)).fetchone()
+        if row is None:
+            raise errors.no_such_bucket(name)
+        return BucketInfo(name=row["name"], created_at=row["created_at"], owner=row["owner"])
+
+    def list_buckets(self) -> list[BucketInfo]:
+        with self.db.read() as conn:
+            rows = conn.execute("SELECT * FROM oss_buckets ORDER BY name").fetchall()
+        return [
+            BucketInfo(name=r["name"], created_at=r["created_at"], owner=r["owner"]) for r in rows
+        ]
+
+    def delete_bucket(self, name: str) -> None:
+        with self.db.transaction() as conn:
+            if conn.execute("SELECT 1 FROM oss_buckets WHERE name = ?", (name,)).fetchone() is None:
+                raise errors.no_such_bucket(name)
+            busy = conn.execute(
+                "SELECT 1 FROM oss_objects WHERE bucket = ? UNION ALL "
+                "SELECT 1 FROM oss_uploads WHERE bucket = ? LIMIT 1",
+                (name, name),
+            ).fetchone()
+            if busy is not None:
+                raise errors.bucket_not_empty(name)
+            conn.execute("DELETE FROM oss_buckets WHERE name = ?", (name,))
+
+    def _require_bucket(self, conn: sqlite3.Connection, bucket: str) -> None:
+        if conn.execute("SELECT 1 FROM oss_buckets WHERE name = ?", (bucket,)).fetchone() is None:
+            raise errors.no_such_bucket(bucket)
+
+    def require_bucket(self, bucket: str) -> None:
+        with self.db.read() as conn:
+            self._require_bucket(conn, bucket)
+
+    # -- objects ---------------------------------------------------------------------
+
+    def put_object(
+        self, bucket: str, key: str, body: bytes, *, md5_digest: bytes, new: NewObject
+    ) -> ObjectInfo:
+        """Store a Normal object. ``md5_digest`` is the body's MD5 (the caller already
+        computed it to check Content-MD5, so it is not hashed twice)."""
+        self.require_bucket(bucket)
+        checksum = crc64(body)
+        blob_id = self.blobs.put(body)
+        info = ObjectInfo(
+            bucket=bucket,
+            key=key,
+            size=len(body),
+            etag=etag_of_md5(md5_digest),
+            crc64=checksum,
+            last_modified=self.clock.now(),
+            content_type=new.content_type,
+            object_type="Normal",
+            metadata=dict(new.metadata),
+            headers=dict(new.headers),
+        )
+        try:
+            replaced = self._commit_object(info, ((blob_id, len(body)),))
+        except BaseException:
+            self.blobs.delete(blob_id)
+            raise
+        self._delete_blobs(replaced)
+        return info
+
+    def _commit_object(self, info: ObjectInfo, manifest: tuple[tuple[str, int], ...]) -> list[str]:
+        """Insert or replace the object row; return the blob ids it made unreachable."""
+        with self.db.transaction() as conn:
+            self._require_bucket(conn, info.bucket)
+            old = conn.execute(
+                "SELECT manifest FROM oss_objects WHERE bucket = ? AND key = ?",
+                (info.bucket, info.key),
+            ).fetchone()
+            conn.execute(
+                "INSERT OR REPLACE INTO oss_objects VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    info.bucket,
+                    info.key,
+                    info.size,
+                    info.etag,
+                    str(info.crc64),
+                    info.last_modified,
+                    info.content_type,
+                    info.object_type,
+                    json.dumps(dict(info.metadata)),
+                    json.dumps(dict(info.headers)),
+                    json.dumps([list(entry) for entry in manifest]),
+                ),
+            )
+        if old is None:
+            return []
+        keep = {blob for blob, _ in manifest}
+        return [blob for blob, _ in json.loads(old["manifest"]) if blob not in keep]
+
+    def _delete_blobs(self, blob_ids: list[str]) -> None:
+        for blob_id in blob_ids:
+            self.blobs.delete(blob_id)
+
+    def get_object(self, bucket: str, key: str) -> StoredObject:
+        with self.db.read() as conn:
+            self._require_bucket(conn, bucket)
+            row = conn.execute(
+                "SELECT * FROM oss_objects WHERE bucket = ? AND key = ?", (bucket, key)
+            ).fetchone()
+        if row is None:
+            raise errors.no_such_key(key)
+        return _object_from_row(row)
+
+    def head_object(self, bucket: str, key: str) -> ObjectInfo | None:
+        """The object's metadata, or None if the bucket or object does not exist."""
+        with self.db.read() as conn:
+            row = conn.execute(
+                "SELECT * FROM oss_objects WHERE bucket = ? AND key = ?", (bucket, key)
+            ).fetchone()
+        return None if row is None else _object_from_row(row).info
+
+    def iter_object(self, stored: StoredObject, start: int, end: int) -> Iterator[bytes]:
+        """Stream bytes ``[start, end)`` of an object across its manifest's blobs.
+
+        A blob deleted mid-stream (the object was overwritten meanwhile) ends the stream
+        early; the server then closes the connection, as a truncated response."""
+        offset = 0
+        for blob_id, size in stored.manifest:
+            blob_start, blob_end = offset, offset + size
+            offset = blob_end
+            if blob_end <= start or size == 0:
+                continue
+            if blob_start >= end:
+                break
+            try:
+                yield from self.blobs.iter_range(
+                    blob_id, max(start - blob_start, 0), min(end, blob_end) - blob_start
+                )
+            except BlobNotFound:
+                return
+
+    def delete_object(self, bucket: str, key: str) -> None:
+        """Delete ``key``; no error if it does not exist (OSS answers 204 either way)."""
+        with self.db.transaction() as conn:
+            row = conn.execute(
+                "SELECT manifest FROM oss_objects WHERE bucket = ? AND key = ?", (bucket, key)
+            ).fetchone()
+            if row is not None:
+                conn.execute("DELETE FROM oss_objects WHERE bucket = ? AND key = ?", (bucket, key))
+        if row is not None:
+            self._delete_blobs([blob for blob, _ in json.loads(row["manifest"])])
+
+    def list_objects(
+        self,
+        bucket: str,
+        *,
+        prefix: str,
+        delimiter: str,
+        after: str,
+        max_keys: int,
+    ) -> ListPage[ObjectInfo]:
+        """Keys after ``after`` under ``prefix``, grouped by ``delimiter``; one page."""
+
+        self.require_bucket(bucket)
+
+        def rows() -> Iterator[tuple[str, ObjectInfo]]:
+            # Start at the later of the marker and the prefix, in batches so a huge
+            # bucket is never loaded at once.
+            lower, op = (after, ">") if after >= prefix else (prefix, ">=")
+            while True:
+                with self.db.read() as conn:
+                    batch = conn.execute(
+                        f"SELECT * FROM oss_objects WHERE bucket = ? AND key {op} ? "
+                        "ORDER BY key LIMIT 1000",
+                        (bucket, lower),
+                    ).fetchall()
+                if not batch:
+                    return
+                for row in batch:
+                    yield row["key"], _object_from_row(row).info
+                lower, op = batch[-1]["key"], ">"
+
+        return list_keys(rows(), prefix=prefix, delimiter=delimiter, after=after, limit=max_keys)
+
+    # -- multipart -------------------------------------------------------------------
+
+    def initiate_upload(self, bucket: str, key: str, *, new: NewObject) -> UploadInfo:
+        upload_id = secrets.token_hex(16).upper()
+        now = self.clock.now()
+        with self.db.transaction() as conn:
+            self._require_bucket(conn, bucket)
+            conn.execute(
+                "INSERT INTO oss_uploads VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    upload_id,
+                    bucket,
+                    key,
+                    now,
+                    new.content_type,
+                    json.dumps(dict(new.metadata)),
+                    json.dumps(dict(new.headers)),
+                ),
+            )
+        return UploadInfo(
+            upload_id=upload_id,
+            bucket=bucket,
+            key=key,
+            initiated=now,
+            content_type=new.content_type,
+        )
+
+    def _require_upload(
+        self, conn: sqlite3.Connection, bucket: str, key: str, upload_id: str
+    ) -> sqlite3.Row:
+        self._require_bucket(conn, bucket)
+        row = conn.execute(
+            "SELECT * FROM oss_uploads WHERE upload_id = ? AND bucket = ? AND key = ?",
+            (upload_id, bucket, key),
+        ).fetchone()
+        if row is None:
+            raise errors.no_such_upload(upload_id)
+        return row  # type: ignore[no-any-return]
+
+    def upload_part(
+        self,
+        bucket: str,
+        key: str,
+        upload_id: str,
+        part_number: int,
+        body: bytes,
+        *,
+        md5_digest: bytes,
+    ) -> PartInfo:
+        """Store one part (replacing an earlier one with the same number). The hot path:
+        one CRC call over the body, one blob write, one small transaction."""
+        with self.db.read() as conn:
+            self._require_upload(conn, bucket, key, upload_id)
+        part = PartInfo(
+            part_number=part_number,
+            size=len(body),
+            etag=etag_of_md5(md5_digest),
+            crc64=crc64(body),
+            last_modified=self.clock.now(),
+        )
+        blob_id = self.blobs.put(body)
+        try:
+            with self.db.transaction() as conn:
+                self._require_upload(conn, bucket, key, upload_id)
+                old = conn.execute(
+                    "SELECT blob_id FROM oss_parts WHERE upload_id = ? AND part_number = ?",
+                    (upload_id, part_number),
+                ).fetchone()
+                conn.execute(
+                    "INSERT OR REPLACE INTO oss_parts VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        upload_id,
+                        part_number,
+                        blob_id,
+                        part.size,
+                        part.etag,
+                        str(part.crc64),
+                        part.last_modified,
+                    ),
+                )
+        except BaseException:
+            self.blobs.delete(blob_id)
+            raise
+        if old is not None:
+            self.blobs.delete(old["blob_id"])
+        return part
+
+    def list_parts(
+        self, bucket: str, key: str, upload_id: str, *, after: int, max_parts: int
+    ) -> tuple[list[PartInfo], bool]:
+        """Parts numbered above ``after``, at most ``max_parts``; and whether truncated."""
+        with self.db.read() as conn:
+            self._require_upload(conn, bucket, key, upload_id)
+            rows = conn.execute(
+                "SELECT * FROM oss_parts WHERE upload_id = ? AND part_number > ? "
+                "ORDER BY part_number LIMIT ?",
+                (upload_id, after, max_parts + 1),
+            ).fetchall()
+        parts = [_part_from_row(row) for row in rows]
+        return parts[:max_parts], len(parts) > max_parts
+
+    def abort_upload(self, bucket: str, key: str, upload_id: str) -> None:
+        with self.db.transaction() as conn:
+            self._require_upload(conn, bucket, key, upload_id)
+            blobs = [
+                row["blob_id"]
+                for row in conn.execute(
+                    "SELECT blob_id FROM oss_parts WHERE upload_id = ?", (upload_id,)
+                )
+            ]
+            conn.execute("DELETE FROM oss_parts WHERE upload_id = ?", (upload_id,))
+            conn.execute("DELETE FROM oss_uploads WHERE upload_id = ?", (upload_id,))
+        self._delete_blobs(blobs)
+
+    def complete_upload(
+        self,
+        bucket: str,
+        key: str,
+        upload_id: str,
+        requested: list[tuple[int, str]] | None,
+    ) -> ObjectInfo:
+        """Assemble the object from ``requested`` ``(part_number, etag)`` pairs (ascending),
+        or from every uploaded part when ``requested`` is None (``x-oss-complete-all``).
+
+        Errors: InvalidPartOrder (not strictly ascending), InvalidPart (missing part or
+        ETag mismatch), EntityTooSmall (a part under 100 KiB that is not the last)."""
+        with self.db.transaction() as conn:
+            upload = self._require_upload(conn, bucket, key, upload_id)
+            rows = conn.execute(
+                "SELECT * FROM oss_parts WHERE upload_id = ? ORDER BY part_number", (upload_id,)
+            ).fetchall()
+            uploaded = {row["part_number"]: row for row in rows}
+            chosen = self._choose_parts(uploaded, requested)
+            info = ObjectInfo(
+                bucket=bucket,
+                key=key,
+                size=sum(row["size"] for row in chosen),
+                etag=multipart_etag(row["etag"] for row in chosen),
+                crc64=crc64_of_parts((int(row["crc64"]), row["size"]) for row in chosen),
+                last_modified=self.clock.now(),
+                content_type=upload["content_type"],
+                object_type="Multipart",
+                metadata=json.loads(upload["metadata"]),
+                headers=json.loads(upload["headers"]),
+            )
+            manifest = tuple((str(row["blob_id"]), int(row["size"])) for row in chosen)
+            conn.execute("DELETE FROM oss_parts WHERE upload_id = ?", (upload_id,))
+            conn.execute("DELETE FROM oss_uploads WHERE upload_id = ?", (upload_id,))
+            replaced = self._commit_object(info, manifest)
+        used = {blob for blob, _ in manifest}
+        self._delete_blobs(replaced + [r["blob_id"] for r in rows if r["blob_id"] not in used])
+        return info
+
+    @staticmethod
+    def _choose_parts(
+        uploaded: dict[int, sqlite3.Row], requested: list[tuple[int, str]] | None
+    ) -> list[sqlite3.Row]:
+        if requested is None:
+            chosen = [uploaded[number] for number in sorted(uploaded)]
+            if not chosen:
+                raise errors.OssError(
+                    400, "InvalidPart", "No parts have been uploaded.", "0042-00000204"
+                )
+        else:
+            if not requested:
+                raise errors.malformed_xml("The XML you provided lists no parts.")
+            if len(requested) > MAX_PARTS:
+                raise errors.invalid_argument("Too many parts.", "PartNumber", str(len(requested)))
+            numbers = [number for number, _ in requested]
+            if any(b <= a for a, b in itertools.pairwise(numbers)):
+                raise errors.OssError(
+                    400,
+                    "InvalidPartOrder",
+                    "The list of parts was not in ascending order. Parts list must be "
+                    "specified in order by part number.",
+                    "0042-00000209",
+                )
+            chosen = []
+            for number, etag in requested:
+                row = uploaded.get(number)
+                if row is None or row["etag"] != etag.strip().strip('"').upper():
+                    raise errors.OssError(
+                        400,
+                        "InvalidPart",
+                        "One or more of the specified parts could not be found or the "
+                        "specified entity tag might not have matched the part's entity tag.",
+                        "0042-00000205",
+                        [("PartNumber", str(number)), ("ETag", etag[:80])],
+                    )
+                chosen.append(row)
+        for row in chosen[:-1]:
+            if row["size"] < MIN_PART_SIZE:
+                raise errors.OssError(
+                    400,
+                    "EntityTooSmall",
+                    "Your proposed upload is smaller than the minimum allowed size.",
+                    "0042-00000213",
+                    [
+                        ("PartNumber", str(row["part_number"])),
+                        ("ProposedSize", str(row["size"])),
+                        ("MinSizeAllowed", str(MIN_PART_SIZE)),
+                    ],
+                )
+        return chosen
+
+    def list_uploads(
+        self,
+        bucket: str,
+        *,
+        prefix: str,
+        delimiter: str,
+        key_marker: str,
+        upload_id_marker: str,
+        max_uploads: int,
+    ) -> ListPage[UploadInfo]:
+        self.require_bucket(bucket)
+        with self.db.read() as conn:
+            if upload_id_marker and key_marker:
+                rows = conn.execute(
+                    "SELECT * FROM oss_uploads WHERE bucket = ? AND (key > ? OR "
+                    "(key = ? AND upload_id > ?)) ORDER BY key, upload_id",
+                    (bucket, key_marker, key_marker, upload_id_marker),
+                ).fetchall()
+            else:
+                rows = conn.execute(
+                    "SELECT * FROM oss_uploads WHERE bucket = ? AND key > ? "
+                    "ORDER BY key, upload_id",
+                    (bucket, key_marker),
+                ).fetchall()
+        entries = (
+            (
+                row["key"],
+                UploadInfo(
+                    upload_id=row["upload_id"],
+                    bucket=bucket,
+                    key=row["key"],
+                    initiated=row["initiated"],
+                    content_type=row["content_type"],
+                ),
+            )
+            for row in rows
+        )
+        return list_keys(
+            entries,
+            prefix=prefix,
+            delimiter=delimiter,
+            after=key_marker,
+            limit=max_uploads,
+            unique=False,
+        )
+
+    # -- whole-state operations --------------------------------------------------------
+
+    def reset(self) -> None:
+        """Drop every bucket, object, upload and part, and their blobs."""
+        with self.db.transaction() as conn:
+            blobs = [row[0] for row in conn.execute("SELECT manifest FROM oss_objects")]
+            part_blobs = [row[0] for row in conn.execute("SELECT blob_id FROM oss_parts")]
+            for table in ("oss_parts", "oss_uploads", "oss_objects", "oss_buckets"):
+                conn.execute(f"DELETE FROM {table}")
+        for manifest in blobs:
+            self._delete_blobs([blob for blob, _ in json.loads(manifest)])
+        self._delete_blobs(part_blobs)
+
+    def referenced_blobs(self) -> set[str]:
+        """Every blob id a row refers to (start-up code deletes the others)."""
+        with self.db.read() as conn:
+            found = {row[0] for row in conn.execute("SELECT blob_id FROM oss_parts")}
+            for (manifest,) in conn.execute("SELECT manifest FROM oss_objects"):
+                found.update(blob for blob, _ in json.loads(manifest))
+        return found
+
+    def dump(self) -> dict[str, Any]:
+        """A JSON-ready summary: buckets with their objects, and open uploads with parts."""
+        with self.db.read() as conn:
+            buckets = conn.execute("SELECT * FROM oss_buckets ORDER BY name").fetchall()
+            objects = conn.execute("SELECT * FROM oss_objects ORDER BY bucket, key").fetchall()
+            uploads = conn.execute("SELECT * FROM oss_uploads ORDER BY bucket, key").fetchall()
+            parts = conn.execute("SELECT * FROM oss_parts ORDER BY part_number").fetchall()
+        by_upload: dict[str, list[dict[str, Any]]] = {}
+        for row in parts:
+            part = _part_from_row(row)
+            by_upload.setdefault(row["upload_id"], []).append(
+                {
+                    "part_number": part.part_number,
+                    "size": part.size,
+                    "etag": part.etag,
+                    "crc64": part.crc64,
+                    "last_modified": part.last_modified,
+                }
+            )
+        return {
+            "buckets": [
+                {
+                    "name": bucket["name"],
+                    "created_at": bucket["created_at"],
+                    "objects": [
+                        _object_summary(_object_from_row(row))
+                        for row in objects
+                        if row["bucket"] == bucket["name"]
+                    ],
+                }
+                for bucket in buckets
+            ],
+            "uploads": [
+                {
+                    "bucket": row["bucket"],
+                    "key": row["key"],
+                    "upload_id": row["upload_id"],
+                    "initiated": row["initiated"],
+                    "parts": by_upload.get(row["upload_id"], []),
+                }
+                for row in uploads
+            ],
+        }
+
+
+def _object_summary(stored: StoredObject) -> dict[str, Any]:
+    info = stored.info
+    return {
+        "key": info.key,
+        "size": info.size,
+        "etag": info.etag,
+        "crc64": info.crc64,
+        "last_modified": info.last_modified,
+        "content_type": info.content_type,
+        "object_type": info.object_type,
+        "metadata": dict(info.metadata),
+        "blobs": len(stored.manifest),
+    }
+
+
+def md5_digest(body: bytes) -> bytes:
+    """MD5 of a request body (hashlib releases the GIL for large inputs)."""
+    return hashlib.md5(body).digest()

@@ -1,0 +1,178 @@
+"""The emulator's application: one object that routes a :class:`Request` to the control
+plane, the RPC services (VOD, STS) or OSS, and applies the fault hook.
+
+Routing order (protocols.md §4.5 and §6):
+
+1. a path under ``/_emulator/`` goes to the ``control`` handler (no bucket name can
+   contain ``_``, so this never shadows a path-style bucket);
+2. :func:`emulator.rpc.is_rpc_request` (ACS3 auth, an ``Action`` parameter, or a
+   ``vod.``/``sts.`` host) goes to :func:`emulator.rpc.handle`;
+3. everything else is OSS.
+
+Fault hook contract: :meth:`App.handle` asks ``state.faults.decide(info, now=...)`` once
+per request unless the caller already did (``decided=True``; the socket server decides
+before reading the body so it can reset the connection first). An
+:class:`~emulator.http.ErrorEffect` answers with that error in the service's own format
+without running the operation. A transport effect travels back on
+``Response.transport``; for ``RESET_AFTER_BODY`` the operation is not run, for every other
+transport effect (including ``DROP_AFTER_COMMIT``) it is.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+from urllib.parse import parse_qs
+
+from emulator import rpc
+from emulator.http import (
+    ErrorEffect,
+    FaultDecision,
+    OperationInfo,
+    Request,
+    Response,
+    TransportAction,
+)
+from emulator.oss.exceptions import OssError
+from emulator.oss.responses import handle_oss, safe_classify
+
+if TYPE_CHECKING:
+    from emulator.state import EmulatorState
+
+log = logging.getLogger("emulator.app")
+
+ControlHandler = Callable[[Request], Response]
+CONTROL_PREFIX = "/_emulator/"
+
+
+def _no_control_plane(request: Request) -> Response:
+    body = json.dumps(
+        {"Code": "NotFound", "Message": "The emulator control plane is not installed."}
+    ).encode()
+    return Response(status=404, headers=[("Content-Type", "application/json")], body=body)
+
+
+def _rpc_operation(request: Request) -> tuple[str, str]:
+    """(service, action) of an RPC request, from headers or parameters; body not read."""
+    params = request.query_dict()
+    action = request.headers.get("x-acs-action") or params.get("Action") or "Unknown"
+    version = request.headers.get("x-acs-version") or params.get("Version") or ""
+    host = request.host.lower()
+    if version == "2015-04-01" or host.startswith("sts."):
+        return "sts", action
+    return "vod", action
+
+
+def _rpc_form_operation(request: Request) -> tuple[str, str]:
+    """Like :func:`_rpc_operation` but also reads a form-encoded body (after it is read)."""
+    service, action = _rpc_operation(request)
+    if action != "Unknown":
+        return service, action
+    content_type = (request.headers.get("Content-Type") or "").lower()
+    if "x-www-form-urlencoded" in content_type and request.body:
+        form = parse_qs(request.body.decode("utf-8", "replace"))
+        action = (form.get("Action") or ["Unknown"])[0]
+        if (form.get("Version") or [""])[0] == "2015-04-01":
+            service = "sts"
+    return service, action
+
+
+class App:
+    """Serves one :class:`~emulator.state.EmulatorState`. Stateless itself; thread-safe."""
+
+    def __init__(self, state: EmulatorState, *, control: ControlHandler | None = None) -> None:
+        self.state = state
+        self.control: ControlHandler = control or _no_control_plane
+
+    def _is_control(self, request: Request) -> bool:
+        return request.raw_path.startswith(CONTROL_PREFIX)
+
+    @staticmethod
+    def _is_rpc(request: Request) -> bool:
+        """RPC by signature/parameters, or by a ``vod.``/``sts.`` host (proxy traffic such
+        as voduploadsdk's unsigned form post, whose Action is only in the body)."""
+        host = request.host.lower()
+        return rpc.is_rpc_request(request) or host.startswith(("vod.", "sts."))
+
+    def classify(self, request: Request) -> OperationInfo:
+        """What ``request`` is, without reading its body (except an RPC form body when
+        the body is already present)."""
+        if self._is_control(request):
+            return OperationInfo(
+                service="control", operation=request.raw_path[len(CONTROL_PREFIX) :] or "Unknown"
+            )
+        if self._is_rpc(request):
+            service, action = _rpc_form_operation(request)
+            return OperationInfo(service=service, operation=action)
+        target = safe_classify(request)
+        if isinstance(target, OssError):
+            return OperationInfo(service="oss", operation="Unknown")
+        part_number: int | None = None
+        raw_part = target.params.get("partNumber", "")
+        if raw_part.isdigit() and len(raw_part) <= 6:
+            part_number = int(raw_part)
+        return OperationInfo(
+            service="oss",
+            operation=target.operation,
+            bucket=target.bucket,
+            key=target.key,
+            part_number=part_number,
+        )
+
+    def handle(
+        self,
+        request: Request,
+        *,
+        decision: FaultDecision | None = None,
+        decided: bool = False,
+    ) -> Response:
+        """Answer ``request``; never raises for anything a client can send."""
+        if self._is_control(request):
+            return self.control(request)
+        if not decided:
+            decision = self.state.faults.decide(self.classify(request), now=self.state.clock.now())
+        transport = decision.transport if decision is not None else None
+        error = decision.error if decision is not None else None
+        is_rpc = self._is_rpc(request)
+        if error is not None:
+            response = self._error(request, is_rpc, error.status, error.code, error.message)
+        elif transport is not None and transport.action is TransportAction.RESET_AFTER_BODY:
+            response = Response(status=500, headers=[], body=b"")
+        elif is_rpc:
+            response = self._rpc(request)
+        else:
+            response = handle_oss(self.state, request)
+        if transport is not None:
+            response.transport = transport
+        return response
+
+    def _rpc(self, request: Request) -> Response:
+        try:
+            return rpc.handle(self.state, request)
+        except Exception:
+            log.exception("RPC handler failed on %s %s", request.method, request.raw_path[:200])
+            body = json.dumps(
+                {"Code": "InternalError", "Message": "The request processing has failed."}
+            ).encode()
+            return Response(status=500, headers=[("Content-Type", "application/json")], body=body)
+
+    def _error(
+        self, request: Request, is_rpc: bool, status: int, code: str, message: str
+    ) -> Response:
+        if not is_rpc:
+            return handle_oss(
+                self.state, request, injected=ErrorEffect(status=status, code=code, message=message)
+            )
+        formatter = getattr(rpc, "error_response", None)
+        if formatter is not None:
+            response: Response = formatter(self.state, request, status, code, message)
+            return response
+        body = json.dumps({"Code": code, "Message": message or code}).encode()
+        return Response(status=status, headers=[("Content-Type", "application/json")], body=body)
+
+
+def create_app(state: EmulatorState, *, control: ControlHandler | None = None) -> App:
+    """The app serving ``state``; ``control`` handles ``/_emulator/...`` when given."""
+    return App(state, control=control)

@@ -1,0 +1,489 @@
+"""OSS object and multipart handlers (PutObject, GetObject, UploadPart, Complete...).
+
+Each handler parses what the SDKs send (protocols.md §2.4), calls the model and writes
+the headers clients check: quoted upper-case ``ETag``, ``x-oss-hash-crc64ecma`` on every
+response that carries or creates data, the true ``Content-Length`` on HEAD, and
+``Content-Range`` on 206.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from emulator.http import Response
+from emulator.oss import exceptions as errors
+from emulator.oss import xmlutil
+from emulator.oss.auth import parse_http_date
+from emulator.oss.checksums import content_md5_base64, decode_content_md5
+from emulator.oss.exceptions import OssError
+from emulator.oss.models import MAX_PARTS, NewObject, ObjectInfo, StoredObject, md5_digest
+from emulator.oss.urls import validate_key
+from emulator.oss.wire import Call, empty_response, xml_response
+
+if TYPE_CHECKING:
+    from emulator.state import EmulatorState
+
+Handler = Callable[["EmulatorState", Call], Response]
+
+COMPLETE_MAX_XML = 2 * 1024 * 1024
+DELETE_MAX_XML = 2 * 1024 * 1024
+DELETE_MAX_KEYS = 1000
+_UPLOAD_ID_RE = re.compile(r"^[0-9A-F]{32}$")
+_RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
+_STORED_HEADERS = (
+    "Cache-Control",
+    "Content-Disposition",
+    "Content-Encoding",
+    "Content-Language",
+    "Expires",
+)
+_RESPONSE_OVERRIDES = {
+    "response-content-type": "Content-Type",
+    "response-content-language": "Content-Language",
+    "response-expires": "Expires",
+    "response-cache-control": "Cache-Control",
+    "response-content-disposition": "Content-Disposition",
+    "response-content-encoding": "Content-Encoding",
+}
+
+
+def _checked_md5(call: Call) -> bytes:
+    """The body's MD5, after checking any Content-MD5 header against it."""
+    digest = md5_digest(call.request.body)
+    header = call.request.headers.get("Content-MD5")
+    if header is not None:
+        claimed = decode_content_md5(header)
+        if claimed is None:
+            raise errors.invalid_digest()
+        if claimed != digest:
+            raise errors.bad_digest(header.strip(), content_md5_base64(digest))
+    return digest
+
+
+def _new_object(call: Call) -> NewObject:
+    headers = call.request.headers
+    metadata: dict[str, str] = {}
+    for name, value in headers:
+        lowered = name.lower()
+        if lowered.startswith("x-oss-meta-") and len(lowered) > len("x-oss-meta-"):
+            metadata[lowered[len("x-oss-meta-") :]] = value.strip()
+    stored: dict[str, str] = {}
+    for name in _STORED_HEADERS:
+        found = headers.get(name)
+        if found is not None:
+            stored[name] = found
+    return NewObject(
+        content_type=(headers.get("Content-Type") or "").strip() or "application/octet-stream",
+        metadata=metadata,
+        headers=stored,
+    )
+
+
+def _reject_copy(call: Call) -> None:
+    if call.request.headers.get("x-oss-copy-source") is not None:
+        raise errors.not_implemented("copy operations")
+
+
+def _object_headers(info: ObjectInfo) -> list[tuple[str, str]]:
+    headers = [
+        ("Content-Type", info.content_type),
+        ("ETag", f'"{info.etag}"'),
+        ("Last-Modified", xmlutil.http_date(info.last_modified)),
+        ("x-oss-hash-crc64ecma", str(info.crc64)),
+        ("x-oss-object-type", info.object_type),
+        ("x-oss-storage-class", "Standard"),
+        ("Accept-Ranges", "bytes"),
+    ]
+    headers.extend(info.headers.items())
+    headers.extend((f"x-oss-meta-{name}", value) for name, value in info.metadata.items())
+    return headers
+
+
+def put_object(state: EmulatorState, call: Call) -> Response:
+    _reject_copy(call)
+    digest = _checked_md5(call)
+    forbid = (call.request.headers.get("x-oss-forbid-overwrite") or "").lower() == "true"
+    if forbid and state.oss.head_object(call.bucket, call.key) is not None:
+        raise OssError(
+            409,
+            "FileAlreadyExists",
+            "The object you specified already exists.",
+            "0016-00000708",
+        )
+    info = state.oss.put_object(
+        call.bucket, call.key, call.request.body, md5_digest=digest, new=_new_object(call)
+    )
+    return Response(
+        status=200,
+        headers=[
+            ("ETag", f'"{info.etag}"'),
+            ("x-oss-hash-crc64ecma", str(info.crc64)),
+            ("Content-MD5", content_md5_base64(digest)),
+        ],
+        body=b"",
+    )
+
+
+def _check_conditions(call: Call, info: ObjectInfo) -> Response | None:
+    """Apply If-Match / If-None-Match / If-(Un)Modified-Since; a 304 to send, or None."""
+    headers = call.request.headers
+    etag = info.etag.upper()
+    if_match = headers.get("If-Match")
+    if if_match is not None and not _etag_matches(if_match, etag):
+        raise errors.precondition_failed("If-Match")
+    unmodified = headers.get("If-Unmodified-Since")
+    if unmodified is not None and if_match is None:
+        when = parse_http_date(unmodified)
+        if when is not None and int(info.last_modified) > when:
+            raise errors.precondition_failed("If-Unmodified-Since")
+    if_none_match = headers.get("If-None-Match")
+    if if_none_match is not None and _etag_matches(if_none_match, etag):
+        return _not_modified(info)
+    modified = headers.get("If-Modified-Since")
+    if modified is not None and if_none_match is None:
+        when = parse_http_date(modified)
+        if when is not None and int(info.last_modified) <= when:
+            return _not_modified(info)
+    return None
+
+
+def _etag_matches(header: str, etag: str) -> bool:
+    candidates = [c.strip().removeprefix("W/").strip('"').upper() for c in header.split(",")]
+    return "*" in candidates or etag in candidates
+
+
+def _not_modified(info: ObjectInfo) -> Response:
+    return Response(
+        status=304,
+        headers=[
+            ("ETag", f'"{info.etag}"'),
+            ("Last-Modified", xmlutil.http_date(info.last_modified)),
+        ],
+        body=b"",
+        content_length=0,
+    )
+
+
+def _parse_range(call: Call, size: int) -> tuple[int, int] | None:
+    """``(start, end_exclusive)`` of a satisfiable single range, or None for the whole
+    object. OSS ignores an invalid or unsatisfiable range (200 with the whole object)
+    unless ``x-oss-range-behavior: standard`` asks for 416."""
+    header = call.request.headers.get("Range")
+    if header is None:
+        return None
+    standard = (call.request.headers.get("x-oss-range-behavior") or "").lower() == "standard"
+    match = _RANGE_RE.match(header.strip().replace(" ", ""))
+    if match is None:
+        return None
+    first, last = match.group(1), match.group(2)
+    if first == "" and last == "":
+        return None
+    if first == "":
+        length = int(last)
+        if length == 0:
+            if standard:
+                raise errors.invalid_range(size)
+            return None
+        return max(size - length, 0), size
+    start = int(first)
+    end = size - 1 if last == "" else int(last)
+    if end < start:
+        return None
+    if start >= size:
+        if standard:
+            raise errors.invalid_range(size)
+        return None
+    return start, min(end, size - 1) + 1
+
+
+def get_object(state: EmulatorState, call: Call) -> Response:
+    stored = state.oss.get_object(call.bucket, call.key)
+    return _serve(state, call, stored)
+
+
+def _serve(state: EmulatorState, call: Call, stored: StoredObject) -> Response:
+    info = stored.info
+    not_modified = _check_conditions(call, info)
+    if not_modified is not None:
+        return not_modified
+    headers = _object_headers(info)
+    for param, header in _RESPONSE_OVERRIDES.items():
+        if param in call.target.params:
+            headers = [(k, v) for k, v in headers if k.lower() != header.lower()]
+            headers.append((header, call.target.params[param]))
+    span = _parse_range(call, info.size)
+    status, start, end = 200, 0, info.size
+    if span is not None:
+        start, end = span
+        status = 206
+        headers.append(("Content-Range", f"bytes {start}-{end - 1}/{info.size}"))
+    if call.request.method == "HEAD":
+        return Response(status=200, headers=headers, body=b"", content_length=info.size)
+    return Response(
+        status=status,
+        headers=headers,
+        body=state.oss.iter_object(stored, start, end),
+        content_length=end - start,
+    )
+
+
+def head_object(state: EmulatorState, call: Call) -> Response:
+    stored = state.oss.get_object(call.bucket, call.key)
+    return _serve(state, call, stored)
+
+
+def get_object_meta(state: EmulatorState, call: Call) -> Response:
+    info = state.oss.get_object(call.bucket, call.key).info
+    return Response(
+        status=200,
+        headers=[
+            ("ETag", f'"{info.etag}"'),
+            ("Last-Modified", xmlutil.http_date(info.last_modified)),
+            ("x-oss-hash-crc64ecma", str(info.crc64)),
+        ],
+        body=b"",
+        content_length=info.size,
+    )
+
+
+def delete_object(state: EmulatorState, call: Call) -> Response:
+    state.oss.require_bucket(call.bucket)
+    state.oss.delete_object(call.bucket, call.key)
+    return empty_response(204)
+
+
+def delete_multiple(state: EmulatorState, call: Call) -> Response:
+    call.check_encoding_type()
+    _checked_md5(call)
+    root = xmlutil.parse(call.request.body, max_bytes=DELETE_MAX_XML, root="Delete")
+    quiet = (xmlutil.child_text(root, "Quiet") or "false").strip().lower() == "true"
+    keys = [xmlutil.require_text(node, "Key") for node in root.findall("Object")]
+    if not keys or len(keys) > DELETE_MAX_KEYS:
+        raise errors.malformed_xml("Delete must list between 1 and 1000 objects.")
+    for key in keys:
+        validate_key(key)
+    state.oss.require_bucket(call.bucket)
+    for key in keys:
+        state.oss.delete_object(call.bucket, key)
+    children: list[xmlutil.Node] = (
+        [] if quiet else [("Deleted", [("Key", call.encode(key))]) for key in keys]
+    )
+    if call.url_encoding:
+        children.append(("EncodingType", "url"))
+    return xml_response(call, "DeleteResult", children)
+
+
+# -- multipart ---------------------------------------------------------------------------
+
+
+def _upload_id(call: Call) -> str:
+    upload_id = call.param("uploadId")
+    if not upload_id:
+        raise errors.invalid_argument("uploadId must not be empty.", "uploadId", upload_id)
+    if not _UPLOAD_ID_RE.match(upload_id):
+        # Server-generated ids are 32 upper-case hex characters; anything else is unknown.
+        raise errors.no_such_upload(upload_id[:64])
+    return upload_id
+
+
+def initiate_upload(state: EmulatorState, call: Call) -> Response:
+    call.check_encoding_type()
+    _checked_md5(call)
+    upload = state.oss.initiate_upload(call.bucket, call.key, new=_new_object(call))
+    return xml_response(
+        call,
+        "InitiateMultipartUploadResult",
+        [
+            ("Bucket", call.bucket),
+            ("Key", call.encode(call.key)),
+            ("UploadId", upload.upload_id),
+            ("EncodingType", "url" if call.url_encoding else None),
+        ],
+    )
+
+
+def upload_part(state: EmulatorState, call: Call) -> Response:
+    _reject_copy(call)
+    raw_number = call.param("partNumber")
+    try:
+        part_number = int(raw_number)
+    except ValueError:
+        part_number = 0
+    if not 1 <= part_number <= MAX_PARTS or not raw_number.isdigit():
+        raise errors.invalid_argument(
+            "Part number must be an integer between 1 and 10000, inclusive.",
+            "partNumber",
+            raw_number,
+        )
+    upload_id = _upload_id(call)
+    digest = _checked_md5(call)
+    part = state.oss.upload_part(
+        call.bucket, call.key, upload_id, part_number, call.request.body, md5_digest=digest
+    )
+    return Response(
+        status=200,
+        headers=[
+            ("ETag", f'"{part.etag}"'),
+            ("x-oss-hash-crc64ecma", str(part.crc64)),
+            ("Content-MD5", content_md5_base64(digest)),
+        ],
+        body=b"",
+    )
+
+
+def list_parts(state: EmulatorState, call: Call) -> Response:
+    call.check_encoding_type()
+    upload_id = _upload_id(call)
+    marker = call.int_param("part-number-marker", 0, 0, MAX_PARTS)
+    max_parts = call.int_param("max-parts", 1000, 1, 1000)
+    parts, truncated = state.oss.list_parts(
+        call.bucket, call.key, upload_id, after=marker, max_parts=max_parts
+    )
+    next_marker = parts[-1].part_number if parts else marker
+    part_nodes: list[xmlutil.Node] = [
+        (
+            "Part",
+            [
+                ("PartNumber", p.part_number),
+                ("LastModified", xmlutil.iso8601(p.last_modified)),
+                ("ETag", f'"{p.etag}"'),
+                ("HashCrc64ecma", str(p.crc64)),
+                ("Size", p.size),
+            ],
+        )
+        for p in parts
+    ]
+    children: list[xmlutil.Node] = [
+        ("Bucket", call.bucket),
+        ("Key", call.encode(call.key)),
+        ("UploadId", upload_id),
+        ("StorageClass", "Standard"),
+        ("PartNumberMarker", marker),
+        ("NextPartNumberMarker", next_marker),
+        ("MaxParts", max_parts),
+        ("IsTruncated", "true" if truncated else "false"),
+        ("EncodingType", "url" if call.url_encoding else None),
+        *part_nodes,
+    ]
+    return xml_response(call, "ListPartsResult", children)
+
+
+def _requested_parts(call: Call) -> list[tuple[int, str]]:
+    root = xmlutil.parse(
+        call.request.body, max_bytes=COMPLETE_MAX_XML, root="CompleteMultipartUpload"
+    )
+    nodes = root.findall("Part")
+    if len(nodes) > MAX_PARTS:
+        raise errors.malformed_xml("The XML you provided lists more than 10000 parts.")
+    requested: list[tuple[int, str]] = []
+    for node in nodes:
+        raw = xmlutil.require_text(node, "PartNumber").strip()
+        etag = xmlutil.require_text(node, "ETag")
+        if not raw.isdigit() or not 1 <= int(raw) <= MAX_PARTS:
+            raise errors.invalid_argument(
+                "Part number must be an integer between 1 and 10000, inclusive.",
+                "PartNumber",
+                raw,
+            )
+        requested.append((int(raw), etag))
+    return requested
+
+
+def complete_upload(state: EmulatorState, call: Call) -> Response:
+    call.check_encoding_type()
+    upload_id = _upload_id(call)
+    _checked_md5(call)
+    complete_all = (call.request.headers.get("x-oss-complete-all") or "").strip().lower() == "yes"
+    if complete_all and call.request.body.strip():
+        raise errors.invalid_argument(
+            "Should not specify both complete all header and http body.",
+            "x-oss-complete-all",
+            "yes",
+        )
+    requested = None if complete_all else _requested_parts(call)
+    info = state.oss.complete_upload(call.bucket, call.key, upload_id, requested)
+    location = f"{call.request.scheme}://{call.request.host}/{call.bucket}/{call.key}"
+    response = xml_response(
+        call,
+        "CompleteMultipartUploadResult",
+        [
+            ("EncodingType", "url" if call.url_encoding else None),
+            ("Location", call.encode(location)),
+            ("Bucket", call.bucket),
+            ("Key", call.encode(call.key)),
+            ("ETag", f'"{info.etag}"'),
+        ],
+    )
+    response.headers.extend([("ETag", f'"{info.etag}"'), ("x-oss-hash-crc64ecma", str(info.crc64))])
+    return response
+
+
+def abort_upload(state: EmulatorState, call: Call) -> Response:
+    state.oss.abort_upload(call.bucket, call.key, _upload_id(call))
+    return empty_response(204)
+
+
+def list_uploads(state: EmulatorState, call: Call) -> Response:
+    call.check_encoding_type()
+    prefix, delimiter = call.param("prefix"), call.param("delimiter")
+    key_marker, id_marker = call.param("key-marker"), call.param("upload-id-marker")
+    max_uploads = call.int_param("max-uploads", 1000, 1, 1000)
+    page = state.oss.list_uploads(
+        call.bucket,
+        prefix=prefix,
+        delimiter=delimiter,
+        key_marker=key_marker,
+        upload_id_marker=id_marker,
+        max_uploads=max_uploads,
+    )
+    next_key = next_id = ""
+    if page.truncated:
+        last = page.last_item
+        if last is not None and last.key == page.next_marker:
+            next_key, next_id = last.key, last.upload_id
+        else:
+            next_key = page.next_marker
+    children: list[xmlutil.Node] = [
+        ("Bucket", call.bucket),
+        ("KeyMarker", call.encode(key_marker)),
+        ("UploadIdMarker", id_marker),
+        ("NextKeyMarker", call.encode(next_key)),
+        ("NextUploadIdMarker", next_id),
+        ("Delimiter", call.encode(delimiter)),
+        ("Prefix", call.encode(prefix)),
+        ("MaxUploads", max_uploads),
+        ("IsTruncated", "true" if page.truncated else "false"),
+        ("EncodingType", "url" if call.url_encoding else None),
+        *[
+            (
+                "Upload",
+                [
+                    ("Key", call.encode(u.key)),
+                    ("UploadId", u.upload_id),
+                    ("StorageClass", "Standard"),
+                    ("Initiated", xmlutil.iso8601(u.initiated)),
+                ],
+            )
+            for u in page.items
+        ],
+        *[("CommonPrefixes", [("Prefix", call.encode(p))]) for p in page.prefixes],
+    ]
+    return xml_response(call, "ListMultipartUploadsResult", children)
+
+
+OBJECT_HANDLERS: dict[str, Handler] = {
+    "PutObject": put_object,
+    "GetObject": get_object,
+    "HeadObject": head_object,
+    "GetObjectMeta": get_object_meta,
+    "DeleteObject": delete_object,
+    "DeleteMultipleObjects": delete_multiple,
+    "InitiateMultipartUpload": initiate_upload,
+    "UploadPart": upload_part,
+    "ListParts": list_parts,
+    "CompleteMultipartUpload": complete_upload,
+    "AbortMultipartUpload": abort_upload,
+    "ListMultipartUploads": list_uploads,
+}

@@ -1,0 +1,175 @@
+"""OSS addressing and operation classification: which bucket, which key, which API.
+
+Path style (``/bucket/key``) is used when the Host is an IP address, ``localhost`` or a
+name without a dot; virtual-hosted style (``Host: bucket.<endpoint>``) otherwise, unless
+the first label is itself an endpoint name (``oss-cn-shanghai.aliyuncs.com``). Keys are
+percent-decoded from the raw path (oss2 encodes ``/`` as ``%2F``, v2 does not); ``+`` in
+a path is a literal plus. Sub-resources (``?uploads``, ``?uploadId=``...) pick the API.
+
+Nothing here touches state, so the app can classify a request before reading its body.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass
+from urllib.parse import unquote
+
+from emulator.http import Request
+from emulator.oss.exceptions import OssError, invalid_bucket_name, invalid_object_name
+
+MAX_KEY_BYTES = 1023
+_BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OssTarget:
+    """The addressed resource. ``key`` is decoded; ``None`` for bucket or service level."""
+
+    bucket: str | None
+    key: str | None
+    operation: str
+    params: dict[str, str]
+    virtual_hosted: bool
+
+
+def split_host(host: str) -> str:
+    """The host name without a port (handles ``[::1]:80``)."""
+    if host.startswith("["):
+        return host[1 : host.find("]")] if "]" in host else host
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+
+
+def is_ip_or_local(hostname: str) -> bool:
+    if hostname in ("localhost", ""):
+        return True
+    try:
+        ipaddress.ip_address(hostname)
+    except ValueError:
+        return "." not in hostname
+    return True
+
+
+def bucket_from_host(host: str) -> str | None:
+    """The bucket of a virtual-hosted request, or None for path style."""
+    hostname = split_host(host).lower()
+    if is_ip_or_local(hostname):
+        return None
+    first, _, rest = hostname.partition(".")
+    if first.startswith("oss-") or first in ("oss", "vod", "sts") or not rest:
+        return None
+    return first
+
+
+def valid_bucket_name(name: str) -> bool:
+    """3-63 characters of lower-case letters, digits and ``-``, not starting/ending in ``-``."""
+    return bool(_BUCKET_RE.match(name))
+
+
+def validate_key(key: str) -> None:
+    """OSS key rules: 1-1023 UTF-8 bytes, no NUL, no leading ``/`` or ``\\``."""
+    encoded = key.encode("utf-8", "surrogatepass")
+    if not 1 <= len(encoded) <= MAX_KEY_BYTES or "\x00" in key or key[0] in "/\\":
+        raise invalid_object_name(key)
+
+
+def _decode_path(raw: str) -> str:
+    try:
+        return unquote(raw, errors="strict")
+    except UnicodeDecodeError:
+        raise OssError(
+            400, "InvalidURI", "Couldn't parse the specified URI.", "0016-00000001"
+        ) from None
+
+
+def locate(request: Request) -> tuple[str | None, str | None, bool]:
+    """``(bucket, key, virtual_hosted)`` from the Host and raw path; no validation."""
+    raw_path = request.raw_path or "/"
+    host_bucket = bucket_from_host(request.host)
+    if host_bucket is not None:
+        rest = raw_path[1:] if raw_path.startswith("/") else raw_path
+        return host_bucket, (_decode_path(rest) or None), True
+    trimmed = raw_path[1:] if raw_path.startswith("/") else raw_path
+    if not trimmed:
+        return None, None, False
+    raw_bucket, slash, raw_key = trimmed.partition("/")
+    bucket = _decode_path(raw_bucket)
+    key = _decode_path(raw_key) if slash else ""
+    return bucket, (key or None), False
+
+
+def _operation(method: str, bucket: str | None, key: str | None, params: dict[str, str]) -> str:
+    if method == "OPTIONS":
+        return "Options"
+    if bucket is None:
+        return "ListBuckets" if method == "GET" else "Unknown"
+    if key is None:
+        return _bucket_operation(method, params)
+    return _object_operation(method, params)
+
+
+def _bucket_operation(method: str, params: dict[str, str]) -> str:
+    if method == "PUT":
+        return "PutBucketAcl" if "acl" in params else "PutBucket"
+    if method in ("GET", "HEAD"):
+        for flag, name in (
+            ("bucketInfo", "GetBucketInfo"),
+            ("location", "GetBucketLocation"),
+            ("uploads", "ListMultipartUploads"),
+            ("acl", "GetBucketAcl"),
+        ):
+            if flag in params:
+                return name
+        if method == "HEAD":
+            return "HeadBucket"
+        return "ListObjectsV2" if params.get("list-type") == "2" else "ListObjects"
+    if method == "DELETE":
+        return "DeleteBucket"
+    if method == "POST" and "delete" in params:
+        return "DeleteMultipleObjects"
+    return "Unknown"
+
+
+def _object_operation(method: str, params: dict[str, str]) -> str:
+    if method == "PUT":
+        if "partNumber" in params or "uploadId" in params:
+            return "UploadPart"
+        return "PutObjectAcl" if "acl" in params else "PutObject"
+    if method == "GET":
+        if "uploadId" in params:
+            return "ListParts"
+        return "GetObjectAcl" if "acl" in params else "GetObject"
+    if method == "HEAD":
+        return "GetObjectMeta" if "objectMeta" in params else "HeadObject"
+    if method == "DELETE":
+        return "AbortMultipartUpload" if "uploadId" in params else "DeleteObject"
+    if method == "POST":
+        if "uploads" in params:
+            return "InitiateMultipartUpload"
+        if "uploadId" in params:
+            return "CompleteMultipartUpload"
+        if "append" in params:
+            return "AppendObject"
+    return "Unknown"
+
+
+def classify(request: Request) -> OssTarget:
+    """Resolve bucket, key and API name; raises OssError only for undecodable URIs."""
+    bucket, key, virtual = locate(request)
+    params = request.query_dict()
+    return OssTarget(
+        bucket=bucket,
+        key=key,
+        operation=_operation(request.method, bucket, key, params),
+        params=params,
+        virtual_hosted=virtual,
+    )
+
+
+def validate_target(target: OssTarget) -> None:
+    """Reject malformed bucket names and keys before any state is touched."""
+    if target.bucket is not None and not valid_bucket_name(target.bucket):
+        raise invalid_bucket_name(target.bucket)
+    if target.key is not None:
+        validate_key(target.key)
