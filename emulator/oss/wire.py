@@ -121,7 +121,9 @@ def finish(response: Response, request: Request, request_id: str, now: float) ->
         ]
     )
     origin = request.headers.get("Origin")
-    if origin:
+    # A preflight already carries its CORS headers; a second Access-Control-Allow-Origin
+    # makes browsers reject the response ("contains multiple values").
+    if origin and response.header("Access-Control-Allow-Origin") is None:
         response.headers.extend(
             [
                 ("Access-Control-Allow-Origin", origin),
