@@ -1,0 +1,239 @@
+"""Fixtures for the Node.js (ali-oss) conformance tests.
+
+- ``node_runtime``: the ``node`` and ``npm`` executables. The tests skip only when ``node``
+  is not installed at all; a missing ``npm`` next to an installed ``node`` is an error.
+- ``ali_oss_modules``: a ``node_modules`` directory holding exactly what
+  ``tests/node/package-lock.json`` pins, installed with ``npm ci`` into a cache directory
+  outside the repository (``$VODREF_NODE_CACHE``, else ``$XDG_CACHE_HOME/vodref-node``,
+  else ``~/.cache/vodref-node``; a session temporary directory when none is writable).
+  The directory name is a hash of the package files and the Node major version, so a
+  lockfile change installs afresh and repeated runs reuse the install. A half-finished
+  install never becomes visible: npm runs in a private directory that is renamed into
+  place only after it succeeded.
+- ``node_emulator``: a threaded emulator on 127.0.0.1 with a free port, for this module.
+- ``run_node``: runs one script of ``tests/node`` and returns its JSON result line.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import oss2
+import pytest
+from node_support import Credentials, NodeEmulator, NodeRunner, NodeRuntime
+
+from emulator.config import DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET
+from emulator.server import ThreadedServer
+from emulator.state import EmulatorState
+
+REPO = Path(__file__).resolve().parents[3]
+NODE_DIR = REPO / "tests" / "node"
+PACKAGE_FILES = ("package.json", "package-lock.json")
+NPM_TIMEOUT_SECONDS = 600
+SCRIPT_TIMEOUT_SECONDS = 90
+# Variables that would route Node or npm traffic elsewhere; scripts run without them.
+_PROXY_VARIABLES = (
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "ALL_PROXY",
+    "NO_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "all_proxy",
+    "no_proxy",
+    "NODE_OPTIONS",
+)
+
+
+@pytest.fixture(scope="session")
+def node_runtime() -> NodeRuntime:
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("Node.js is not installed (no `node` on PATH); the ali-oss tests need it")
+    npm = shutil.which("npm")
+    assert npm is not None, f"node is installed at {node} but npm is not on PATH"
+    version = subprocess.run(
+        [node, "--version"], capture_output=True, text=True, check=True, timeout=30
+    ).stdout.strip()
+    assert version.startswith("v"), version
+    return NodeRuntime(node=node, npm=npm, version=version)
+
+
+def _cache_roots() -> list[Path]:
+    explicit = os.environ.get("VODREF_NODE_CACHE")
+    if explicit:
+        return [Path(explicit)]
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    base = Path(xdg) if xdg else Path.home() / ".cache"
+    return [base / "vodref-node"]
+
+
+def _install_key(runtime: NodeRuntime) -> str:
+    digest = hashlib.sha256()
+    for name in PACKAGE_FILES:
+        digest.update(name.encode())
+        digest.update((NODE_DIR / name).read_bytes())
+    digest.update(f"node{runtime.major}".encode())
+    return digest.hexdigest()[:20]
+
+
+def _npm_ci(runtime: NodeRuntime, root: Path, key: str) -> Path:
+    """Install into ``root/key`` (atomically); returns its ``node_modules``."""
+    final = root / key
+    if (final / "node_modules" / "ali-oss" / "package.json").is_file():
+        return final / "node_modules"
+    root.mkdir(parents=True, exist_ok=True)
+    work = root / f".{key}.{os.getpid()}.{uuid.uuid4().hex[:8]}"
+    work.mkdir()
+    try:
+        for name in PACKAGE_FILES:
+            shutil.copyfile(NODE_DIR / name, work / name)
+        env = {k: v for k, v in os.environ.items() if k != "NODE_OPTIONS"}
+        proc = subprocess.run(
+            [runtime.npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"],
+            cwd=work,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=NPM_TIMEOUT_SECONDS,
+            check=False,
+        )
+        if proc.returncode != 0:
+            pytest.fail(
+                f"`npm ci` failed in {work} (exit {proc.returncode}):\n"
+                f"{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
+            )
+        try:
+            work.rename(final)
+        except OSError:
+            # Another run installed the same key meanwhile; use that one.
+            if not (final / "node_modules" / "ali-oss" / "package.json").is_file():
+                raise
+    finally:
+        if work.exists():
+            shutil.rmtree(work, ignore_errors=True)
+    return final / "node_modules"
+
+
+@pytest.fixture(scope="session")
+def ali_oss_modules(node_runtime: NodeRuntime, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    key = _install_key(node_runtime)
+    last_error: OSError | None = None
+    for root in _cache_roots():
+        try:
+            modules = _npm_ci(node_runtime, root, key)
+        except OSError as exc:  # unwritable cache directory: fall back below
+            last_error = exc
+            continue
+        break
+    else:
+        sys.stderr.write(f"node cache not writable ({last_error}); installing under tmp\n")
+        modules = _npm_ci(node_runtime, tmp_path_factory.mktemp("vodref-node"), key)
+    installed = json.loads((modules / "ali-oss" / "package.json").read_text())
+    assert installed["version"].startswith("6."), installed["version"]
+    return modules
+
+
+@pytest.fixture(scope="module")
+def node_emulator() -> Iterator[NodeEmulator]:
+    state = EmulatorState()
+    server = ThreadedServer(state, host="127.0.0.1", port=0)
+    server.start()
+    try:
+        url = server.url.rstrip("/")
+        port = int(url.rsplit(":", 1)[1])
+        assert url.startswith("http://127.0.0.1:"), url
+        yield NodeEmulator(
+            state=state,
+            url=url,
+            port=port,
+            access_key_id=DEFAULT_ACCESS_KEY_ID,
+            access_key_secret=DEFAULT_ACCESS_KEY_SECRET,
+        )
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def run_node(
+    node_runtime: NodeRuntime, ali_oss_modules: Path, node_emulator: NodeEmulator
+) -> NodeRunner:
+    """``run_node(script, *args, bucket=..., credentials=None, addressing="ip")``.
+
+    Runs ``tests/node/<script>`` with the emulator's endpoint in the environment, waits
+    at most SCRIPT_TIMEOUT_SECONDS, and returns the parsed JSON of its last stdout line
+    (with ``"_stderr"`` added for failure messages).
+    """
+
+    def run(
+        script: str,
+        *args: str,
+        bucket: str,
+        credentials: Credentials | None = None,
+        addressing: str = "ip",
+        timeout: float = SCRIPT_TIMEOUT_SECONDS,
+    ) -> dict[str, Any]:
+        creds = credentials or Credentials(
+            node_emulator.access_key_id, node_emulator.access_key_secret
+        )
+        env = {k: v for k, v in os.environ.items() if k not in _PROXY_VARIABLES}
+        env.update(
+            NODE_PATH=str(ali_oss_modules),
+            OSS_ENDPOINT=node_emulator.url,
+            OSS_BUCKET=bucket,
+            OSS_ACCESS_KEY_ID=creds.access_key_id,
+            OSS_ACCESS_KEY_SECRET=creds.access_key_secret,
+            OSS_REGION="oss-" + node_emulator.state.config.region,
+            OSS_ADDRESSING=addressing,
+        )
+        env.pop("OSS_STS_TOKEN", None)
+        if creds.security_token:
+            env["OSS_STS_TOKEN"] = creds.security_token
+        try:
+            proc = subprocess.run(
+                [node_runtime.node, str(NODE_DIR / script), *args],
+                cwd=NODE_DIR,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+                check=False,
+            )
+        except subprocess.TimeoutExpired as exc:
+            pytest.fail(f"{script} {args} did not finish in {timeout} s: {exc.stderr!r}")
+        lines = [line for line in proc.stdout.splitlines() if line.strip()]
+        assert proc.returncode == 0 and lines, (
+            f"{script} exited {proc.returncode}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
+        )
+        result: dict[str, Any] = json.loads(lines[-1])
+        result["_stderr"] = proc.stderr[-4000:]
+        return result
+
+    return run
+
+
+@pytest.fixture(scope="module")
+def oss2_root(node_emulator: NodeEmulator) -> Callable[[str], Any]:
+    """``oss2_root(bucket)``: an oss2 Bucket with the root key (path style, CRC on)."""
+    auth = oss2.Auth(node_emulator.access_key_id, node_emulator.access_key_secret)
+
+    def make(bucket: str) -> Any:
+        return oss2.Bucket(auth, node_emulator.url, bucket)
+
+    return make
+
+
+@pytest.fixture(scope="module")
+def bucket_name(node_emulator: NodeEmulator, oss2_root: Callable[[str], Any]) -> str:
+    name = "node-ali-oss"
+    oss2_root(name).create_bucket()
+    return name
