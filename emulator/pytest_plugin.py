@@ -9,6 +9,7 @@ Fixtures:
 - ``vod_emulator_inprocess``: the same, served in-process by :func:`emulator.mock_vod`
   (a fresh state per test; no socket; SDK calls to ``url`` and ``*.aliyuncs.com`` are
   intercepted while the test runs).
+- ``vod_emulator_each_mode``: parametrized over both, so one test proves both modes.
 
 Marker ``@pytest.mark.vod_faults(fault, ...)`` installs faults (:class:`emulator.faults.Fault`
 values or their JSON dicts) in either fixture before the test body runs.
@@ -126,3 +127,11 @@ def vod_emulator_inprocess(request: pytest.FixtureRequest) -> Iterator[EmulatorE
             control=vod.control,
             state=vod.state,
         )
+
+
+@pytest.fixture(params=["socket", "inprocess"])
+def vod_emulator_each_mode(request: pytest.FixtureRequest) -> EmulatorEndpoint:
+    """The test runs twice: against ``vod_emulator`` and ``vod_emulator_inprocess``."""
+    name = "vod_emulator" if request.param == "socket" else "vod_emulator_inprocess"
+    endpoint: EmulatorEndpoint = request.getfixturevalue(name)
+    return endpoint
