@@ -44,6 +44,15 @@ if TYPE_CHECKING:
 log = logging.getLogger("emulator.app")
 
 ControlHandler = Callable[[Request], Response]
+# Transport faults that close the connection without sending a status line.
+_UNANSWERED = frozenset(
+    {
+        TransportAction.RESET_BEFORE_BODY,
+        TransportAction.RESET_AFTER_BODY,
+        TransportAction.STALL,
+        TransportAction.DROP_AFTER_COMMIT,
+    }
+)
 CONTROL_PREFIX = "/_emulator/"
 
 
@@ -131,8 +140,11 @@ class App:
         """Answer ``request``; never raises for anything a client can send."""
         if self._is_control(request):
             return self.control(request)
+        # Classified again even when the server already did: an RPC form body (the
+        # voduploadsdk telemetry) names its Action only once the body is read.
+        info = self.classify(request)
         if not decided:
-            decision = self.state.faults.decide(self.classify(request), now=self.state.clock.now())
+            decision = self.state.faults.decide(info, now=self.state.clock.now())
         transport = decision.transport if decision is not None else None
         error = decision.error if decision is not None else None
         is_rpc = self._is_rpc(request)
@@ -146,7 +158,29 @@ class App:
             response = handle_oss(self.state, request)
         if transport is not None:
             response.transport = transport
+        self.record(request, info, response, decision)
         return response
+
+    def record(
+        self,
+        request: Request,
+        info: OperationInfo,
+        response: Response | None,
+        decision: FaultDecision | None,
+    ) -> None:
+        """Log an emulated request for the control plane (``response=None``: the
+        connection was reset before the app ran). Status 0 means no status line was
+        sent: the transport fault closed the connection instead."""
+        unanswered = response is None or (
+            response.transport is not None and response.transport.action in _UNANSWERED
+        )
+        self.state.requests.record(
+            request,
+            info,
+            status=0 if unanswered or response is None else response.status,
+            at=self.state.clock.now(),
+            fault_id=None if decision is None else decision.fault_id,
+        )
 
     def _rpc(self, request: Request) -> Response:
         try:

@@ -146,12 +146,14 @@ class InProcessTransport:
         # Decide here, as the socket server does before reading a body: a reset before
         # the body must not run the operation, which the app alone cannot know.
         state = self.app.state
-        decision = state.faults.decide(self.app.classify(request), now=state.clock.now())
+        info = self.app.classify(request)
+        decision = state.faults.decide(info, now=state.clock.now())
         if (
             decision is not None
             and decision.transport is not None
             and decision.transport.action is TransportAction.RESET_BEFORE_BODY
         ):
+            self.app.record(request, info, None, decision)
             _enact(decision.transport, b"", timeout)
         response = self.app.handle(request, decision=decision, decided=True)
         data = b"" if request.method == "HEAD" else response.body_bytes()

@@ -228,6 +228,7 @@ class _Handler(BaseHTTPRequestHandler):
             decision = state.faults.decide(info, now=state.clock.now())
         transport = decision.transport if decision is not None else None
         if transport is not None and transport.action is TransportAction.RESET_BEFORE_BODY:
+            app.record(request, info, None, decision)
             self._abort()
             return
         body = self._read_body()
