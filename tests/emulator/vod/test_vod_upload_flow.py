@@ -46,7 +46,7 @@ def test_put_object_with_upload_auth_then_status_progresses(
     video_id, upload = create_video(rpc_emulator)
     assert video_status(rpc_emulator, video_id) == "Uploading"
 
-    result = upload.bucket().put_object(upload.key, b"v" * 2048)
+    result = upload.bucket(rpc_emulator).put_object(upload.key, b"v" * 2048)
     assert result.status == 200
     assert video_status(rpc_emulator, video_id) == "UploadSucc"
     rpc_emulator.state.clock.advance(59)
@@ -68,7 +68,7 @@ def test_put_object_with_upload_auth_then_status_progresses(
 def test_upload_auth_writes_only_its_own_key(rpc_emulator: RunningEmulator) -> None:
     """EMU-VOD-004: any other key (even in the same bucket) is AccessDenied."""
     _, upload = create_video(rpc_emulator)
-    bucket = upload.bucket()
+    bucket = upload.bucket(rpc_emulator)
     for other_key in (upload.key + ".other", "sv/elsewhere/x.mp4", upload.key.upper()):
         with pytest.raises(oss2.exceptions.AccessDenied):
             bucket.put_object(other_key, b"nope")
@@ -79,7 +79,7 @@ def test_upload_auth_writes_only_its_own_key(rpc_emulator: RunningEmulator) -> N
 def test_multipart_upload_with_upload_auth(rpc_emulator: RunningEmulator) -> None:
     """EMU-VOD-004: initiate, parts, complete, all with the UploadAuth."""
     video_id, upload = create_video(rpc_emulator)
-    bucket = upload.bucket()
+    bucket = upload.bucket(rpc_emulator)
     upload_id = bucket.init_multipart_upload(upload.key).upload_id
     parts = []
     for number, fill in ((1, b"a"), (2, b"b"), (3, b"c")):
@@ -102,7 +102,7 @@ def test_expired_upload_auth_then_refresh_continues_the_same_multipart(
     rpc_emulator.state.clock.freeze()
     rpc_emulator.state.settings.upload_auth_ttl_seconds = 60
     video_id, upload = create_video(rpc_emulator)
-    bucket = upload.bucket()
+    bucket = upload.bucket(rpc_emulator)
     upload_id = bucket.init_multipart_upload(upload.key).upload_id
     first = bucket.upload_part(upload.key, upload_id, 1, b"1" * PART)
 
@@ -118,7 +118,7 @@ def test_expired_upload_auth_then_refresh_continues_the_same_multipart(
     refresh.set_VideoId(video_id)
     renewed = Upload.from_response(core_call(core_client(rpc_emulator), refresh))
     assert renewed.address == upload.address
-    new_bucket = renewed.bucket()
+    new_bucket = renewed.bucket(rpc_emulator)
     second = new_bucket.upload_part(upload.key, upload_id, 2, b"2" * 500)
     listed = [p.part_number for p in new_bucket.list_parts(upload.key, upload_id).parts]
     assert listed == [1, 2]
@@ -136,7 +136,7 @@ def test_expired_upload_auth_then_refresh_continues_the_same_multipart(
 def test_hls_upload_auth_covers_the_object_prefix(rpc_emulator: RunningEmulator) -> None:
     """EMU-VOD-003, EMU-VOD-004: playlist and segments under ObjectPrefix, nothing else."""
     _, upload = create_video(rpc_emulator, "stream.m3u8")
-    bucket = upload.bucket()
+    bucket = upload.bucket(rpc_emulator)
     prefix = upload.address["ObjectPrefix"]
     bucket.put_object(prefix + "segment-0.ts", b"ts")
     bucket.put_object(upload.key, b"#EXTM3U\n")
@@ -152,7 +152,7 @@ def test_image_upload_then_image_info_is_normal(rpc_emulator: RunningEmulator) -
     created = core_call(client, request)
     upload = Upload.from_response(created)
     assert upload.key.endswith(".png")
-    upload.bucket().put_object(upload.key, b"\x89PNG" + b"0" * 100)
+    upload.bucket(rpc_emulator).put_object(upload.key, b"\x89PNG" + b"0" * 100)
     info = GetImageInfoRequest()
     info.set_ImageId(created["ImageId"])
     image = core_call(client, info)["ImageInfo"]
@@ -165,7 +165,7 @@ def test_image_upload_then_image_info_is_normal(rpc_emulator: RunningEmulator) -
 def test_delete_video_deletes_its_object(rpc_emulator: RunningEmulator) -> None:
     """EMU-VOD-011: DeleteVideo removes the source object from OSS."""
     video_id, upload = create_video(rpc_emulator)
-    upload.bucket().put_object(upload.key, b"data")
+    upload.bucket(rpc_emulator).put_object(upload.key, b"data")
     delete = DeleteVideoRequest()
     delete.set_VideoIds(video_id)
     assert set(core_call(core_client(rpc_emulator), delete)) == {"RequestId"}
