@@ -1,0 +1,210 @@
+"""The mutable per-file record the core keeps, and the snapshots built from it.
+
+Only the uploader modules touch a record. Which step of the upload a file is in is derived
+from these fields (see ``_transfer.TransferEngine._advance``), never stored twice.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+from .checkpoint import Checkpoint, CheckpointPart
+from .commands import AuthReason
+from .events import AddFile
+from .planning import PartPlan
+from .states import FileState
+from .values import (
+    Credentials,
+    MediaKind,
+    ObjectTarget,
+    ServiceError,
+    StsToken,
+    TargetOverride,
+)
+from .views import FileView
+
+# etag, crc64, size
+DonePart = tuple[str, int, int]
+
+
+class FileRecord:
+    __slots__ = (
+        "attempt",
+        "auth_reason",
+        "auth_request",
+        "auth_waiting",
+        "budget_used",
+        "bytes_done",
+        "credentials",
+        "dirty",
+        "done",
+        "error",
+        "expected_crc",
+        "file_id",
+        "fingerprint",
+        "flush_armed",
+        "generation",
+        "image_url",
+        "in_flight_numbers",
+        "last_save",
+        "media_kind",
+        "name",
+        "needs_auth",
+        "needs_listing",
+        "next_fresh",
+        "object_confirmed",
+        "object_crc",
+        "object_verified",
+        "op_in_flight",
+        "op_waiting",
+        "outstanding",
+        "override",
+        "param_data",
+        "parts_in_flight",
+        "pending_sts",
+        "plan",
+        "refresh_request",
+        "removed",
+        "requeue",
+        "retry_counts",
+        "signature_retry_used",
+        "size",
+        "state",
+        "target",
+        "upload_id",
+        "verify_pending",
+        "video_id",
+        "waiting_parts",
+    )
+
+    def __init__(self, event: AddFile, plan: PartPlan) -> None:
+        self.file_id = event.file_id
+        self.name = event.name
+        self.size = event.size
+        self.fingerprint = event.fingerprint
+        self.media_kind = event.media_kind
+        self.override = event.target_override or TargetOverride()
+        self.param_data = event.param_data
+        self.plan = plan
+        self.state = FileState.READY
+        self.removed = False
+        self.attempt = 1
+        self.generation = 0
+        self.error: ServiceError | None = None
+        # credentials
+        self.credentials: Credentials | None = None
+        self.needs_auth = True
+        self.auth_reason = AuthReason.START
+        self.auth_request: int | None = None
+        self.auth_waiting = False
+        self.refresh_request: int | None = None
+        self.pending_sts: StsToken | None = None
+        self.signature_retry_used = False
+        # where the bytes go
+        self.video_id: str | None = None
+        self.image_url: str | None = None
+        self.target: ObjectTarget | None = None
+        self.upload_id: str | None = None
+        self.needs_listing = False
+        self.verify_pending = False
+        self.object_confirmed = False
+        self.object_crc: int | None = None
+        self.object_verified = False
+        self.expected_crc: int | None = None
+        # parts of the current upload
+        self.done: dict[int, DonePart] = {}
+        self.bytes_done = 0
+        self.requeue: deque[int] = deque()
+        self.next_fresh = 1
+        self.in_flight_numbers: dict[int, int] = {}
+        self.waiting_parts: set[int] = set()
+        # requests
+        self.parts_in_flight = 0  # every UploadPart outstanding, any upload: bounds `parallel`
+        self.op_in_flight: int | None = None
+        self.op_waiting = False
+        self.outstanding: set[int] = set()
+        # retries
+        self.retry_counts: dict[int | str, int] = {}
+        self.budget_used = 0
+        # checkpointing
+        self.dirty = False
+        self.last_save: float | None = None
+        self.flush_armed = False
+
+    # ------------------------------------------------------------------ upload bookkeeping
+
+    def reset_upload(self) -> None:
+        """Forget the current multipart upload: the next step initiates a new one."""
+        self.upload_id = None
+        self.needs_listing = False
+        self.verify_pending = False
+        self.done = {}
+        self.bytes_done = 0
+        self.requeue.clear()
+        self.next_fresh = 1
+        self.in_flight_numbers = {}
+        self.waiting_parts.clear()
+        self.expected_crc = None
+        self.attempt += 1
+
+    def invalidate_timers(self) -> None:
+        """Make every retry timer of this file stale; parts waiting in backoff go back to the
+        queue so they are sent when the file runs again."""
+        self.generation += 1
+        self.op_waiting = False
+        self.auth_waiting = False
+        if self.waiting_parts:
+            self.requeue.extend(sorted(self.waiting_parts))
+            self.waiting_parts.clear()
+
+    def reset_retries(self) -> None:
+        self.retry_counts.clear()
+        self.budget_used = 0
+
+    # ------------------------------------------------------------------ snapshots
+
+    def view(self) -> FileView:
+        return FileView(
+            file_id=self.file_id,
+            name=self.name,
+            size=self.size,
+            fingerprint=self.fingerprint,
+            media_kind=self.media_kind,
+            state=self.state,
+            video_id=self.video_id,
+            image_url=self.image_url,
+            target=self.target,
+            upload_id=self.upload_id,
+            part_size=self.plan.part_size,
+            part_count=self.plan.part_count,
+            bytes_done=self.bytes_done,
+            parts_done=len(self.done),
+            attempt=self.attempt,
+            param_data=self.param_data,
+            error=self.error,
+            crc64=self.object_crc,
+        )
+
+    def checkpoint(self) -> Checkpoint | None:
+        """The record as a checkpoint, or None when there is nothing worth resuming."""
+        if self.media_kind is MediaKind.IMAGE:
+            return None
+        if self.video_id is None and self.upload_id is None:
+            return None
+        parts: tuple[CheckpointPart, ...] = ()
+        if self.upload_id is not None:
+            parts = tuple(
+                CheckpointPart(number=number, etag=etag, crc64=crc, size=size)
+                for number, (etag, crc, size) in sorted(self.done.items())
+            )
+        return Checkpoint(
+            file_name=self.name,
+            file_size=self.size,
+            fingerprint=self.fingerprint,
+            media_kind=self.media_kind,
+            video_id=self.video_id,
+            target=self.target if self.upload_id is not None or self.target else None,
+            upload_id=self.upload_id,
+            part_size=self.plan.part_size,
+            parts=parts,
+        )
