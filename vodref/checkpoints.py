@@ -15,6 +15,7 @@ five times while one write runs is written once, newest wins.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import tempfile
@@ -145,10 +146,11 @@ class FileCheckpointStore:
         self._writer.start()
 
     def _path(self, key: str) -> Path:
-        if not key or not all(c.isalnum() or c in "-_." for c in key) or key.startswith("."):
-            # Keys come from our own hashing; anything else is a bug, not a file name.
+        # Keys are the core's fingerprints ("v1:<hex>"); the file name is a hash of the key,
+        # so no key can ever name a path outside the directory.
+        if not isinstance(key, str) or not key:
             raise CheckpointStoreError(f"invalid checkpoint key {key!r}")
-        return self.directory / f"{key}.json"
+        return self.directory / f"{hashlib.sha256(key.encode()).hexdigest()[:40]}.json"
 
     def load(self, key: str) -> dict[str, Any] | None:
         path = self._path(key)
@@ -227,7 +229,7 @@ class FileCheckpointStore:
 
     def _write_atomically(self, key: str, encoded: str) -> None:
         path = self._path(key)
-        fd, temp_name = tempfile.mkstemp(prefix=f".{key}.", suffix=".tmp", dir=self.directory)
+        fd, temp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".tmp", dir=self.directory)
         try:
             # mkstemp already creates the file 0600; the chmod guards against odd umasks.
             os.fchmod(fd, 0o600)

@@ -77,7 +77,7 @@ class ProgressBoard:
     def add(self, key: str, label: str, total: int) -> None:
         with self._lock:
             self._lines[key] = _Line(label=label, total=total)
-            self._draw(force=True)
+            self._draw(force=True, changed=key)
 
     def update(self, key: str, done: int) -> None:
         with self._lock:
@@ -89,7 +89,7 @@ class ProgressBoard:
             line.samples.append((now, line.done))
             while line.samples and now - line.samples[0][0] > _SPEED_WINDOW:
                 line.samples.pop(0)
-            self._draw(force=False)
+            self._draw(force=False, changed=key)
 
     def finish(self, key: str, status: str) -> None:
         with self._lock:
@@ -99,11 +99,12 @@ class ProgressBoard:
             line.status = status
             if status == "done":
                 line.done = line.total
-            self._draw(force=True)
+            self._draw(force=True, changed=key)
 
     def close(self) -> None:
         with self._lock:
-            self._draw(force=True)
+            if self._interactive:
+                self._draw(force=True)
 
     def render_line(self, key: str) -> str:
         with self._lock:
@@ -123,20 +124,20 @@ class ProgressBoard:
             f"{format_bytes(line.done)}/{format_bytes(total)} {tail}"
         )
 
-    def _draw(self, *, force: bool) -> None:
+    def _draw(self, *, force: bool, changed: str | None = None) -> None:
         now = self._clock()
         interval = self._min_interval if self._interactive else self._log_interval
         if not force and now - self._last_draw < interval:
             return
         self._last_draw = now
-        rendered = [self._render(line) for line in self._lines.values()]
         if self._interactive:
+            rendered = [self._render(line) for line in self._lines.values()]
             if self._drawn:
                 self._stream.write(f"\x1b[{self._drawn}F")
             for text in rendered:
                 self._stream.write("\x1b[2K" + text + "\n")
             self._drawn = len(rendered)
-        else:
-            for text in rendered:
-                self._stream.write(text + "\n")
+        elif changed is not None:
+            # A log gets only the line that changed, never the whole block again.
+            self._stream.write(self._render(self._lines[changed]) + "\n")
         self._stream.flush()

@@ -25,7 +25,7 @@ from aliyunsdkvod.request.v20170321.CreateUploadImageRequest import CreateUpload
 from aliyunsdkvod.request.v20170321.CreateUploadVideoRequest import CreateUploadVideoRequest
 from aliyunsdkvod.request.v20170321.RefreshUploadVideoRequest import RefreshUploadVideoRequest
 
-from .core.values import ErrorKind, ServiceError
+from .core.values import ErrorKind, ServiceError, StsToken
 from .errors import TransportError
 
 __all__ = [
@@ -66,7 +66,13 @@ class AuthRequest:
 
 
 class AuthProvider(Protocol):
-    def __call__(self, request: AuthRequest) -> UploadGrant: ...
+    """Called on a worker thread whenever a file needs credentials.
+
+    Return an :class:`UploadGrant` (UploadAuth mode) or a :class:`~vodref.core.values.StsToken`
+    (STS mode: the uploader then calls VOD itself). Exceptions fail the file's request
+    (retried or failed like any other error); they never break the uploader."""
+
+    def __call__(self, request: AuthRequest) -> UploadGrant | StsToken: ...
 
 
 class VodApi(Protocol):

@@ -6,8 +6,8 @@ and :class:`~vodref.transport.scripted.ScriptedTransport` for unit tests. Every 
 raised as :class:`~vodref.errors.TransportError` carrying a classified
 :class:`~vodref.core.values.ServiceError`; nothing else escapes an implementation.
 
-Integrity: ``put_object`` and ``upload_part`` take the CRC-64 the caller computed over the
-bytes it read, and raise an ``INTEGRITY`` error when the service reports another one.
+Integrity: ``put_object``, ``upload_part`` and ``complete_multipart`` return the service's
+CRC-64 header; the core compares it with the CRC of the bytes the driver read and sent.
 """
 
 from __future__ import annotations
@@ -59,7 +59,6 @@ class ObjectTransport(Protocol):
         credentials: Credentials,
         *,
         data: bytes,
-        crc64: int,
         headers: Mapping[str, str],
     ) -> StoredObject: ...
 
@@ -75,7 +74,6 @@ class ObjectTransport(Protocol):
         upload_id: str,
         number: int,
         data: bytes,
-        crc64: int,
     ) -> UploadedPart: ...
 
     def complete_multipart(

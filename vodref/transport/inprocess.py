@@ -1,38 +1,39 @@
-"""Route requests straight into an emulator app, without a socket (fast tests).
+"""Route OSS requests straight into an emulator app, without a socket (fast tests).
 
-The emulator's app is a plain callable ``emulator.http.Request -> emulator.http.Response``.
-:class:`InProcessAdapter` is a ``requests`` transport adapter that builds that request from
-the prepared one, calls the app, and turns the answer back into a ``requests.Response``, so
-oss2 signs and parses exactly as it does over a socket. Transport faults the emulator asks
-for (reset, drop after commit) become ``requests.ConnectionError``, as a socket would.
+:class:`InProcessAdapter` is a ``requests`` transport adapter: oss2 signs and parses exactly
+as over a socket, and the exchange goes through the emulator's own
+:class:`emulator.inprocess.InProcessTransport`, so fault effects (reset, drop after commit,
+stall past the read timeout) surface as the ``requests`` exceptions a socket would raise.
+Only the OSS side goes in-process here; VOD RPC in-process is ``emulator.mock_vod()``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlsplit
 
 import oss2
 import requests
 from requests.adapters import BaseAdapter
 from requests.structures import CaseInsensitiveDict
 
-from emulator.http import Headers, Request, TransportAction
+from emulator.inprocess import InProcessTransport, TransportFailure
 
 from .oss_http import OssHttpTransport
 
 __all__ = ["InProcessAdapter", "in_process_transport"]
 
-# The emulator's app: Request -> Response (typed loosely to keep vodref importable without
-# the emulator package).
-EmulatorApp = Callable[[Any], Any]
+
+def _timeout_seconds(timeout: object) -> float | None:
+    if isinstance(timeout, tuple):
+        timeout = timeout[-1]
+    return float(timeout) if isinstance(timeout, int | float) else None
 
 
 class InProcessAdapter(BaseAdapter):
-    def __init__(self, app: EmulatorApp) -> None:
+    def __init__(self, app: Any) -> None:
         super().__init__()
-        self._app = app
+        self._exchange = InProcessTransport(app)
 
     def send(  # noqa: PLR0917 (the signature requests defines)
         self,
@@ -43,7 +44,6 @@ class InProcessAdapter(BaseAdapter):
         cert: bytes | str | tuple[bytes | str, bytes | str] | None = None,
         proxies: Mapping[str, str] | None = None,
     ) -> requests.Response:
-        url = urlsplit(request.url or "")
         body = request.body
         if body is None:
             payload = b""
@@ -51,45 +51,32 @@ class InProcessAdapter(BaseAdapter):
             payload = body.encode("utf-8")
         else:
             payload = bytes(body)
-        headers = [(str(k), str(v)) for k, v in request.headers.items()]
-        if payload and not any(k.lower() == "content-length" for k, _ in headers):
-            headers.append(("Content-Length", str(len(payload))))
-        emulated = Request(
-            method=str(request.method),
-            raw_path=url.path or "/",
-            raw_query=url.query,
-            headers=Headers(headers),
-            body=payload,
-            host=url.netloc,
-            scheme=url.scheme or "http",
-        )
-        answer = self._app(emulated)
-        effect = getattr(answer, "transport", None)
-        if effect is not None and effect.action in (
-            TransportAction.RESET_BEFORE_BODY,
-            TransportAction.RESET_AFTER_BODY,
-            TransportAction.DROP_AFTER_COMMIT,
-            TransportAction.STALL,
-        ):
-            raise requests.ConnectionError(f"in-process emulator fault: {effect.action.value}")
-        content = answer.body_bytes()
-        if effect is not None and effect.action is TransportAction.TRUNCATE:
-            raise requests.ConnectionError("in-process emulator fault: truncated body")
+        try:
+            answer = self._exchange.exchange(
+                method=str(request.method),
+                url=str(request.url),
+                headers=[(str(k), str(v)) for k, v in request.headers.items()],
+                body=payload,
+                timeout=_timeout_seconds(timeout),
+            )
+        except TransportFailure as failure:
+            if failure.kind == "read_timeout":
+                raise requests.ReadTimeout(str(failure.reason), request=request) from None
+            raise requests.ConnectionError(str(failure.reason), request=request) from None
         response = requests.Response()
-        response.status_code = int(answer.status)
+        response.status_code = answer.status
         response.headers = CaseInsensitiveDict(dict(answer.headers))
-        response._content = content
+        response._content = answer.body
         response._content_consumed = True  # type: ignore[attr-defined]
-        response.url = request.url or ""
+        response.url = str(request.url)
         response.request = request
         response.reason = ""
-        response.encoding = None
         return response
 
     def close(self) -> None:
         pass
 
 
-def in_process_transport(app: EmulatorApp, *, timeout: float | None = 60.0) -> OssHttpTransport:
-    """An :class:`OssHttpTransport` whose HTTP goes straight into ``app``."""
+def in_process_transport(app: Any, *, timeout: float | None = 60.0) -> OssHttpTransport:
+    """An :class:`OssHttpTransport` whose HTTP goes straight into the emulator ``app``."""
     return OssHttpTransport(timeout=timeout, session=oss2.Session(adapter=InProcessAdapter(app)))

@@ -3,8 +3,8 @@
 oss2 signs and sends; its own CRC path is switched off (``enable_crc=False``) because it
 wraps the body in a per-8 KiB crcmod adapter that holds the GIL at ~340 MiB/s and combines
 part CRCs in pure Python at ~10 ms a part (shared/research/perf-reliability.md §2.2). We
-hand requests the part as ``bytes`` and compare the service's ``x-oss-hash-crc64ecma`` with
-the CRC the driver computed in one C call.
+hand requests the part as ``bytes`` and return the service's ``x-oss-hash-crc64ecma``; the
+driver computes the CRC of what it sent in one C call and the core compares the two.
 
 Retries are not done here: the core owns the policy. oss2 itself does not retry requests.
 """
@@ -52,17 +52,6 @@ def classify_oss_exception(error: BaseException) -> ServiceError:
     if isinstance(error, requests.RequestException | ConnectionError):
         return ServiceError(kind=ErrorKind.NETWORK, code=type(error).__name__, message=str(error))
     return ServiceError(kind=ErrorKind.LOCAL, code=type(error).__name__, message=str(error))
-
-
-def _integrity_error(what: str, expected: int, reported: int, request_id: str) -> TransportError:
-    return TransportError(
-        ServiceError(
-            kind=ErrorKind.INTEGRITY,
-            code="InconsistentCRC64",
-            message=f"{what}: sent CRC-64 {expected}, service reports {reported}",
-            request_id=request_id or None,
-        )
-    )
 
 
 def _server_crc(headers: Mapping[str, str]) -> int | None:
@@ -138,15 +127,11 @@ class OssHttpTransport:
         credentials: Credentials,
         *,
         data: bytes,
-        crc64: int,
         headers: Mapping[str, str],
     ) -> StoredObject:
         bucket = self._bucket(target, credentials)
         result = self._call(bucket.put_object, target.key, data, headers=dict(headers))
-        reported = _server_crc(result.headers)
-        if reported is not None and reported != crc64:
-            raise _integrity_error("PutObject", crc64, reported, result.request_id)
-        return StoredObject(etag=str(result.etag), crc64=reported)
+        return StoredObject(etag=str(result.etag), crc64=_server_crc(result.headers))
 
     def initiate_multipart(
         self, target: ObjectTarget, credentials: Credentials, *, headers: Mapping[str, str]
@@ -163,14 +148,10 @@ class OssHttpTransport:
         upload_id: str,
         number: int,
         data: bytes,
-        crc64: int,
     ) -> UploadedPart:
         bucket = self._bucket(target, credentials)
         result = self._call(bucket.upload_part, target.key, upload_id, number, data)
-        reported = _server_crc(result.headers)
-        if reported is not None and reported != crc64:
-            raise _integrity_error(f"UploadPart {number}", crc64, reported, result.request_id)
-        return UploadedPart(etag=str(result.etag), crc64=reported)
+        return UploadedPart(etag=str(result.etag), crc64=_server_crc(result.headers))
 
     def complete_multipart(
         self,

@@ -1,0 +1,396 @@
+"""``vodref``: upload files to ApsaraVideo VOD (or to the embedded emulator) from a shell.
+
+Commands:
+
+- ``vodref upload FILE...``: one progress bar per file; prints ``VideoId`` (or ``ImageURL``)
+  per file; exit status 0 when every file succeeded, 1 when one failed, 2 on bad usage,
+  130 on Ctrl-C. With no ``--endpoint`` (or ``VODREF_VOD_ENDPOINT``) it starts the emulator
+  on loopback with its state in the per-user data directory, so re-running the same command
+  after an interruption resumes the same video without re-sending finished parts.
+- ``vodref emulator ...``: the emulator on its own (same options as ``vodref-emulator``).
+- ``vodref demo``: writes a sample video file and uploads it to the embedded emulator; the
+  one command a newcomer runs first.
+
+Credentials come from ``--access-key-id``/``--access-key-secret``/``--security-token`` or,
+better (not visible in ``ps``), from ``ALIBABA_CLOUD_ACCESS_KEY_ID``,
+``ALIBABA_CLOUD_ACCESS_KEY_SECRET`` and ``ALIBABA_CLOUD_SECURITY_TOKEN``. With a security
+token the uploader runs in STS mode (the JS ``setSTSToken`` flow).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import random
+import re
+import sys
+import threading
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+import platformdirs
+
+from .checkpoints import FileCheckpointStore
+from .core.errors import CoreError
+from .core.options import UploaderOptions
+from .core.states import FileState
+from .core.values import StsToken
+from .core.views import FileView
+from .embedded import EmbeddedEmulator, RebasingTransport
+from .errors import UploadWaitTimeout
+from .progress import ProgressBoard
+from .sources import open_source
+from .transport.oss_http import OssHttpTransport
+from .uploader import Vod
+from .vod_api import AcsVodApi, AuthRequest, UploadGrant, VodAuthProvider
+
+__all__ = ["main"]
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmg]i?b?|b)?\s*$", re.IGNORECASE)
+
+
+def parse_size(text: str) -> int:
+    """``1048576``, ``1MiB``, ``512KiB``, ``5M`` (binary units) -> bytes."""
+    match = _SIZE.match(text)
+    if not match:
+        raise argparse.ArgumentTypeError(f"not a size: {text!r} (try 1MiB or 102400)")
+    number, unit = float(match.group(1)), (match.group(2) or "b").lower()
+    scale = {"b": 1, "k": 1024, "m": 1024**2, "g": 1024**3}[unit[0]]
+    return int(number * scale)
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    return os.environ.get(name) or default
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="vodref", description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    upload = commands.add_parser("upload", help="upload files (resumable)")
+    upload.add_argument("files", nargs="+", metavar="FILE")
+    _add_upload_options(upload)
+
+    demo = commands.add_parser(
+        "demo", help="upload a generated sample file to the embedded emulator"
+    )
+    demo.add_argument("--size", type=parse_size, default=parse_size("8MiB"), help="default 8MiB")
+    _add_upload_options(demo, for_demo=True)
+
+    emulator = commands.add_parser("emulator", help="run the emulator (see vodref-emulator -h)")
+    emulator.add_argument("emulator_args", nargs=argparse.REMAINDER)
+    return parser
+
+
+def _add_upload_options(parser: argparse.ArgumentParser, *, for_demo: bool = False) -> None:
+    parser.add_argument("--title", help="video title (default: the file name without extension)")
+    parser.add_argument("--image", action="store_true", help="upload as images (CreateUploadImage)")
+    parser.add_argument("--part-size", type=parse_size, default=parse_size("1MiB"))
+    parser.add_argument("--parallel", type=int, default=5, help="parts in flight per file")
+    parser.add_argument("--concurrent-files", type=int, default=1, help="files at once")
+    parser.add_argument("--retry-count", type=int, default=3)
+    parser.add_argument("--timeout", type=float, default=60.0, help="seconds per request")
+    parser.add_argument(
+        "--progress",
+        choices=("auto", "bars", "lines", "json", "none"),
+        default="auto",
+        help="bars on a terminal, lines otherwise; json prints one event per line",
+    )
+    parser.add_argument(
+        "--checkpoint-dir",
+        default=_env("VODREF_CHECKPOINT_DIR"),
+        help="where resume records go (default: the per-user cache directory)",
+    )
+    if for_demo:
+        parser.set_defaults(
+            endpoint=None,
+            access_key_id=None,
+            access_key_secret=None,
+            security_token=None,
+            region="cn-shanghai",
+        )
+    else:
+        parser.add_argument(
+            "--endpoint",
+            default=_env("VODREF_VOD_ENDPOINT"),
+            help="VOD OpenAPI endpoint, e.g. https://vod.cn-shanghai.aliyuncs.com "
+            "(env VODREF_VOD_ENDPOINT); none: the embedded emulator",
+        )
+        parser.add_argument("--region", default=_env("ALIBABA_CLOUD_REGION_ID", "cn-shanghai"))
+        parser.add_argument("--access-key-id", default=_env("ALIBABA_CLOUD_ACCESS_KEY_ID"))
+        parser.add_argument("--access-key-secret", default=_env("ALIBABA_CLOUD_ACCESS_KEY_SECRET"))
+        parser.add_argument("--security-token", default=_env("ALIBABA_CLOUD_SECURITY_TOKEN"))
+    parser.add_argument(
+        "--emulator-data-dir",
+        default=_env("VODREF_EMULATOR_DATA_DIR"),
+        help="state of the embedded emulator (default: the per-user data directory)",
+    )
+
+
+class _Reporter:
+    """Turns uploader callbacks into progress output and remembers each file's result."""
+
+    def __init__(self, mode: str, stream: TextIO) -> None:
+        self._stream = stream
+        self._mode = mode
+        self._lock = threading.Lock()
+        self._board = None
+        self.failures: dict[str, tuple[str, str]] = {}
+        if mode in ("bars", "lines"):
+            self._board = ProgressBoard(stream, interactive=mode == "bars")
+
+    def _json(self, **fields: Any) -> None:
+        with self._lock:
+            self._stream.write(json.dumps(fields) + "\n")
+            self._stream.flush()
+
+    def added(self, view: FileView) -> None:
+        if self._board is not None:
+            self._board.add(view.file_id, view.name, view.size)
+
+    def started(self, view: FileView) -> None:
+        if self._mode == "json":
+            self._json(event="started", file=view.name, video_id=view.video_id)
+
+    def progress(self, view: FileView, done: int, total: int) -> None:
+        if self._board is not None:
+            self._board.update(view.file_id, done)
+        elif self._mode == "json":
+            self._json(
+                event="progress",
+                file=view.name,
+                bytes=done,
+                total=total,
+                video_id=view.video_id,
+                upload_id=view.upload_id,
+            )
+
+    def succeeded(self, view: FileView) -> None:
+        if self._board is not None:
+            self._board.finish(view.file_id, "done")
+        elif self._mode == "json":
+            self._json(
+                event="succeeded", file=view.name, video_id=view.video_id, image_url=view.image_url
+            )
+
+    def failed(self, view: FileView, code: str, message: str) -> None:
+        self.failures[view.file_id] = (code, message)
+        if self._board is not None:
+            self._board.finish(view.file_id, f"FAILED {code}")
+        elif self._mode == "json":
+            self._json(event="failed", file=view.name, code=code, message=message)
+
+    def close(self) -> None:
+        if self._board is not None:
+            self._board.close()
+
+
+def _progress_mode(requested: str, stream: TextIO) -> str:
+    if requested != "auto":
+        return requested
+    return "bars" if stream.isatty() else "lines"
+
+
+@contextlib.contextmanager
+def _service(args: argparse.Namespace, err: TextIO) -> Iterator[dict[str, Any]]:
+    """The uploader's wiring: the embedded emulator, or the configured endpoint."""
+    if args.endpoint:
+        if not (args.access_key_id and args.access_key_secret):
+            raise _UsageProblem(
+                "an endpoint needs credentials: set ALIBABA_CLOUD_ACCESS_KEY_ID and "
+                "ALIBABA_CLOUD_ACCESS_KEY_SECRET (or pass --access-key-id/--access-key-secret)"
+            )
+        yield {
+            "vod_endpoint": args.endpoint,
+            "region": args.region,
+            "access_key_id": args.access_key_id,
+            "access_key_secret": args.access_key_secret,
+            "security_token": args.security_token,
+            "transport": None,
+        }
+        return
+    data_dir = Path(args.emulator_data_dir) if args.emulator_data_dir else None
+    with EmbeddedEmulator(data_dir) as embedded:
+        err.write(
+            f"vodref: no --endpoint given; using the embedded emulator at {embedded.url} "
+            f"(state in {embedded.data_dir})\n"
+        )
+        err.flush()
+        yield {
+            "vod_endpoint": embedded.url,
+            "region": embedded.region,
+            "access_key_id": embedded.access_key_id,
+            "access_key_secret": embedded.access_key_secret,
+            "security_token": None,
+            "transport": RebasingTransport(
+                OssHttpTransport(
+                    timeout=args.timeout, pool_size=args.parallel * args.concurrent_files + 4
+                ),
+                embedded.url,
+            ),
+        }
+
+
+class _UsageProblem(Exception):
+    pass
+
+
+def _auth_provider(service: dict[str, Any], args: argparse.Namespace) -> Any:
+    if service["security_token"]:
+        token = StsToken(
+            access_key_id=service["access_key_id"],
+            access_key_secret=service["access_key_secret"],
+            security_token=service["security_token"],
+        )
+        return lambda request: token  # STS mode: the uploader calls VOD with the token
+    api = AcsVodApi(
+        service["access_key_id"],
+        service["access_key_secret"],
+        region=service["region"],
+        endpoint=service["vod_endpoint"],
+        timeout=args.timeout,
+    )
+    provider = VodAuthProvider(api)
+    title = args.title
+
+    def provide(request: AuthRequest) -> UploadGrant:
+        if title and not request.vod_params.get("Title"):
+            request = AuthRequest(
+                file_name=request.file_name,
+                file_size=request.file_size,
+                is_image=request.is_image,
+                video_id=request.video_id,
+                vod_params={**request.vod_params, "Title": title},
+                refresh=request.refresh,
+            )
+        return provider(request)
+
+    return provide
+
+
+def _check_inputs(args: argparse.Namespace, paths: Sequence[str]) -> None:
+    """Fail on bad input before starting anything (an emulator, a connection)."""
+    UploaderOptions(
+        part_size=args.part_size,
+        parallel=args.parallel,
+        max_concurrent_files=args.concurrent_files,
+        timeout=args.timeout,
+    )
+    for path in paths:
+        open_source(path).close()
+
+
+def run_upload(args: argparse.Namespace, paths: Sequence[str], out: TextIO, err: TextIO) -> int:
+    _check_inputs(args, paths)
+    reporter = _Reporter(
+        _progress_mode(args.progress, err if args.progress != "json" else out),
+        err if args.progress != "json" else out,
+    )
+    with _service(args, err) as service:
+        store = FileCheckpointStore(args.checkpoint_dir) if args.checkpoint_dir else None
+        vod = Vod(
+            region=service["region"],
+            part_size=args.part_size,
+            parallel=args.parallel,
+            max_concurrent_files=args.concurrent_files,
+            retry_count=args.retry_count,
+            timeout=args.timeout,
+            auth_provider=_auth_provider(service, args),
+            vod_endpoint=service["vod_endpoint"],
+            transport=service["transport"],
+            checkpoint_store=store,
+            on_upload_started=reporter.started,
+            on_upload_bytes=reporter.progress,
+            on_upload_succeed=reporter.succeeded,
+            on_upload_failed=reporter.failed,
+        )
+        try:
+            views = [vod.add_file(path, is_image=True if args.image else None) for path in paths]
+            for view in views:
+                reporter.added(view)
+            vod.start_upload()
+            while True:
+                try:
+                    final = vod.wait(timeout=0.5)
+                    break
+                except UploadWaitTimeout:
+                    continue
+        except KeyboardInterrupt:
+            err.write(
+                "\nvodref: interrupted; finished parts are kept. "
+                "Run the same command again to resume.\n"
+            )
+            with contextlib.suppress(CoreError):
+                vod.stop_upload()
+            vod.close()
+            reporter.close()
+            return EXIT_INTERRUPTED
+        finally:
+            vod.close()
+        reporter.close()
+    status = EXIT_OK
+    for view in final:
+        if view.state is FileState.SUCCESS:
+            if view.image_url:
+                out.write(f"{view.name}\tImageURL: {view.image_url}\n")
+            else:
+                out.write(f"{view.name}\tVideoId: {view.video_id}\n")
+        else:
+            code, message = reporter.failures.get(view.file_id, (view.state.value, ""))
+            if view.error is not None:
+                code, message = view.error.code, view.error.message
+            err.write(
+                f"vodref: {view.name}: upload failed: {code}{': ' + message if message else ''}\n"
+            )
+            status = EXIT_FAILED
+    out.flush()
+    return status
+
+
+def run_demo(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    demo_dir = Path(platformdirs.user_data_dir("vodref")) / "demo"
+    demo_dir.mkdir(parents=True, exist_ok=True)
+    sample = demo_dir / f"sample-{args.size}.mp4"
+    if not sample.exists() or sample.stat().st_size != args.size:
+        generator = random.Random(20170321)  # same bytes every time: a re-run resumes
+        temp = sample.with_suffix(".tmp")
+        with temp.open("wb") as handle:
+            remaining = args.size
+            while remaining:
+                chunk = min(remaining, 1 << 20)
+                handle.write(generator.randbytes(chunk))
+                remaining -= chunk
+        temp.replace(sample)
+    err.write(f"vodref demo: uploading {sample} ({args.size} bytes)\n")
+    return run_upload(args, [str(sample)], out, err)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    out, err = sys.stdout, sys.stderr
+    if args.command == "emulator":
+        from emulator.cli import main as emulator_main  # noqa: PLC0415 (only this command)
+
+        return int(emulator_main(args.emulator_args) or 0)
+    try:
+        if args.command == "demo":
+            return run_demo(args, out, err)
+        return run_upload(args, args.files, out, err)
+    except _UsageProblem as problem:
+        err.write(f"vodref: {problem}\n")
+        return EXIT_USAGE
+    except CoreError as error:  # bad input: missing file, bad part size, ...
+        err.write(f"vodref: {error}\n")
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        err.write("\nvodref: interrupted\n")
+        return EXIT_INTERRUPTED
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

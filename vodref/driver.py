@@ -1,0 +1,287 @@
+"""The threaded driver: runs the pure core, performs its commands, feeds back every fate.
+
+Data flows one way (shared/STYLE.md): a user call or an outcome goes into the core under one
+lock; the commands it returns are dispatched without blocking:
+
+- **requests** (OSS calls, VOD calls, auth) go to a worker pool; each one's outcome comes back
+  exactly once, including ``CommandAbandoned`` ("never happened") for a request the core
+  canceled before a worker picked it up, or that was still queued when the driver closed;
+- **credential requests** with no auth provider wait for the application
+  (``set_upload_auth_and_address`` and friends) and are answered through :meth:`answer_auth`;
+  a proactive refresh with nobody to answer it is abandoned at once;
+- **checkpoint effects** go to the store (whose writer thread coalesces them);
+- **notifications** go to one callback thread, in order, outside the lock, so user code may
+  call back into the uploader, and an exception in user code is logged and swallowed.
+
+A timer thread sleeps until ``core.next_deadline()`` on the injected :class:`Clock` and
+calls ``handle_timer``; any event that may move the deadline wakes it.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Protocol, cast
+
+from .checkpoints import CheckpointStore
+from .clock import Clock
+from .core.commands import (
+    AuthReason,
+    CancelRequests,
+    Command,
+    DeleteCheckpoint,
+    Notify,
+    Request,
+    RequestAuth,
+    SaveCheckpoint,
+)
+from .core.errors import CoreError, OutcomeError
+from .core.events import CommandAbandoned, CommandFailed, Event, Outcome
+from .core.values import ErrorKind, ServiceError
+from .performer import Performer
+
+__all__ = ["CoreLike", "Driver", "NotificationSink"]
+
+log = logging.getLogger("vodref.driver")
+
+
+class CoreLike(Protocol):
+    def handle(self, event: Event, *, now: float) -> list[Command]: ...
+
+    def handle_timer(self, now: float) -> list[Command]: ...
+
+    def next_deadline(self) -> float | None: ...
+
+
+NotificationSink = Callable[[Notify], None]
+
+
+class Driver:
+    def __init__(
+        self,
+        *,
+        core: CoreLike,
+        performer: Performer,
+        store: CheckpointStore,
+        clock: Clock,
+        notify: NotificationSink,
+        workers: int,
+        on_auth_wanted: Callable[[RequestAuth], None] | None = None,
+    ) -> None:
+        self._core = core
+        self._performer = performer
+        self._store = store
+        self._clock = clock
+        self._notify = notify
+        self._on_auth_wanted = on_auth_wanted
+        self._lock = threading.RLock()
+        self._changed = threading.Condition(self._lock)
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="vodref-worker")
+        self._in_flight: dict[int, Request] = {}
+        self._canceled: set[int] = set()
+        self._awaiting_auth: dict[str, RequestAuth] = {}
+        self._callbacks: queue.Queue[Notify | None] = queue.Queue()
+        self._callbacks_pending = 0
+        self._closed = False
+        self.commands_seen = 0
+        self._timer = threading.Thread(target=self._timer_loop, name="vodref-timer", daemon=True)
+        self._callback_thread = threading.Thread(
+            target=self._callback_loop, name="vodref-callbacks", daemon=True
+        )
+        self._timer.start()
+        self._callback_thread.start()
+
+    # ----------------------------------------------------------------- feeding the core
+
+    @property
+    def lock(self) -> threading.RLock:
+        """Held while the core changes; the façade takes it to read consistent snapshots."""
+        return self._lock
+
+    def submit(self, event: Event) -> None:
+        """Feed a user event. A core ``UsageError`` propagates: nothing changed."""
+        with self._lock:
+            commands = self._core.handle(event, now=self._clock.monotonic())
+            self._dispatch(commands)
+            self._changed.notify_all()
+
+    def answer_auth(self, file_id: str, build: Callable[[RequestAuth], Outcome]) -> None:
+        """Answer the credential request the file is waiting on.
+
+        ``build`` turns the waiting request into its outcome; it may raise (bad input), in
+        which case nothing changes. Raises LookupError when the file awaits nothing."""
+        with self._lock:
+            request = self._awaiting_auth.get(file_id)
+            if request is None:
+                raise LookupError(file_id)
+            outcome = build(request)
+            commands = self._core.handle(cast(Event, outcome), now=self._clock.monotonic())
+            del self._awaiting_auth[file_id]
+            self._in_flight.pop(request.command_id, None)
+            self._dispatch(commands)
+            self._changed.notify_all()
+
+    def awaiting_auth(self, file_id: str) -> RequestAuth | None:
+        with self._lock:
+            return self._awaiting_auth.get(file_id)
+
+    def awaiting_auth_any(self) -> list[RequestAuth]:
+        with self._lock:
+            return list(self._awaiting_auth.values())
+
+    def _report(self, outcome: Outcome) -> None:
+        with self._lock:
+            self._in_flight.pop(outcome.command_id, None)
+            self._canceled.discard(outcome.command_id)
+            if self._closed:
+                self._changed.notify_all()
+                return
+            try:
+                commands = self._core.handle(cast(Event, outcome), now=self._clock.monotonic())
+            except OutcomeError:
+                # A late outcome the core already settled: harmless, but worth a trace.
+                log.warning("core refused outcome %r", outcome, exc_info=True)
+                commands = []
+            except CoreError:
+                log.exception("core refused outcome %r", outcome)
+                commands = []
+            self._dispatch(commands)
+            self._changed.notify_all()
+
+    # ----------------------------------------------------------------- dispatching
+
+    def _dispatch(self, commands: Iterable[Command]) -> None:
+        for command in commands:
+            self.commands_seen += 1
+            if isinstance(command, Notify):
+                self._callbacks_pending += 1
+                self._callbacks.put(command)
+            elif isinstance(command, SaveCheckpoint):
+                self._store.save(command.key, command.checkpoint.to_dict())
+            elif isinstance(command, DeleteCheckpoint):
+                self._store.delete(command.key)
+            elif isinstance(command, CancelRequests):
+                self._canceled.update(c for c in command.command_ids if c in self._in_flight)
+                self._abandon_waiting_auth(command.command_ids)
+            elif isinstance(command, RequestAuth) and not self._performer.has_auth_provider:
+                self._in_flight[command.command_id] = command
+                if command.reason is AuthReason.REFRESH:
+                    # Proactive refresh with nobody to ask: the core carries on with the
+                    # current credentials and asks again when they really expire.
+                    self._submit_outcome_later(CommandAbandoned(command_id=command.command_id))
+                else:
+                    self._awaiting_auth[command.file_id] = command
+                    if self._on_auth_wanted is not None:
+                        self._on_auth_wanted(command)
+            elif isinstance(command, Request):
+                self._in_flight[command.command_id] = command
+                self._pool.submit(self._run, command)
+            else:
+                log.debug("ignoring effect %r", command)
+
+    def _abandon_waiting_auth(self, command_ids: Iterable[int]) -> None:
+        wanted = set(command_ids)
+        for file_id, request in list(self._awaiting_auth.items()):
+            if request.command_id in wanted:
+                del self._awaiting_auth[file_id]
+                self._submit_outcome_later(CommandAbandoned(command_id=request.command_id))
+
+    def _submit_outcome_later(self, outcome: Outcome) -> None:
+        # Never re-enter the core from inside _dispatch: report from a worker thread.
+        self._pool.submit(self._report, outcome)
+
+    def _run(self, command: Request) -> None:
+        with self._lock:
+            abandoned = command.command_id in self._canceled or self._closed
+        if abandoned:
+            self._report(CommandAbandoned(command_id=command.command_id))
+            return
+        try:
+            outcome = self._performer.perform(command)
+        except BaseException as error:  # perform() catches everything; belt and braces
+            log.exception("performer crashed")
+            outcome = CommandFailed(
+                command_id=command.command_id,
+                error=ServiceError(kind=ErrorKind.LOCAL, code="DriverError", message=str(error)),
+            )
+        self._report(outcome)
+
+    # ----------------------------------------------------------------- timers
+
+    def _timer_loop(self) -> None:
+        with self._lock:
+            while not self._closed:
+                deadline = self._core.next_deadline()
+                now = self._clock.monotonic()
+                if deadline is not None and deadline <= now:
+                    try:
+                        commands = self._core.handle_timer(now)
+                    except CoreError:
+                        log.exception("core refused a timer tick")
+                        commands = []
+                    self._dispatch(commands)
+                    self._changed.notify_all()
+                    continue
+                # Wake at the deadline, or when an event may have moved it. The cap keeps
+                # an injected clock that jumps (tests) from being missed for long.
+                wait = 0.25 if deadline is None else min(0.25, deadline - now)
+                self._changed.wait(max(wait, 0.001))
+
+    # ----------------------------------------------------------------- callbacks
+
+    def _callback_loop(self) -> None:
+        while True:
+            notification = self._callbacks.get()
+            if notification is None:
+                return
+            try:
+                self._notify(notification)
+            except Exception:
+                log.exception("a user callback raised; the upload carries on")
+            finally:
+                with self._lock:
+                    self._callbacks_pending -= 1
+                    self._changed.notify_all()
+
+    # ----------------------------------------------------------------- waiting, closing
+
+    def wait_until(self, predicate: Callable[[], bool], timeout: float | None) -> bool:
+        """Block until ``predicate()`` (evaluated under the lock) holds and every callback
+        queued so far has run. Returns False on timeout."""
+        end = None if timeout is None else time.monotonic() + timeout
+        with self._lock:
+            while True:
+                if self._callbacks_pending == 0 and predicate():
+                    return True
+                remaining = None if end is None else end - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    return False
+                self._changed.wait(0.2 if remaining is None else min(0.2, remaining))
+
+    def idle(self) -> bool:
+        """No request in flight and no callback pending (call under the lock)."""
+        return not (set(self._in_flight) - {r.command_id for r in self._awaiting_auth.values()})
+
+    def close(self, timeout: float = 30.0) -> None:
+        """Stop the timer, abandon queued requests, wait for running ones, flush the store."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            self._changed.notify_all()
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        self._callbacks.put(None)
+        self._callback_thread.join(timeout)
+        self._timer.join(timeout)
+        self._store.flush()
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def pool_submit(self, function: Callable[[], None]) -> Future[None]:
+        return self._pool.submit(function)

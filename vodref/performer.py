@@ -1,0 +1,267 @@
+"""Performing the core's requests: one function per command type, outcome event out.
+
+Runs on the driver's worker threads. Whatever happens, a performer returns exactly one
+outcome for its command (the success event, or ``CommandFailed`` with a classified
+:class:`~vodref.core.values.ServiceError`); only a bug in vodref itself escapes, and the
+driver turns even that into ``CommandFailed`` so the core never waits forever.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from .clock import Clock
+from .core.commands import (
+    AbortMultipart,
+    CallVod,
+    CompleteMultipart,
+    HeadObject,
+    InitiateMultipart,
+    ListParts,
+    PutObject,
+    Request,
+    RequestAuth,
+    UploadPart,
+    VodAction,
+)
+from .core.events import (
+    CommandFailed,
+    MultipartAborted,
+    MultipartCompleted,
+    MultipartInitiated,
+    ObjectHeaded,
+    ObjectPut,
+    Outcome,
+    PartsListed,
+    PartUploaded,
+    StsTokenProvided,
+    UploadAuthProvided,
+)
+from .core.values import ErrorKind, ListedPart, MediaKind, ServiceError, StsToken
+from .crc import crc64
+from .errors import MalformedAuthError, SourceChangedError, SourceError, TransportError
+from .sources import FileSource
+from .transport.base import ObjectTransport
+from .upload_auth import decode_upload_address, decode_upload_auth
+from .vod_api import AuthProvider, AuthRequest, UploadGrant, VodApi, VodAuthProvider
+
+__all__ = ["FileContext", "Performer", "VodApiFactory", "grant_to_outcome"]
+
+log = logging.getLogger("vodref.driver")
+
+#: Builds a VOD client signed with STS credentials (STS mode's CallVod).
+VodApiFactory = Callable[[StsToken], VodApi]
+
+
+@dataclass(slots=True)
+class FileContext:
+    """What the driver knows about a file beyond the core: its bytes and its VOD params."""
+
+    source: FileSource
+    vod_params: Mapping[str, object]
+    param_data: str | None
+
+
+def grant_to_outcome(
+    command_id: int, grant: UploadGrant, clock: Clock, *, media_kind: MediaKind
+) -> UploadAuthProvided:
+    """Decode a VOD grant (raises MalformedAuthError) into the core's answer."""
+    decoded = decode_upload_auth(grant.upload_auth, clock)
+    address = decode_upload_address(grant.upload_address)
+    media_id = grant.image_id if media_kind is MediaKind.IMAGE else grant.video_id
+    return UploadAuthProvided(
+        command_id=command_id,
+        credentials=decoded.credentials,
+        address=address,
+        video_id=media_id or grant.video_id,
+        image_url=grant.image_url,
+    )
+
+
+def _local_error(code: str, message: str) -> ServiceError:
+    return ServiceError(kind=ErrorKind.LOCAL, code=code, message=message)
+
+
+class Performer:
+    def __init__(
+        self,
+        *,
+        transport: ObjectTransport,
+        clock: Clock,
+        files: Callable[[str], FileContext | None],
+        vod_api_factory: VodApiFactory | None,
+        auth_provider: AuthProvider | None,
+    ) -> None:
+        self._transport = transport
+        self._clock = clock
+        self._files = files
+        self._vod_api_factory = vod_api_factory
+        self._auth_provider = auth_provider
+        self.bytes_sent = 0  # part and object bodies handed to the transport (benchmarks)
+
+    @property
+    def has_auth_provider(self) -> bool:
+        return self._auth_provider is not None
+
+    def perform(self, command: Request) -> Outcome:
+        command_id = command.command_id
+        try:
+            return self._dispatch(command)
+        except TransportError as error:
+            return CommandFailed(command_id=command_id, error=error.error)
+        except SourceChangedError as error:
+            return CommandFailed(
+                command_id=command_id, error=_local_error("SourceChanged", str(error))
+            )
+        except SourceError as error:
+            return CommandFailed(
+                command_id=command_id, error=_local_error("SourceError", str(error))
+            )
+        except MalformedAuthError as error:
+            return CommandFailed(
+                command_id=command_id,
+                error=ServiceError(
+                    kind=ErrorKind.SERVICE, code="InvalidUploadAuth", message=str(error)
+                ),
+            )
+        except Exception as error:  # an auth provider's bug, or ours: never hang the core
+            log.exception("request %s failed unexpectedly", type(command).__name__)
+            return CommandFailed(
+                command_id=command_id,
+                error=_local_error(type(error).__name__, str(error) or repr(error)),
+            )
+
+    def _context(self, file_id: str) -> FileContext:
+        context = self._files(file_id)
+        if context is None:
+            raise SourceError(f"file {file_id} is no longer known to the driver")
+        return context
+
+    def _headers(self, file_id: str) -> dict[str, str]:
+        # JS 1.5.x sends base64(paramData) as x-oss-notification on Initiate, Complete and
+        # Put; VOD reads its callback settings from it.
+        context = self._files(file_id)
+        if context is None or not context.param_data:
+            return {}
+        return {"x-oss-notification": base64.b64encode(context.param_data.encode()).decode()}
+
+    def _dispatch(self, command: Request) -> Outcome:
+        command_id = command.command_id
+        if isinstance(command, UploadPart):
+            data = self._context(command.file_id).source.read(command.offset, command.length)
+            part_crc = crc64(data)
+            self.bytes_sent += len(data)
+            part = self._transport.upload_part(
+                command.target,
+                command.credentials,
+                upload_id=command.upload_id,
+                number=command.part_number,
+                data=data,
+            )
+            return PartUploaded(
+                command_id=command_id, etag=part.etag, crc64=part_crc, server_crc64=part.crc64
+            )
+        if isinstance(command, PutObject):
+            data = self._context(command.file_id).source.read(0, command.size)
+            object_crc = crc64(data)
+            self.bytes_sent += len(data)
+            stored = self._transport.put_object(
+                command.target,
+                command.credentials,
+                data=data,
+                headers=self._headers(command.file_id),
+            )
+            return ObjectPut(
+                command_id=command_id, crc64=object_crc, server_crc64=stored.crc64, etag=stored.etag
+            )
+        if isinstance(command, InitiateMultipart):
+            upload_id = self._transport.initiate_multipart(
+                command.target, command.credentials, headers=self._headers(command.file_id)
+            )
+            return MultipartInitiated(command_id=command_id, upload_id=upload_id)
+        if isinstance(command, ListParts):
+            listed = self._transport.list_parts(
+                command.target, command.credentials, command.upload_id
+            )
+            return PartsListed(
+                command_id=command_id,
+                parts=tuple(ListedPart(number=p.number, etag=p.etag, size=p.size) for p in listed),
+            )
+        if isinstance(command, CompleteMultipart):
+            stored = self._transport.complete_multipart(
+                command.target,
+                command.credentials,
+                upload_id=command.upload_id,
+                parts=command.parts,
+                headers=self._headers(command.file_id),
+            )
+            return MultipartCompleted(
+                command_id=command_id, server_crc64=stored.crc64, etag=stored.etag
+            )
+        if isinstance(command, AbortMultipart):
+            try:
+                self._transport.abort_multipart(
+                    command.target, command.credentials, command.upload_id
+                )
+            except TransportError as error:
+                if error.error.code != "NoSuchUpload":
+                    raise
+            return MultipartAborted(command_id=command_id)
+        if isinstance(command, HeadObject):
+            info = self._transport.head_object(command.target, command.credentials)
+            if info is None:
+                return CommandFailed(
+                    command_id=command_id,
+                    error=ServiceError(
+                        kind=ErrorKind.SERVICE, code="NoSuchKey", message="", http_status=404
+                    ),
+                )
+            return ObjectHeaded(command_id=command_id, size=info.size, server_crc64=info.crc64)
+        if isinstance(command, CallVod):
+            return self._call_vod(command)
+        if isinstance(command, RequestAuth):
+            return self._provide_auth(command)
+        raise TypeError(f"no performer for {type(command).__name__}")
+
+    def _call_vod(self, command: CallVod) -> Outcome:
+        if self._vod_api_factory is None:
+            raise TypeError("STS mode needs a VOD API factory")
+        api = self._vod_api_factory(command.token)
+        if command.action is VodAction.REFRESH_UPLOAD_VIDEO and command.video_id:
+            grant = api.refresh_upload_video(command.video_id)
+        else:
+            grant = VodAuthProvider(api)(
+                AuthRequest(
+                    file_name=command.file_name,
+                    file_size=command.file_size,
+                    is_image=command.media_kind is MediaKind.IMAGE,
+                    video_id=None,
+                    vod_params=self._context(command.file_id).vod_params,
+                    refresh=False,
+                )
+            )
+        return grant_to_outcome(
+            command.command_id, grant, self._clock, media_kind=command.media_kind
+        )
+
+    def _provide_auth(self, command: RequestAuth) -> Outcome:
+        assert self._auth_provider is not None
+        context = self._context(command.file_id)
+        answer = self._auth_provider(
+            AuthRequest(
+                file_name=command.file_name,
+                file_size=command.file_size,
+                is_image=command.media_kind is MediaKind.IMAGE,
+                video_id=command.video_id,
+                vod_params=context.vod_params,
+                refresh=command.video_id is not None,
+            )
+        )
+        if isinstance(answer, StsToken):
+            return StsTokenProvided(command_id=command.command_id, token=answer)
+        return grant_to_outcome(
+            command.command_id, answer, self._clock, media_kind=command.media_kind
+        )

@@ -1,0 +1,715 @@
+"""``Vod``: the Python equivalent of ``new AliyunUpload.Vod({...})`` (JS SDK 1.5.x).
+
+Every JS option, method and callback has a snake_case twin (specs/api-mapping.md has the
+table). What differs on purpose:
+
+- Bad input raises a typed error from :mod:`vodref.errors` / :mod:`vodref.core.errors` and
+  changes nothing (no ``||`` defaults, no ``false`` return values to forget to check).
+- ``auth_provider`` removes the need for callbacks: the uploader asks it for credentials
+  (first start, expiry, proactive refresh); :class:`~vodref.vod_api.VodAuthProvider` calls
+  CreateUploadVideo / RefreshUploadVideo / CreateUploadImage itself and reuses the VideoId
+  from a checkpoint, so a resumed upload never creates a duplicate video.
+- ``wait()`` blocks until the queue is done; ``pause_file()`` stops one file;
+  ``max_concurrent_files`` uploads several files at once; credentials are refreshed
+  ``refresh_margin`` seconds before they expire when a provider is set.
+- Callbacks run on one dedicated thread, in order; an exception in one is logged and the
+  upload carries on.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import inspect
+import json
+import logging
+import os
+import random
+import re
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, BinaryIO
+
+from .checkpoints import CheckpointStore, FileCheckpointStore
+from .clock import Clock, SystemClock
+from .core import Uploader
+from .core.checkpoint import Checkpoint
+from .core.commands import (
+    Notify,
+    NotifyCanceled,
+    NotifyEnded,
+    NotifyFailed,
+    NotifyProgress,
+    NotifyStarted,
+    NotifySucceeded,
+    NotifyTokenExpired,
+    RequestAuth,
+)
+from .core.errors import CheckpointError, InvalidOptionError, UnknownFileError, UsageError
+from .core.events import (
+    AddFile,
+    CancelFile,
+    CleanList,
+    DeleteFile,
+    PauseFile,
+    ResumeFile,
+    StartUpload,
+    StopUpload,
+    StsTokenProvided,
+    UploadAuthProvided,
+)
+from .core.options import RetryPolicy, UploaderOptions
+from .core.states import UploaderState
+from .core.values import MediaKind, StsToken, TargetOverride
+from .core.views import FileView
+from .driver import Driver
+from .errors import (
+    CheckpointStoreError,
+    UnknownOptionError,
+    UploaderClosedError,
+    UploadWaitTimeout,
+)
+from .performer import FileContext, Performer, VodApiFactory
+from .resume_check import verify_checkpoint_parts
+from .sources import FileSource, open_source
+from .transport.base import ObjectTransport
+from .transport.oss_http import OssHttpTransport
+from .upload_auth import decode_upload_address, decode_upload_auth, wall_to_monotonic
+from .vod_api import AcsVodApi, AuthProvider
+
+__all__ = ["Vod", "fingerprint_for"]
+
+log = logging.getLogger("vodref")
+
+_IMAGE_EXTENSIONS = re.compile(r"\.(jpe?g|png|gif)$", re.IGNORECASE)
+FileRef = int | str | FileView
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Callbacks:
+    add_file_success: Callable[[FileView], object] | None
+    on_upload_started: Callable[[FileView], object] | None
+    on_upload_succeed: Callable[[FileView], object] | None
+    on_upload_failed: Callable[[FileView, str, str], object] | None
+    on_upload_progress: Callable[[FileView, int, float], object] | None
+    on_upload_bytes: Callable[[FileView, int, int], object] | None
+    on_upload_token_expired: Callable[[FileView], object] | None
+    on_upload_canceled: Callable[[FileView, str], object] | None
+    on_upload_end: Callable[[], object] | None
+
+
+def fingerprint_for(source: FileSource, user_id: str | None) -> str:
+    """The core's file fingerprint (also the checkpoint key): the user, where the file is,
+    its size and a SHA-256 over sampled blocks of its content."""
+    digest = hashlib.sha256()
+    for part in (user_id or "", source.identity, str(source.size), source.fingerprint()):
+        digest.update(part.encode("utf-8", "surrogateescape"))
+        digest.update(b"\0")
+    return "v1:" + digest.hexdigest()
+
+
+class Vod:
+    """The uploader. Keyword-only options; an unknown keyword raises
+    :class:`~vodref.errors.UnknownOptionError` (with a suggestion for JS camelCase names)."""
+
+    def __init__(
+        self,
+        *,
+        user_id: str | None = None,
+        region: str = "cn-shanghai",
+        part_size: int = 1_048_576,
+        parallel: int = 5,
+        retry_count: int = 3,
+        retry_duration: float = 2.0,
+        timeout: float | None = 60.0,
+        local_checkpoint: bool = False,
+        enable_upload_progress: bool = False,
+        cname: bool = False,
+        add_file_success: Callable[[FileView], object] | None = None,
+        on_upload_started: Callable[[FileView], object] | None = None,
+        on_upload_succeed: Callable[[FileView], object] | None = None,
+        on_upload_failed: Callable[[FileView, str, str], object] | None = None,
+        on_upload_progress: Callable[[FileView, int, float], object] | None = None,
+        on_upload_token_expired: Callable[[FileView], object] | None = None,
+        on_upload_canceled: Callable[[FileView, str], object] | None = None,
+        on_upload_end: Callable[[], object] | None = None,
+        # ---- beyond the JS SDK
+        on_upload_bytes: Callable[[FileView, int, int], object] | None = None,
+        auth_provider: AuthProvider | None = None,
+        max_concurrent_files: int = 1,
+        refresh_margin: float | None = 300.0,
+        retry_policy: RetryPolicy | None = None,
+        checkpoint_interval: float = 1.0,
+        checkpoint_store: CheckpointStore | None = None,
+        transport: ObjectTransport | None = None,
+        vod_endpoint: str | None = None,
+        vod_api_factory: VodApiFactory | None = None,
+        clock: Clock | None = None,
+        rng: random.Random | None = None,
+        **unknown: object,
+    ) -> None:
+        if unknown:
+            raise UnknownOptionError(_unknown_option_message(unknown))
+        if retry_policy is None:
+            if isinstance(retry_duration, bool) or not isinstance(retry_duration, int | float):
+                raise InvalidOptionError(f"retry_duration must be a number, got {retry_duration!r}")
+            retry_policy = _retry_from_js(retry_count, float(retry_duration))
+        # Validated in one place (the core's options), before anything is created.
+        self.options = UploaderOptions(
+            part_size=part_size,
+            parallel=parallel,
+            max_concurrent_files=max_concurrent_files,
+            retry=retry_policy,
+            refresh_margin=refresh_margin,
+            checkpoint_interval=float(checkpoint_interval),
+            timeout=None if timeout is None else float(timeout),
+            region=region,
+            user_id=user_id,
+            cname=cname,
+            local_checkpoint=local_checkpoint,
+            enable_upload_progress=enable_upload_progress,
+        )
+        self._callbacks = _Callbacks(
+            add_file_success=add_file_success,
+            on_upload_started=on_upload_started,
+            on_upload_succeed=on_upload_succeed,
+            on_upload_failed=on_upload_failed,
+            on_upload_progress=on_upload_progress,
+            on_upload_bytes=on_upload_bytes,
+            on_upload_token_expired=on_upload_token_expired,
+            on_upload_canceled=on_upload_canceled,
+            on_upload_end=on_upload_end,
+        )
+        self._clock = clock or SystemClock()
+        self._store = checkpoint_store if checkpoint_store is not None else FileCheckpointStore()
+        self._owns_transport = transport is None
+        self._transport = transport or OssHttpTransport(
+            timeout=self.options.timeout,
+            pool_size=parallel * max_concurrent_files + 4,
+            is_cname=cname,
+        )
+        self._vod_endpoint = vod_endpoint
+        self._vod_api_factory = vod_api_factory or self._default_vod_api
+        self._files: dict[str, FileContext] = {}
+        self._next_file_number = 0
+        self._files_lock = threading.Lock()
+        self._core = Uploader(self.options, random=(rng or random.Random()).random)
+        self._performer = Performer(
+            transport=self._transport,
+            clock=self._clock,
+            files=self._files.get,
+            vod_api_factory=self._vod_api_factory,
+            auth_provider=auth_provider,
+        )
+        self._driver = Driver(
+            core=self._core,
+            performer=self._performer,
+            store=self._store,
+            clock=self._clock,
+            notify=self._deliver,
+            workers=parallel * max_concurrent_files + 2,
+        )
+        self._closed = False
+        self._end_count = 0
+
+    # ------------------------------------------------------------------ core queries
+    # (the only place that knows the core's query API)
+
+    def _views(self) -> list[FileView]:
+        return list(self._core.files())
+
+    def _view(self, file_id: str) -> FileView:
+        return self._core.file(file_id)
+
+    def _uploader_state(self) -> UploaderState:
+        return self._core.state
+
+    def _default_vod_api(self, token: StsToken) -> AcsVodApi:
+        region = self.options.region
+        return AcsVodApi(
+            token.access_key_id,
+            token.access_key_secret,
+            security_token=token.security_token,
+            region=region,
+            endpoint=self._vod_endpoint,
+            timeout=self.options.timeout or 10.0,
+        )
+
+    # ------------------------------------------------------------------ the file list
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise UploaderClosedError("this uploader is closed; create a new one")
+
+    def _resolve(self, ref: FileRef) -> str:
+        """A file id from a JS-style index, a file id, or a FileView."""
+        if isinstance(ref, FileView):
+            return ref.file_id
+        if isinstance(ref, bool):
+            raise UnknownFileError(f"not a file reference: {ref!r}")
+        if isinstance(ref, int):
+            with self._driver.lock:
+                views = self._views()
+            if not 0 <= ref < len(views):
+                raise UnknownFileError(f"no file at index {ref} (the list has {len(views)})")
+            return views[ref].file_id
+        if isinstance(ref, str):
+            return ref
+        raise UnknownFileError(f"not a file reference: {ref!r}")
+
+    def add_file(
+        self,
+        file: str | os.PathLike[str] | BinaryIO | bytes | FileSource,
+        endpoint: str | None = None,
+        bucket: str | None = None,
+        object: str | None = None,
+        param_data: str | dict[str, Any] | None = None,
+        *,
+        name: str | None = None,
+        is_image: bool | None = None,
+    ) -> FileView:
+        """JS ``addFile(file, endpoint, bucket, object, paramData)``.
+
+        Returns the new file's snapshot. A path that is missing or a directory raises
+        :class:`~vodref.errors.SourceError`; malformed ``param_data`` raises
+        :class:`~vodref.core.errors.InvalidOptionError`. If a checkpoint exists for this
+        content, it is checked part by part against the file and offered to the core, so
+        ``start_upload`` resumes the same video and upload.
+        """
+        self._check_open()
+        param_text, vod_params = _parse_param_data(param_data)
+        source = open_source(file, name)
+        try:
+            file_name = name or source.name
+            if is_image is None:
+                is_image = bool(_IMAGE_EXTENSIONS.search(file_name))
+            fingerprint = fingerprint_for(source, self.options.user_id)
+            checkpoint = self._load_checkpoint(fingerprint, source)
+            override = None
+            if endpoint or bucket or object:
+                override = TargetOverride(endpoint=endpoint, bucket=bucket, key=object)
+            with self._files_lock:
+                self._next_file_number += 1
+                file_id = f"file-{self._next_file_number}"
+            self._files[file_id] = FileContext(
+                source=source, vod_params=vod_params, param_data=param_text
+            )
+            try:
+                self._driver.submit(
+                    AddFile(
+                        file_id=file_id,
+                        name=file_name,
+                        size=source.size,
+                        fingerprint=fingerprint,
+                        media_kind=MediaKind.IMAGE if is_image else MediaKind.VIDEO,
+                        target_override=override,
+                        param_data=param_text,
+                        checkpoint=checkpoint,
+                    )
+                )
+            except BaseException:
+                self._files.pop(file_id, None)
+                raise
+        except BaseException:
+            source.close()
+            raise
+        with self._driver.lock:
+            view = self._view(file_id)
+        self._call_user(self._callbacks.add_file_success, view)
+        return view
+
+    def _load_checkpoint(self, fingerprint: str, source: FileSource) -> Checkpoint | None:
+        try:
+            record = self._store.load(fingerprint)
+            if record is None:
+                return None
+            checkpoint = Checkpoint.from_dict(record)
+        except (CheckpointStoreError, CheckpointError) as error:
+            # A torn or foreign record: start from the server side instead of crashing
+            # forever (the alibabacloud-oss-v2 #174 failure mode).
+            log.warning("ignoring unreadable checkpoint for %s: %s", source.name, error)
+            return None
+        if checkpoint.fingerprint != fingerprint:
+            return None
+        checkpoint, dropped = verify_checkpoint_parts(checkpoint, source)
+        if dropped:
+            log.warning(
+                "%s changed since its last upload: %d part(s) will be sent again",
+                source.name,
+                dropped,
+            )
+        return checkpoint
+
+    def delete_file(self, index: FileRef) -> None:
+        """JS ``deleteFile(index)``: cancel (aborting the multipart upload) and remove."""
+        self._check_open()
+        file_id = self._resolve(index)
+        self._driver.submit(DeleteFile(file_id=file_id))
+
+    def cancel_file(self, index: FileRef) -> None:
+        """JS ``cancelFile(index)``: Canceled; the multipart upload is aborted on the server."""
+        self._check_open()
+        self._driver.submit(CancelFile(file_id=self._resolve(index)))
+
+    def resume_file(self, index: FileRef) -> None:
+        """JS ``resumeFile(index)``: a Canceled (or Stopped/Failed) file back to Ready."""
+        self._check_open()
+        self._driver.submit(ResumeFile(file_id=self._resolve(index)))
+
+    def pause_file(self, index: FileRef) -> None:
+        """Beyond JS: stop one file, keeping its multipart upload; ``resume_file`` and
+        ``start_upload`` continue it."""
+        self._check_open()
+        self._driver.submit(PauseFile(file_id=self._resolve(index)))
+
+    def list_files(self) -> list[FileView]:
+        """JS ``listFiles()``: snapshots (never the live internals)."""
+        with self._driver.lock:
+            return self._views()
+
+    def clean_list(self) -> None:
+        """JS ``cleanList()``: stop and forget every file (checkpoints are kept)."""
+        self._check_open()
+        self._driver.submit(CleanList())
+
+    def start_upload(self) -> None:
+        """JS ``startUpload()``."""
+        self._check_open()
+        self._driver.submit(StartUpload())
+
+    def stop_upload(self) -> None:
+        """JS ``stopUpload()``: every Uploading file becomes Stopped; requests not yet sent
+        never happen, parts already sent are kept; ``start_upload`` continues."""
+        self._check_open()
+        self._driver.submit(StopUpload())
+
+    # ------------------------------------------------------------------ credentials
+
+    def set_upload_auth_and_address(
+        self,
+        upload_info: FileRef,
+        upload_auth: str,
+        upload_address: str | None,
+        video_id: str | None = None,
+    ) -> None:
+        """JS ``setUploadAuthAndAddress(uploadInfo, uploadAuth, uploadAddress, videoId)``,
+        normally from ``on_upload_started``. Malformed values raise
+        :class:`~vodref.errors.MalformedAuthError` and change nothing."""
+        self._check_open()
+        file_id = self._resolve(upload_info)
+        decoded = decode_upload_auth(upload_auth, self._clock)
+        address = None if upload_address is None else decode_upload_address(upload_address)
+        self._answer(
+            file_id,
+            lambda request: UploadAuthProvided(
+                command_id=request.command_id,
+                credentials=decoded.credentials,
+                address=address,
+                video_id=video_id,
+            ),
+        )
+
+    def set_sts_token(
+        self,
+        upload_info: FileRef,
+        access_key_id: str,
+        access_key_secret: str,
+        security_token: str,
+        expiration: float | None = None,
+    ) -> None:
+        """JS ``setSTSToken(uploadInfo, accessKeyId, accessKeySecret, securityToken)``: the
+        uploader calls VOD itself with these credentials. ``expiration`` (Unix time) enables
+        proactive refresh."""
+        self._check_open()
+        file_id = self._resolve(upload_info)
+        token = self._sts_token(access_key_id, access_key_secret, security_token, expiration)
+        self._answer(
+            file_id, lambda request: StsTokenProvided(command_id=request.command_id, token=token)
+        )
+
+    def set_sts_token_directly_upload(
+        self,
+        upload_info: FileRef,
+        access_key_id: str,
+        access_key_secret: str,
+        security_token: str,
+        expiration: float | None = None,
+    ) -> None:
+        """JS ``setSTSTokenDirectlyUpload``: upload straight to the ``add_file`` endpoint,
+        bucket and object with STS credentials; no VOD call."""
+        self._check_open()
+        file_id = self._resolve(upload_info)
+        token = self._sts_token(access_key_id, access_key_secret, security_token, expiration)
+        self._answer(
+            file_id,
+            lambda request: StsTokenProvided(
+                command_id=request.command_id, token=token, direct=True
+            ),
+        )
+
+    def resume_upload_with_auth(self, upload_auth: str, *, file: FileRef | None = None) -> None:
+        """JS ``resumeUploadWithAuth(uploadAuth)`` after ``on_upload_token_expired``: same
+        object, same multipart upload; parts already sent are not sent again."""
+        self._check_open()
+        decoded = decode_upload_auth(upload_auth, self._clock)
+        file_id = self._expired_file(file)
+        self._answer(
+            file_id,
+            lambda request: UploadAuthProvided(
+                command_id=request.command_id, credentials=decoded.credentials
+            ),
+        )
+
+    def resume_upload_with_sts_token(
+        self,
+        access_key_id: str,
+        access_key_secret: str,
+        security_token: str,
+        expiration: float | None = None,
+        *,
+        file: FileRef | None = None,
+    ) -> None:
+        """JS ``resumeUploadWithSTSToken(ak, sk, token)``: refreshes the video's credentials
+        through RefreshUploadVideo with the new STS token (broken in JS 1.5.x) and
+        continues the same multipart upload."""
+        self._check_open()
+        token = self._sts_token(access_key_id, access_key_secret, security_token, expiration)
+        file_id = self._expired_file(file)
+        self._answer(
+            file_id, lambda request: StsTokenProvided(command_id=request.command_id, token=token)
+        )
+
+    def _sts_token(
+        self,
+        access_key_id: str,
+        access_key_secret: str,
+        security_token: str,
+        expiration: float | None,
+    ) -> StsToken:
+        for label, value in (
+            ("access_key_id", access_key_id),
+            ("access_key_secret", access_key_secret),
+            ("security_token", security_token),
+        ):
+            if not isinstance(value, str) or not value:
+                raise InvalidOptionError(f"{label} must be a non-empty string")
+        return StsToken(
+            access_key_id=access_key_id,
+            access_key_secret=access_key_secret,
+            security_token=security_token,
+            expires_at=wall_to_monotonic(expiration, self._clock),
+        )
+
+    def _expired_file(self, file: FileRef | None) -> str:
+        if file is not None:
+            return self._resolve(file)
+        waiting = self._driver.awaiting_auth_any()
+        expired = [r for r in waiting if r.reason.value == "expired"] or waiting
+        if not expired:
+            raise UsageError("no upload is waiting for new credentials")
+        return expired[0].file_id
+
+    def _answer(self, file_id: str, build: Callable[[RequestAuth], Any]) -> None:
+        try:
+            self._driver.answer_auth(file_id, build)
+        except LookupError:
+            raise UsageError(
+                f"file {file_id} is not waiting for credentials (call this from "
+                "on_upload_started or on_upload_token_expired)"
+            ) from None
+
+    # ------------------------------------------------------------------ checkpoints
+
+    def get_checkpoint(self, file: FileRef | str | os.PathLike[str]) -> dict[str, Any] | None:
+        """JS ``getCheckpoint(file)``: the stored resume record for a file in the list (or a
+        path), or None. Contains no secret."""
+        if isinstance(file, os.PathLike) or (
+            isinstance(file, str) and not file.startswith("file-") and os.path.exists(file)
+        ):
+            source = open_source(file)
+            try:
+                return self._store.load(fingerprint_for(source, self.options.user_id))
+            finally:
+                source.close()
+        file_id = self._resolve(file)
+        with self._driver.lock:
+            fingerprint = self._view(file_id).fingerprint
+        self._store.flush()
+        return self._store.load(fingerprint)
+
+    # ------------------------------------------------------------------ waiting, closing
+
+    def _queue_done(self) -> bool:
+        state = self._uploader_state()
+        if state is UploaderState.STARTED:
+            return False
+        return self._driver.idle()
+
+    def wait(self, timeout: float | None = None) -> list[FileView]:
+        """Block until the queue has drained (every file Success, Failure, Canceled or
+        Stopped, and their callbacks have run). Raises
+        :class:`~vodref.errors.UploadWaitTimeout` when ``timeout`` seconds pass first."""
+        if not self._driver.wait_until(self._queue_done, timeout):
+            raise UploadWaitTimeout(f"uploads still running after {timeout} s")
+        self._store.flush()
+        return self.list_files()
+
+    def upload(
+        self, *files: str | os.PathLike[str], timeout: float | None = None
+    ) -> list[FileView]:
+        """Convenience: add the files, start, wait; the final snapshots in order."""
+        added = [self.add_file(path).file_id for path in files]
+        self.start_upload()
+        self.wait(timeout)
+        by_id = {view.file_id: view for view in self.list_files()}
+        return [by_id[file_id] for file_id in added if file_id in by_id]
+
+    def close(self) -> None:
+        """Stop uploading, let running requests finish, flush checkpoints, release sockets.
+        Idempotent; every later call except the queries raises UploaderClosedError."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            with self._driver.lock:
+                state = self._uploader_state()
+            if state is UploaderState.STARTED:
+                self._driver.submit(StopUpload())
+        except UsageError:
+            pass
+        self._driver.close()
+        self._store.flush()
+        for context in self._files.values():
+            context.source.close()
+        if self._owns_transport:
+            self._transport.close()
+
+    def __enter__(self) -> Vod:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    @property
+    def bytes_sent(self) -> int:
+        """Bytes of part and object bodies handed to the transport (all attempts)."""
+        return self._performer.bytes_sent
+
+    # ------------------------------------------------------------------ callbacks
+
+    def _call_user(self, function: Callable[..., object] | None, *args: object) -> None:
+        if function is None:
+            return
+        try:
+            function(*args)
+        except Exception:
+            log.exception(
+                "user callback %s raised; ignored", getattr(function, "__name__", function)
+            )
+
+    def _deliver(self, notification: Notify) -> None:
+        """Runs on the callback thread: one JS callback per notification."""
+        callbacks = self._callbacks
+        if isinstance(notification, NotifyStarted):
+            self._call_user(callbacks.on_upload_started, notification.file)
+        elif isinstance(notification, NotifyProgress):
+            with self._driver.lock:
+                try:
+                    view = self._view(notification.file_id)
+                except UnknownFileError:
+                    return
+            self._call_user(
+                callbacks.on_upload_progress, view, notification.total_bytes, notification.ratio
+            )
+            self._call_user(
+                callbacks.on_upload_bytes, view, notification.bytes_done, notification.total_bytes
+            )
+        elif isinstance(notification, NotifySucceeded):
+            self._call_user(callbacks.on_upload_succeed, notification.file)
+        elif isinstance(notification, NotifyFailed):
+            self._call_user(
+                callbacks.on_upload_failed,
+                notification.file,
+                notification.error.code,
+                notification.error.message,
+            )
+        elif isinstance(notification, NotifyTokenExpired):
+            self._call_user(callbacks.on_upload_token_expired, notification.file)
+        elif isinstance(notification, NotifyCanceled):
+            self._call_user(callbacks.on_upload_canceled, notification.file, notification.reason)
+        elif isinstance(notification, NotifyEnded):
+            self._call_user(callbacks.on_upload_end)
+
+
+def _retry_from_js(retry_count: int, retry_duration: float) -> RetryPolicy:
+    """JS retryCount/retryDuration as a policy: the same count and first delay, but
+    exponential backoff with jitter (DEV: JS uses a fixed delay and only retries timeouts)."""
+    return RetryPolicy(
+        max_retries=retry_count,
+        initial_delay=retry_duration,
+        max_delay=max(60.0, retry_duration),
+    )
+
+
+def _parse_param_data(param_data: str | dict[str, Any] | None) -> tuple[str | None, dict[str, Any]]:
+    """The JS paramData (``'{"Vod": {"Title": ...}}'``) as text and its ``Vod`` dict."""
+    if param_data is None:
+        return None, {}
+    if isinstance(param_data, dict):
+        value: object = param_data
+        text = json.dumps(param_data, ensure_ascii=False)
+    elif isinstance(param_data, str):
+        try:
+            value = json.loads(param_data)
+        except ValueError:
+            raise InvalidOptionError("param_data must be a JSON object string") from None
+        text = param_data
+    else:
+        raise InvalidOptionError(
+            f"param_data must be a str or dict, got {type(param_data).__name__}"
+        )
+    if not isinstance(value, dict):
+        raise InvalidOptionError("param_data must be a JSON object")
+    vod = value.get("Vod", {})
+    if not isinstance(vod, dict):
+        raise InvalidOptionError('param_data "Vod" must be a JSON object')
+    return text, dict(vod)
+
+
+_KNOWN_OPTIONS = list(inspect.signature(lambda: None).parameters)  # filled below
+
+_JS_NAMES = {
+    "userId": "user_id",
+    "partSize": "part_size",
+    "retryCount": "retry_count",
+    "retryDuration": "retry_duration",
+    "localCheckpoint": "local_checkpoint",
+    "enableUploadProgress": "enable_upload_progress",
+    "addFileSuccess": "add_file_success",
+    "onUploadstarted": "on_upload_started",
+    "onUploadStarted": "on_upload_started",
+    "onUploadSucceed": "on_upload_succeed",
+    "onUploadFailed": "on_upload_failed",
+    "onUploadProgress": "on_upload_progress",
+    "onUploadTokenExpired": "on_upload_token_expired",
+    "onUploadCanceled": "on_upload_canceled",
+    "onUploadEnd": "on_upload_end",
+}
+
+
+def _unknown_option_message(unknown: Iterable[str]) -> str:
+    hints = []
+    for name in unknown:
+        guess = _JS_NAMES.get(name) or next(
+            iter(difflib.get_close_matches(name, _KNOWN_OPTIONS, n=1)), None
+        )
+        hints.append(f"{name!r}" + (f" (did you mean {guess!r}?)" if guess else ""))
+    return "unknown option " + ", ".join(hints)
+
+
+_KNOWN_OPTIONS = [
+    name
+    for name, parameter in inspect.signature(Vod.__init__).parameters.items()
+    if parameter.kind is inspect.Parameter.KEYWORD_ONLY
+]
