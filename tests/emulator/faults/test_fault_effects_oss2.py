@@ -9,6 +9,7 @@ Durations stay well under a second: stalls and delays meet short client timeouts
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterator
 
 import oss2
 import pytest
@@ -21,14 +22,33 @@ BUCKET = "fault-media"
 PART = b"p" * (100 * 1024)
 
 
-def bucket_for(emu: EmulatorEndpoint, *, timeout: float = 10.0) -> oss2.Bucket:
-    auth = oss2.Auth(emu.access_key_id, emu.access_key_secret)
-    return oss2.Bucket(auth, emu.url, BUCKET, is_path_style=True, connect_timeout=timeout)
+@pytest.fixture
+def oss_session() -> Iterator[oss2.Session]:
+    """One oss2 session per test, closed after it: oss2 never closes its own, and an
+    unclosed socket is a ResourceWarning (an error here) in whichever test GC runs."""
+    session = oss2.Session()
+    yield session
+    session.session.close()
 
 
 @pytest.fixture
-def bucket(vod_emulator_each_mode: EmulatorEndpoint) -> oss2.Bucket:
-    created = bucket_for(vod_emulator_each_mode)
+def bucket_for(
+    vod_emulator_each_mode: EmulatorEndpoint, oss_session: oss2.Session
+) -> Callable[..., oss2.Bucket]:
+    emu = vod_emulator_each_mode
+
+    def make(*, timeout: float = 10.0) -> oss2.Bucket:
+        auth = oss2.Auth(emu.access_key_id, emu.access_key_secret)
+        return oss2.Bucket(
+            auth, emu.url, BUCKET, is_path_style=True, connect_timeout=timeout, session=oss_session
+        )
+
+    return make
+
+
+@pytest.fixture
+def bucket(bucket_for: Callable[..., oss2.Bucket]) -> oss2.Bucket:
+    created = bucket_for()
     created.create_bucket()
     return created
 
@@ -113,7 +133,9 @@ def test_reset_is_a_request_error_and_nothing_is_stored(
 
 
 def test_delay_answers_late_and_a_short_timeout_gives_up_after_the_commit(
-    vod_emulator_each_mode: EmulatorEndpoint, bucket: oss2.Bucket
+    vod_emulator_each_mode: EmulatorEndpoint,
+    bucket: oss2.Bucket,
+    bucket_for: Callable[..., oss2.Bucket],
 ) -> None:
     """EMU-FLT-006: a delay slows the answer; a client timing out meets an applied write."""
     emu = vod_emulator_each_mode
@@ -122,7 +144,7 @@ def test_delay_answers_late_and_a_short_timeout_gives_up_after_the_commit(
     bucket.put_object("slow", b"data")
     assert time.monotonic() - started >= 0.2
     only(emu, Effect.delay(2.0), "PutObject")
-    impatient = bucket_for(emu, timeout=0.3)
+    impatient = bucket_for(timeout=0.3)
     with pytest.raises(oss2.exceptions.RequestError):
         impatient.put_object("late", b"data")
     # The write happened before the delay: an indeterminate outcome, resolved by HEAD.
@@ -130,7 +152,9 @@ def test_delay_answers_late_and_a_short_timeout_gives_up_after_the_commit(
 
 
 def test_stall_times_out_or_closes_unanswered(
-    vod_emulator_each_mode: EmulatorEndpoint, bucket: oss2.Bucket
+    vod_emulator_each_mode: EmulatorEndpoint,
+    bucket: oss2.Bucket,
+    bucket_for: Callable[..., oss2.Bucket],
 ) -> None:
     """EMU-FLT-006: a stalled response trips the read timeout, or ends with a close."""
     emu = vod_emulator_each_mode
@@ -138,7 +162,7 @@ def test_stall_times_out_or_closes_unanswered(
     bucket.put_object("k", b"data")
     started = time.monotonic()
     with pytest.raises(oss2.exceptions.RequestError, match="timed out"):
-        bucket_for(emu, timeout=0.3).get_object("k")
+        bucket_for(timeout=0.3).get_object("k")
     assert time.monotonic() - started < 1.5
     only(emu, Effect.stall(0.2), "GetObject")
     with pytest.raises(oss2.exceptions.RequestError, match="closed connection"):
