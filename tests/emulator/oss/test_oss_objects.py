@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
+import time
 
 import fastcrc
 import oss2
@@ -91,8 +92,6 @@ def test_conditional_get(bucket: oss2.Bucket) -> None:
 
 
 def bucket_now(bucket: oss2.Bucket) -> float:
-    import time
-
     return time.time()
 
 
@@ -117,7 +116,9 @@ def test_head_and_meta(bucket: oss2.Bucket) -> None:
     assert bucket.object_exists("h.mp4")
     assert not bucket.object_exists("missing")
     _, _, headers = fetch(
-        bucket, "h.mp4", params={"response-content-type": "text/plain", "response-cache-control": "max"}
+        bucket,
+        "h.mp4",
+        params={"response-content-type": "text/plain", "response-cache-control": "max"},
     )
     assert headers["Content-Type"] == "text/plain"
     assert headers["Cache-Control"] == "max"
@@ -207,9 +208,10 @@ def test_content_md5(bucket: oss2.Bucket) -> None:
     wrong = base64.b64encode(hashlib.md5(b"other").digest()).decode()
     with pytest.raises(oss2.exceptions.InvalidDigest) as excinfo:
         bucket.put_object("m", b"tampered", headers={"Content-MD5": wrong})
-    assert excinfo.value.details["CalculatedDigest"] == base64.b64encode(
-        hashlib.md5(b"tampered").digest()
-    ).decode()
+    assert (
+        excinfo.value.details["CalculatedDigest"]
+        == base64.b64encode(hashlib.md5(b"tampered").digest()).decode()
+    )
     with pytest.raises(oss2.exceptions.InvalidDigest):
         bucket.put_object("m", b"body", headers={"Content-MD5": "not-base64!"})
     assert bucket.get_object("m").read() == b"body"
