@@ -81,7 +81,7 @@ def test_sts_ttl_setting_applies_to_new_assume_role_credentials(
 ) -> None:
     """EMU-CTL-005: sts_default_ttl_seconds sets the lifetime of new STS credentials."""
     emu = vod_emulator_each_mode
-    emu.control.freeze(1_800_000_000)
+    instant = emu.control.freeze().now
     emu.control.update_settings(sts_default_ttl_seconds=900)
     request = AssumeRoleRequest.AssumeRoleRequest()
     request.set_RoleArn("acs:ram::1234567890123456:role/vod-uploader")
@@ -89,4 +89,4 @@ def test_sts_ttl_setting_applies_to_new_assume_role_credentials(
     request.set_endpoint(emu.url)
     vod_api.client.do_action_with_exception(request)
     [token] = [t for t in emu.control.tokens() if t.kind == "sts"]
-    assert (token.issued_at, token.expires_at) == (1_800_000_000, 1_800_000_900)
+    assert (token.issued_at, token.expires_at) == (instant, instant + 900)
