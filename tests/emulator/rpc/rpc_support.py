@@ -26,12 +26,8 @@ from aliyunsdkcore.client import AcsClient
 from aliyunsdkcore.request import RpcRequest
 
 from emulator.config import DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET
+from emulator.server import ThreadedServer
 from emulator.state import EmulatorState
-
-try:
-    from emulator.server import ThreadedServer
-except ImportError:  # pragma: no cover - until the socket server lands (issue 3, OSS half)
-    from fallback_server import ThreadedServer  # type: ignore[no-redef]
 
 REGION = "cn-shanghai"
 
