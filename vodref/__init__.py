@@ -1,3 +1,24 @@
 """vodref: a test-first reference uploader for Alibaba Cloud ApsaraVideo VOD."""
 
 __version__ = "0.1.0"
+
+from importlib import import_module
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .uploader import Vod as Vod
+    from .vod_api import AcsVodApi as AcsVodApi
+    from .vod_api import VodAuthProvider as VodAuthProvider
+
+__all__ = ["AcsVodApi", "Vod", "VodAuthProvider", "__version__"]
+
+_LAZY = {"Vod": "uploader", "AcsVodApi": "vod_api", "VodAuthProvider": "vod_api"}
+
+
+def __getattr__(name: str) -> object:
+    # Lazy, so that ``import vodref.core`` (pure, no I/O libraries) stays cheap and does not
+    # load oss2 and aliyunsdkcore.
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'vodref' has no attribute {name!r}")
+    return getattr(import_module(f"vodref.{module}"), name)
