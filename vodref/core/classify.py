@@ -7,7 +7,7 @@ The classes (UP-RETRY-* and UP-TOKEN-* in specs/uploader.md):
   (after STS expiry OSS forgets the temporary key); VOD ``InvalidSecurityToken.Expired``.
   ``SignatureDoesNotMatch`` counts as token expiry only once in a row: JS 1.5.x always treats
   it as expiry, which loops forever on a real signing bug or clock problem. If the first
-  request signed with the new credentials fails the same way, the file fails (DEV-007).
+  request signed with the new credentials fails the same way, the file fails (UP-DEV-007).
 - **Retried** with backoff: network errors, timeouts, CRC mismatches on a part, every 5xx,
   HTTP 429, throttling codes, OSS ``RequestTimeout`` (a 400) and ``RequestTimeTooSkewed``
   (the driver corrects its clock offset).

@@ -65,8 +65,6 @@ def crc64_combine(crc1: int, crc2: int, length2: int) -> int:
     """CRC-64/XZ of ``A + B`` from ``crc(A)``, ``crc(B)`` and ``len(B)``. O(log len(B))."""
     if length2 < 0:
         raise ValueError("length2 must be >= 0")
-    if length2 == 0:
-        return crc1
     return _multiply(_x_to_8n(length2), crc1) ^ crc2
 
 
@@ -109,8 +107,6 @@ class Combiner:
 
     def combine(self, crc1: int, crc2: int) -> int:
         """CRC of ``A + B`` where ``len(B) == self.length``."""
-        if not self.length:
-            return crc1
         return self.shift(crc1) ^ crc2
 
 

@@ -68,7 +68,7 @@ class InvalidEventError(UsageError):
 
 class EmptyFileError(InvalidEventError):
     """A file of 0 bytes was added. JS 1.5.x reports ``onUploadFailed(..., 'EmptyFile')`` and
-    still lists the file; vodref refuses it up front (DEV-012)."""
+    still lists the file; vodref refuses it up front (UP-DEV-012)."""
 
     code = "EmptyFile"
 

@@ -73,8 +73,10 @@ class RetryPolicy:
     def delay(self, retry_number: int, unit_random: float) -> float:
         """Seconds to wait before the ``retry_number``-th retry (1-based)."""
         exponent = max(0, retry_number - 1)
-        # Cap the exponent: the result is clamped by max_delay anyway and huge powers overflow.
-        base = min(self.max_delay, self.initial_delay * self.multiplier ** min(exponent, 64))
+        try:
+            base = min(self.max_delay, self.initial_delay * self.multiplier**exponent)
+        except OverflowError:  # the power is beyond any float: the cap applies
+            base = self.max_delay
         return base * (1.0 - self.jitter * unit_random)
 
 

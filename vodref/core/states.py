@@ -73,7 +73,7 @@ class FileState(enum.Enum):
 
 class UploaderState(enum.Enum):
     """Queue state. Values follow the JS ``_state`` names; JS's ``Failure`` does not exist here
-    (a failed last file ends the queue normally, see DEV-004)."""
+    (a failed last file ends the queue normally, see UP-DEV-004)."""
 
     INIT = "Init"
     STARTED = "Start"

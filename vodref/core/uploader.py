@@ -17,8 +17,8 @@ import heapq
 from collections.abc import Callable
 from typing import Any
 
+from ._outcomes import OutcomeHandling
 from ._records import FileRecord
-from ._transfer import TransferEngine
 from ._validate import check_float
 from .checkpoint import Checkpoint
 from .commands import (
@@ -77,7 +77,7 @@ from .views import FileView
 __all__ = ["Uploader"]
 
 
-class Uploader(TransferEngine):
+class Uploader(OutcomeHandling):
     """The uploader as a pure state machine: events in, commands out.
 
     ``random`` returns floats in [0, 1) for retry jitter (pass ``random.Random(seed).random``);

@@ -1,7 +1,7 @@
 """Read-only snapshots of a file, for ``Uploader.files()`` and the callback commands.
 
 The JS SDK hands out its live internal ``uploadInfo`` objects; vodref hands out frozen
-snapshots, so user code holding one cannot change the uploader (DEV-011).
+snapshots, so user code holding one cannot change the uploader (UP-DEV-011).
 """
 
 from __future__ import annotations

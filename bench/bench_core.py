@@ -1,0 +1,95 @@
+"""Benchmark: the pure core's cost per part, with instant outcomes.
+
+Drives one file of N parts through vodref.core (auth, initiate, N parts, complete) answering
+every request at once, and prints microseconds per part at N=1,000 and N=10,000 and their
+ratio. No bytes exist: the CRC-64 values are made up, and the Complete answer echoes the CRC
+the core combined, so what is measured is the core alone (event construction included, as a
+driver would pay it). Targets (issue #2): < 20 us/part, ratio <= 1.3.
+
+    .venv/bin/python bench/bench_core.py
+"""
+
+from __future__ import annotations
+
+import time
+
+from vodref.core import (
+    AddFile,
+    CompleteMultipart,
+    Credentials,
+    InitiateMultipart,
+    MultipartCompleted,
+    MultipartInitiated,
+    ObjectTarget,
+    PartUploaded,
+    RequestAuth,
+    StartUpload,
+    UploadAuthProvided,
+    Uploader,
+    UploaderOptions,
+    UploadPart,
+)
+
+PART_SIZE = 102_400
+CREDENTIALS = Credentials(access_key_id="id", access_key_secret="secret", security_token="tok")
+ADDRESS = ObjectTarget(endpoint="oss.example", bucket="bucket", key="video/key.mp4")
+
+
+def run(parts: int) -> float:
+    """Upload one file of ``parts`` parts; return seconds spent inside the loop."""
+    core = Uploader(UploaderOptions(part_size=PART_SIZE, parallel=5))
+    now = 0.0
+    pending = core.handle(
+        AddFile(file_id="f", name="big.mp4", size=parts * PART_SIZE, fingerprint="fp"), now=now
+    )
+    pending += core.handle(StartUpload(), now=now)
+    succeeded = False
+    started = time.perf_counter()
+    while pending:
+        follow_up = []
+        for command in pending:
+            kind = type(command)
+            if kind is UploadPart:
+                event: object = PartUploaded(
+                    command_id=command.command_id,
+                    etag="etag",
+                    crc64=command.part_number,
+                )
+            elif kind is RequestAuth:
+                event = UploadAuthProvided(
+                    command_id=command.command_id,
+                    credentials=CREDENTIALS,
+                    address=ADDRESS,
+                    video_id="video",
+                )
+            elif kind is InitiateMultipart:
+                event = MultipartInitiated(command_id=command.command_id, upload_id="upload")
+            elif kind is CompleteMultipart:
+                event = MultipartCompleted(
+                    command_id=command.command_id, server_crc64=command.expected_crc64
+                )
+                succeeded = True
+            else:
+                continue  # effects: checkpoints and notifications
+            follow_up.extend(core.handle(event, now=now))  # type: ignore[arg-type]
+        pending = follow_up
+    elapsed = time.perf_counter() - started
+    assert succeeded and core.files()[0].state.value == "Success"
+    return elapsed
+
+
+def best_per_part(parts: int, repeats: int) -> float:
+    return min(run(parts) for _ in range(repeats)) / parts * 1e6
+
+
+def main() -> None:
+    run(200)  # warm up imports and caches
+    small = best_per_part(1_000, repeats=7)
+    large = best_per_part(10_000, repeats=3)
+    print(f"1,000 parts:  {small:6.2f} us/part")
+    print(f"10,000 parts: {large:6.2f} us/part")
+    print(f"ratio 10k/1k: {large / small:6.2f}")
+
+
+if __name__ == "__main__":
+    main()
