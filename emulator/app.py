@@ -24,7 +24,6 @@ import json
 import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING
-from urllib.parse import parse_qs
 
 from emulator import rpc
 from emulator.http import (
@@ -63,31 +62,6 @@ def _no_control_plane(request: Request) -> Response:
     return Response(status=404, headers=[("Content-Type", "application/json")], body=body)
 
 
-def _rpc_operation(request: Request) -> tuple[str, str]:
-    """(service, action) of an RPC request, from headers or parameters; body not read."""
-    params = request.query_dict()
-    action = request.headers.get("x-acs-action") or params.get("Action") or "Unknown"
-    version = request.headers.get("x-acs-version") or params.get("Version") or ""
-    host = request.host.lower()
-    if version == "2015-04-01" or host.startswith("sts."):
-        return "sts", action
-    return "vod", action
-
-
-def _rpc_form_operation(request: Request) -> tuple[str, str]:
-    """Like :func:`_rpc_operation` but also reads a form-encoded body (after it is read)."""
-    service, action = _rpc_operation(request)
-    if action != "Unknown":
-        return service, action
-    content_type = (request.headers.get("Content-Type") or "").lower()
-    if "x-www-form-urlencoded" in content_type and request.body:
-        form = parse_qs(request.body.decode("utf-8", "replace"))
-        action = (form.get("Action") or ["Unknown"])[0]
-        if (form.get("Version") or [""])[0] == "2015-04-01":
-            service = "sts"
-    return service, action
-
-
 class App:
     """Serves one :class:`~emulator.state.EmulatorState`. Stateless itself; thread-safe."""
 
@@ -113,8 +87,7 @@ class App:
                 service="control", operation=request.raw_path[len(CONTROL_PREFIX) :] or "Unknown"
             )
         if self._is_rpc(request):
-            service, action = _rpc_form_operation(request)
-            return OperationInfo(service=service, operation=action)
+            return rpc.classify(request)
         target = safe_classify(request)
         if isinstance(target, OssError):
             return OperationInfo(service="oss", operation="Unknown")
@@ -199,12 +172,10 @@ class App:
             return handle_oss(
                 self.state, request, injected=ErrorEffect(status=status, code=code, message=message)
             )
-        formatter = getattr(rpc, "error_response", None)
-        if formatter is not None:
-            response: Response = formatter(self.state, request, status, code, message)
-            return response
-        body = json.dumps({"Code": code, "Message": message or code}).encode()
-        return Response(status=status, headers=[("Content-Type", "application/json")], body=body)
+        product = rpc.classify(request).service
+        return rpc.error_response(
+            request, status=status, code=code, message=message or code, product=product
+        )
 
 
 def create_app(state: EmulatorState, *, control: ControlHandler | None = None) -> App:
