@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import (
+from uploader_support import (
     KIB,
     MIN_PART,
     file_crc,
@@ -46,7 +46,7 @@ def test_size_classes_land_intact(
 def test_empty_file_is_refused_before_anything_changes(
     emu: Any, make_vod: Any, sizes_dir: Path
 ) -> None:
-    """UPL-API-002: a 0-byte file raises EmptyFileError (DEV-012); the list stays empty and
+    """UPL-API-002: a 0-byte file raises EmptyFileError (UP-DEV-012); the list stays empty and
     the service sees nothing."""
     path = write_file(sizes_dir, "empty.mp4", 0)
     vod = make_vod()
