@@ -155,6 +155,9 @@ class _Handler(BaseHTTPRequestHandler):
             message or reason,
             self.headers.get("Host", "") if hasattr(self, "headers") and self.headers else "",
         )
+        # A request line too broken to parse leaves request_version at HTTP/0.9, for which
+        # the stdlib omits the status line; every client here speaks HTTP/1.x.
+        self.request_version = "HTTP/1.1"
         try:
             self.send_response_only(code, reason)
             self.send_header("Content-Type", "application/xml")
