@@ -13,7 +13,8 @@ then ``Normal`` once ``settings.video_normal_after_seconds`` of emulator-clock t
 passed since the upload was first observed. That first observation is recorded, so the
 progression survives restarts and clock jumps behave.
 
-Wire concerns (base64 JSON, endpoints, URLs, parameter parsing) live in ``responses.py``.
+Value types live in ``records.py``; wire concerns (base64 JSON, endpoints, URLs, parameter
+parsing) in ``responses.py``.
 """
 
 from __future__ import annotations
@@ -21,21 +22,30 @@ from __future__ import annotations
 import hashlib
 import secrets
 import sqlite3
-import time
 from collections.abc import Iterable
-from dataclasses import dataclass
-from enum import Enum
-from typing import Any, Protocol
+from typing import Any
 
 from emulator.clock import Clock
 from emulator.config import EmulatorConfig, Settings
-from emulator.credentials import Credential, CredentialKind, CredentialStore, Scope
+from emulator.credentials import CredentialKind, CredentialStore, Scope
 from emulator.db import Database
 from emulator.vod import validation
 from emulator.vod.exceptions import (
     InvalidImageNotFound,
     InvalidStorageNotFound,
     InvalidVideoNotFound,
+)
+from emulator.vod.records import (
+    AttachedMediaSpec,
+    ImageSpec,
+    Media,
+    MediaKind,
+    ObjectStore,
+    UploadGrant,
+    Video,
+    VideoSpec,
+    VideoStatus,
+    format_vod_time,
 )
 
 _SCHEMA = """
@@ -76,144 +86,6 @@ CREATE TABLE IF NOT EXISTS vod_media (
     created_at REAL NOT NULL
 );
 """
-
-
-class ObjectHead(Protocol):
-    """What VOD reads of an OSS object (``OssBackend.head_object``'s ObjectInfo)."""
-
-    @property
-    def size(self) -> int: ...
-
-
-class ObjectStore(Protocol):
-    """The slice of ``OssBackend`` VOD uses; nothing else of OSS is touched."""
-
-    def ensure_bucket(self, name: str) -> object: ...
-
-    def head_object(self, bucket: str, key: str) -> ObjectHead | None: ...
-
-    def delete_object(self, bucket: str, key: str) -> object: ...
-
-
-class VideoStatus(str, Enum):
-    UPLOADING = "Uploading"
-    UPLOAD_SUCC = "UploadSucc"
-    NORMAL = "Normal"
-
-
-class MediaKind(str, Enum):
-    IMAGE = "image"
-    ATTACHED = "attached"
-
-
-def format_vod_time(epoch_seconds: float) -> str:
-    """VOD's timestamp form: ``yyyy-MM-ddTHH:mm:ssZ``, no milliseconds."""
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch_seconds))
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class VideoSpec:
-    """A validated CreateUploadVideo request."""
-
-    title: str
-    file_name: str
-    description: str = ""
-    tags: str = ""
-    cate_id: int | None = None
-    cover_url: str = ""
-    template_group_id: str = ""
-    workflow_id: str = ""
-    app_id: str = validation.DEFAULT_APP_ID
-    user_data: str = ""
-    reference_id: str = ""
-    file_size: int | None = None
-    storage_location: str | None = None
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ImageSpec:
-    image_type: str
-    image_ext: str | None = None
-    title: str = ""
-    description: str = ""
-    tags: str = ""
-    cate_id: int | None = None
-    app_id: str = validation.DEFAULT_APP_ID
-    user_data: str = ""
-    original_file_name: str = ""
-    storage_location: str | None = None
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class AttachedMediaSpec:
-    business_type: str
-    media_ext: str | None = None
-    file_name: str = ""
-    file_size: int | None = None
-    title: str = ""
-    description: str = ""
-    tags: str = ""
-    cate_ids: str = ""
-    app_id: str = validation.DEFAULT_APP_ID
-    user_data: str = ""
-    storage_location: str | None = None
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class UploadGrant:
-    """Where a client may upload one object, and the credential that lets it."""
-
-    media_id: str
-    bucket: str
-    object_key: str
-    credential: Credential
-    ttl_seconds: float
-    # Set for HLS uploads: the prefix under which the playlist's segments go.
-    object_prefix: str | None = None
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Video:
-    video_id: str
-    title: str
-    file_name: str
-    description: str
-    tags: str
-    cate_id: int | None
-    cover_url: str
-    template_group_id: str
-    workflow_id: str
-    app_id: str
-    user_data: str
-    reference_id: str
-    bucket: str
-    object_key: str
-    created_at: float
-    status: VideoStatus
-    size: int | None  # the uploaded object's size, else the declared FileSize
-    modified_at: float
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Media:
-    """An image or an attached media file."""
-
-    media_id: str
-    kind: MediaKind
-    subtype: str  # ImageType for images, BusinessType for attached media
-    extension: str
-    title: str
-    description: str
-    tags: str
-    cate_ids: str
-    app_id: str
-    user_data: str
-    file_name: str
-    bucket: str
-    object_key: str
-    created_at: float
-    uploaded: bool
-    size: int | None
 
 
 class VodBackend:

@@ -14,14 +14,14 @@ from typing import Any
 
 from emulator.rpc.call import RpcCall
 from emulator.vod import validation
-from emulator.vod.models import (
+from emulator.vod.models import VodBackend
+from emulator.vod.records import (
     AttachedMediaSpec,
     ImageSpec,
     Media,
     UploadGrant,
     Video,
     VideoSpec,
-    VodBackend,
     format_vod_time,
 )
 

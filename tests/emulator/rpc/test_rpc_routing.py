@@ -108,13 +108,6 @@ def test_error_response_format_for_injected_faults() -> None:
     assert (root.tag, root.findtext("Code"), root.findtext("Message")) == ("Error", "X", "y")
 
 
-@pytest.mark.xfail(
-    strict=False,
-    raises=Exception,
-    reason="emulator/app.py calls error_response(state, request, status, code, message) "
-    "positionally; the agreed contract is error_response(request, *, status=, code=, "
-    "message=). Passes once app.py follows it.",
-)
 def test_injected_fault_on_an_rpc_call(rpc_emulator: RunningEmulator) -> None:
     """EMU-RPC-012: a fault matched by classify() is answered in the RPC error format."""
     engine = rpc_emulator.state.faults
