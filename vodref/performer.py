@@ -230,19 +230,25 @@ class Performer:
         if self._vod_api_factory is None:
             raise TypeError("STS mode needs a VOD API factory")
         api = self._vod_api_factory(command.token)
-        if command.action is VodAction.REFRESH_UPLOAD_VIDEO and command.video_id:
-            grant = api.refresh_upload_video(command.video_id)
-        else:
-            grant = VodAuthProvider(api)(
-                AuthRequest(
-                    file_name=command.file_name,
-                    file_size=command.file_size,
-                    is_image=command.media_kind is MediaKind.IMAGE,
-                    video_id=None,
-                    vod_params=self._context(command.file_id).vod_params,
-                    refresh=False,
+        try:
+            if command.action is VodAction.REFRESH_UPLOAD_VIDEO and command.video_id:
+                grant = api.refresh_upload_video(command.video_id)
+            else:
+                grant = VodAuthProvider(api)(
+                    AuthRequest(
+                        file_name=command.file_name,
+                        file_size=command.file_size,
+                        is_image=command.media_kind is MediaKind.IMAGE,
+                        video_id=None,
+                        vod_params=self._context(command.file_id).vod_params,
+                        refresh=False,
+                    )
                 )
-            )
+        finally:
+            # A client per STS token: release its connections now, not at GC time.
+            close = getattr(api, "close", None)
+            if callable(close):
+                close()
         return grant_to_outcome(
             command.command_id, grant, self._clock, media_kind=command.media_kind
         )

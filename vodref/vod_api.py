@@ -141,6 +141,18 @@ class AcsVodApi:
             self._host = parts.netloc
             self._scheme = parts.scheme or "https"
 
+    def close(self) -> None:
+        """Release the client's pooled connections."""
+        session = getattr(self._client, "session", None)
+        if session is not None:
+            session.close()
+
+    def __enter__(self) -> AcsVodApi:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
     def _send(self, request: Any) -> dict[str, Any]:
         if self._host:
             request.set_endpoint(self._host)

@@ -32,6 +32,7 @@ def emu(vod_emulator: Any) -> Any:
 def make_vod(emu: Any) -> Iterator[Callable[..., Vod]]:
     """Build uploaders against the emulator; every one is closed after the test."""
     made: list[Vod] = []
+    providers: list[Any] = []
 
     def factory(**options: Any) -> Vod:
         options.setdefault("part_size", MIN_PART)
@@ -41,7 +42,9 @@ def make_vod(emu: Any) -> Iterator[Callable[..., Vod]]:
         options.setdefault("checkpoint_store", MemoryCheckpointStore())
         options.setdefault("vod_endpoint", emu.url)
         # Pass auth_provider=None for the JS-style flow (credentials from callbacks).
-        options.setdefault("auth_provider", provider_for(emu))
+        if "auth_provider" not in options:
+            options["auth_provider"] = provider_for(emu)
+            providers.append(options["auth_provider"])
         vod = Vod(**options)
         made.append(vod)
         return vod
@@ -49,6 +52,8 @@ def make_vod(emu: Any) -> Iterator[Callable[..., Vod]]:
     yield factory
     for vod in made:
         vod.close()
+    for provider in providers:
+        provider.api.close()
 
 
 @pytest.fixture
@@ -63,3 +68,11 @@ def sizes_dir(tmp_path: Path) -> Path:
     directory = tmp_path / "files"
     directory.mkdir()
     return directory
+
+
+@pytest.fixture
+def vod_api(emu: Any) -> Iterator[Any]:
+    """A VOD OpenAPI client for the emulator with the root account (AppServer side)."""
+    api = provider_for(emu).api
+    yield api
+    api.close()

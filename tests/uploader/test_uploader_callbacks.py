@@ -11,11 +11,11 @@ from uploader_support import (
     Tracer,
     file_crc,
     operations,
-    provider_for,
     stored_object,
     write_file,
 )
 
+from emulator.faults import Effect, Match
 from vodref.core.states import FileState
 from vodref.core.views import FileView
 
@@ -55,16 +55,15 @@ def test_single_put_reports_progress_once(make_vod: Any, sizes_dir: Path, tracer
 
 
 def test_js_style_set_upload_auth_and_address_from_started(
-    emu: Any, make_vod: Any, root_transport: Any, sizes_dir: Path, tracer: Tracer
+    emu: Any, vod_api: Any, make_vod: Any, root_transport: Any, sizes_dir: Path, tracer: Tracer
 ) -> None:
     """UP-API-009 UP-CB-001 UPL-API-004: with no provider, on_upload_started gets the file,
     the application calls CreateUploadVideo and hands the answer back."""
-    api = provider_for(emu).api
     holder: dict[str, Any] = {}
 
     def started(info: FileView) -> None:
         assert info.video_id is None
-        grant = api.create_upload_video(
+        grant = vod_api.create_upload_video(
             title="js-style", file_name=info.name, file_size=info.size, extra={}
         )
         holder["vod"].set_upload_auth_and_address(
@@ -112,7 +111,6 @@ def test_failed_callback_carries_service_code(
 ) -> None:
     """UP-CB-004 UP-RETRY-002 UPL-DRV-004: a 4xx is not retried; on_upload_failed gets the
     code and message; the queue still ends."""
-    from emulator.faults import Effect, Match
 
     emu.control.add_fault(
         effect=Effect.error(403, "AccessDenied", "denied by test"),

@@ -15,12 +15,12 @@ from uploader_support import (
     file_crc,
     open_uploads,
     operations,
-    provider_for,
     stored_object,
     upload_part_requests,
     write_file,
 )
 
+from emulator.faults import Effect, Match
 from vodref.core.states import FileState
 from vodref.core.views import FileView
 
@@ -30,7 +30,6 @@ PARTS = 12
 def _expire_once_after(emu: Any, tracer: Tracer, threshold: int) -> threading.Event:
     """Expire every UploadAuth once, when the file passes ``threshold`` bytes. Parts are
     slowed down (50 ms each) so the expiry lands in the middle of the upload."""
-    from emulator.faults import Effect, Match
 
     emu.control.add_fault(effect=Effect.delay(0.05), match=Match(operation="UploadPart"))
     fired = threading.Event()
@@ -56,15 +55,14 @@ def _assert_one_upload_continued(emu: Any, view: FileView, path: Path, transport
 
 
 def test_upload_auth_expiry_with_js_callbacks(
-    emu: Any, make_vod: Any, root_transport: Any, sizes_dir: Path, tracer: Tracer
+    emu: Any, vod_api: Any, make_vod: Any, root_transport: Any, sizes_dir: Path, tracer: Tracer
 ) -> None:
     """UP-TOKEN-003 UP-CB-005 UP-API-011 UPL-API-005: onUploadTokenExpired ->
     RefreshUploadVideo -> resume_upload_with_auth; same upload id, no part sent twice."""
-    api = provider_for(emu).api
     holder: dict[str, Any] = {}
 
     def started(info: FileView) -> None:
-        grant = api.create_upload_video(
+        grant = vod_api.create_upload_video(
             title="t", file_name=info.name, file_size=info.size, extra={}
         )
         holder["vod"].set_upload_auth_and_address(
@@ -74,7 +72,9 @@ def test_upload_auth_expiry_with_js_callbacks(
     def expired(info: FileView) -> None:
         tracer.events.append(("token_expired", info.name))
         assert info.video_id
-        holder["vod"].resume_upload_with_auth(api.refresh_upload_video(info.video_id).upload_auth)
+        holder["vod"].resume_upload_with_auth(
+            vod_api.refresh_upload_video(info.video_id).upload_auth
+        )
 
     fired = _expire_once_after(emu, tracer, 3 * MIN_PART)
     callbacks = tracer.callbacks()
@@ -151,7 +151,6 @@ def test_proactive_refresh_before_expiry(
 ) -> None:
     """UP-TOKEN-006 UPL-API-015: with a provider, credentials that expire within
     refresh_margin are refreshed while parts keep flowing; no expiry is ever seen."""
-    from emulator.faults import Effect, Match
 
     # UploadAuth valid 10 s, refreshed 8 s before expiry: about 2 s in (ExpireUTCTime has
     # whole seconds), while the upload (12 parts x 0.4 s, 2 at a time) still runs.

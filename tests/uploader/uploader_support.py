@@ -3,12 +3,17 @@
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
+
+from aliyunsdkcore.client import AcsClient
+from aliyunsdksts.request.v20150401.AssumeRoleRequest import AssumeRoleRequest
 
 from vodref.core.options import RetryPolicy
 from vodref.core.values import Credentials, ObjectTarget
@@ -109,11 +114,6 @@ ROLE_ARN = "acs:ram::1234567890123456:role/vod-uploader"
 
 def assume_role(emu: Any, session: str = "vodref-test") -> dict[str, str]:
     """STS credentials from the emulator's AssumeRole (aliyunsdkcore over plain HTTP)."""
-    import json
-    from urllib.parse import urlsplit
-
-    from aliyunsdkcore.client import AcsClient
-    from aliyunsdksts.request.v20150401.AssumeRoleRequest import AssumeRoleRequest
 
     client = AcsClient(emu.access_key_id, emu.access_key_secret, emu.region)
     request = AssumeRoleRequest()
@@ -122,7 +122,10 @@ def assume_role(emu: Any, session: str = "vodref-test") -> dict[str, str]:
     request.set_endpoint(urlsplit(emu.url).netloc)
     request.set_protocol_type("http")
     request.set_accept_format("JSON")
-    answer = json.loads(client.do_action_with_exception(request))
+    try:
+        answer = json.loads(client.do_action_with_exception(request))
+    finally:
+        client.session.close()
     credentials: dict[str, str] = answer["Credentials"]
     return credentials
 
