@@ -61,6 +61,7 @@ CREATE TABLE IF NOT EXISTS rpc_nonces (
     nonce TEXT PRIMARY KEY,
     seen_at REAL NOT NULL
 );
+CREATE INDEX IF NOT EXISTS rpc_nonces_seen_at ON rpc_nonces (seen_at);
 """
 
 

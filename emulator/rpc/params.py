@@ -79,9 +79,11 @@ def target_of(request: Request, params: dict[str, str]) -> RpcTarget:
     else:
         action = params.get("Action")
         version = params.get("Version")
-    return RpcTarget(
-        scheme=scheme, action=action, version=version, product=product_of(request, version)
-    )
+    product = product_of(request, version)
+    if product is None and version is None and action in UNSIGNED_ACTIONS:
+        # The JS SDK's GetUploadProgress carries no Version; these actions are VOD's alone.
+        product = "vod"
+    return RpcTarget(scheme=scheme, action=action, version=version, product=product)
 
 
 def product_of(request: Request, version: str | None) -> str | None:
