@@ -215,12 +215,20 @@ class ScriptedDriver:
         self.now = max(self.now, deadline)
         return self.feed(self.core.handle_timer(self.now))
 
+    def until(self, kind: type[Request]) -> Request:
+        """Fire deadlines until a request of ``kind`` is pending; return it (still pending)."""
+        while not self.has(kind):
+            self.to_deadline()
+        return next(c for c in self.pending if isinstance(c, kind))
+
     # ------------------------------------------------------------------ credentials
 
     def credentials(self) -> Credentials:
         expires = None if self.credentials_ttl is None else self.now + self.credentials_ttl
         return Credentials(
-            access_key_id="STS.id", access_key_secret="secret", security_token="token",
+            access_key_id="STS.id",
+            access_key_secret="secret",
+            security_token="token",
             expires_at=expires,
         )
 
@@ -240,8 +248,7 @@ class ScriptedDriver:
 
     def has(self, kind: type[Request], file_id: str | None = None) -> bool:
         return any(
-            isinstance(c, kind) and (file_id is None or c.file_id == file_id)
-            for c in self.pending
+            isinstance(c, kind) and (file_id is None or c.file_id == file_id) for c in self.pending
         )
 
     def success_of(self, command: Request) -> Outcome:
@@ -258,7 +265,9 @@ class ScriptedDriver:
             else:
                 video_id, address = command.video_id, model.address(command.video_id)
             return UploadAuthProvided(
-                command_id=cid, credentials=self.credentials(), address=address,
+                command_id=cid,
+                credentials=self.credentials(),
+                address=address,
                 video_id=video_id,
             )
         if isinstance(command, CallVod):
@@ -270,7 +279,9 @@ class ScriptedDriver:
                     command.file_name, command.action is VodAction.CREATE_UPLOAD_IMAGE
                 )
             return UploadAuthProvided(
-                command_id=cid, credentials=self.credentials(), address=address,
+                command_id=cid,
+                credentials=self.credentials(),
+                address=address,
                 video_id=video_id,
             )
         data = self.sources[command.file_id]

@@ -24,7 +24,9 @@ def test_every_table_edge_is_drawn() -> None:
         for target in targets:
             end = "[*]" if target is None else target.value
             line = next(
-                line for line in text.splitlines() if line.strip().startswith(f"{state.value} --> {end}:")
+                line
+                for line in text.splitlines()
+                if line.strip().startswith(f"{state.value} --> {end}:")
             )
             assert trigger.value in line
     for (ustate, utrigger), utargets in UPLOADER_TRANSITIONS.items():

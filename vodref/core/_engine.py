@@ -442,6 +442,8 @@ class Engine:
     def _retry(self, rec: FileRecord, op: int | str, error: ServiceError) -> None:
         retry_number = rec.retry_counts.get(op, 0) + 1
         if not self._policy.allows(retry_number, rec.budget_used):
+            if isinstance(op, int):
+                rec.requeue.appendleft(op)  # still to be sent if the file is started again
             self._fail(rec, error)
             return
         rec.retry_counts[op] = retry_number

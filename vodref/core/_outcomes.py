@@ -150,11 +150,14 @@ class OutcomeHandling(Engine):
             has_security_token=command.credentials.security_token is not None,
             signature_retry_used=rec.signature_retry_used,
         )
-        if disposition is Disposition.TOKEN_EXPIRED:
-            rec.requeue.appendleft(number)
-            self._expire(rec, command.credentials, error)
-        elif disposition is Disposition.RETRY:
+        if disposition is Disposition.RETRY:
             self._retry(rec, number, error)
+            return
+        # Whatever happens next, the part is still to be sent (after new credentials, or
+        # when a failed file is started again).
+        rec.requeue.appendleft(number)
+        if disposition is Disposition.TOKEN_EXPIRED:
+            self._expire(rec, command.credentials, error)
         elif disposition is Disposition.LOST_UPLOAD:
             self._restart(rec, error)
         else:
@@ -408,7 +411,7 @@ class OutcomeHandling(Engine):
                 and part.size == size == plan.part_range(number)[1]
                 and _norm_etag(part.etag) == _norm_etag(etag)
             ):
-                kept[number] = (part.etag, crc, size)
+                kept[number] = (etag, crc, size)
         rec.done = kept
         rec.bytes_done = sum(size for _, _, size in kept.values())
         rec.requeue.clear()
