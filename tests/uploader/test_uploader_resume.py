@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from emulator.faults import Effect, Match
 from uploader_support import (
     MIN_PART,
     Tracer,
@@ -24,6 +23,7 @@ from uploader_support import (
     write_file,
 )
 
+from emulator.faults import Effect, Match
 from vodref.checkpoints import (
     FileCheckpointStore,
     MemoryCheckpointStore,

@@ -1,0 +1,269 @@
+"""The JS-parity API's contract at the edges: bad input raises a typed error and changes
+nothing (specs/uploader-driver.md UPL-API-*), and the small pure helpers behave."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from uploader_support import MIN_PART, file_crc, stored_object, write_file
+
+from vodref import Vod
+from vodref.checkpoints import MemoryCheckpointStore
+from vodref.cli import parse_size
+from vodref.clock import ManualClock
+from vodref.core.errors import (
+    InvalidOptionError,
+    InvalidStateError,
+    UnknownFileError,
+    UsageError,
+)
+from vodref.core.states import FileState
+from vodref.crc import crc64, crc64_of_parts
+from vodref.errors import (
+    MalformedAuthError,
+    SourceChangedError,
+    SourceError,
+    UnknownOptionError,
+    UploaderClosedError,
+    UploadWaitTimeout,
+)
+from vodref.progress import ProgressBoard, format_bytes, format_duration
+from vodref.sources import BytesSource, FileObjectSource, LocalFileSource
+from vodref.upload_auth import decode_upload_address, decode_upload_auth
+
+
+def _b64(value: object) -> str:
+    return base64.b64encode(json.dumps(value).encode()).decode()
+
+
+@pytest.fixture
+def offline_vod() -> Any:
+    """An uploader that never reaches a service (no provider, in-memory store)."""
+    vod = Vod(checkpoint_store=MemoryCheckpointStore())
+    yield vod
+    vod.close()
+
+
+@pytest.mark.parametrize(
+    ("options", "error", "text"),
+    [
+        ({"part_size": MIN_PART - 1}, InvalidOptionError, "part_size"),
+        ({"parallel": 0}, InvalidOptionError, "parallel"),
+        ({"retry_count": -1}, InvalidOptionError, "max_retries"),
+        ({"timeout": 0}, InvalidOptionError, "timeout"),
+        ({"retry_duration": "2"}, InvalidOptionError, "retry_duration"),
+        ({"partSize": MIN_PART}, UnknownOptionError, "part_size"),
+        ({"onUploadstarted": print}, UnknownOptionError, "on_upload_started"),
+        ({"paralel": 3}, UnknownOptionError, "parallel"),
+    ],
+)
+def test_bad_options_raise_typed_errors(options: dict[str, Any], error: type, text: str) -> None:
+    """UP-OPT-001 UP-OPT-002 UP-OPT-003 UP-OPT-004 UP-OPT-012 UP-DEV-001 UPL-API-001: no
+    silent default; an unknown or JS-spelled keyword names the right one."""
+    with pytest.raises(error, match=text):
+        Vod(checkpoint_store=MemoryCheckpointStore(), **options)
+
+
+def test_defaults_match_the_js_sdk(offline_vod: Vod) -> None:
+    """UP-OPT-005 UP-OPT-006 UP-OPT-007 UP-OPT-008 UP-OPT-009 UP-OPT-010 UP-OPT-011
+    UPL-API-001: JS defaults (1 MiB parts, 5 in parallel, cn-shanghai), one file at a time."""
+    options = offline_vod.options
+    assert (options.part_size, options.parallel, options.region) == (1_048_576, 5, "cn-shanghai")
+    assert options.max_concurrent_files == 1
+    assert options.retry.max_retries == 3 and options.retry.initial_delay == 2.0
+    assert options.timeout == 60.0 and options.user_id is None
+    assert options.cname is False and options.local_checkpoint is False
+    assert options.refresh_margin == 300.0 and options.checkpoint_interval == 1.0
+
+
+def test_add_file_refuses_missing_directories_and_text(offline_vod: Vod, tmp_path: Path) -> None:
+    """UPL-API-002 UPL-SRC-001: missing file, directory, text-mode object, bad param_data:
+    typed errors, and the list stays empty."""
+    with pytest.raises(SourceError, match="no such file"):
+        offline_vod.add_file(tmp_path / "missing.mp4")
+    with pytest.raises(SourceError, match="directory"):
+        offline_vod.add_file(tmp_path)
+    with pytest.raises(SourceError, match="binary"):
+        offline_vod.add_file(io.StringIO("text"))  # type: ignore[arg-type]
+    path = write_file(tmp_path, "ok.mp4", 10)
+    with pytest.raises(InvalidOptionError):
+        offline_vod.add_file(path, param_data="{not json")
+    with pytest.raises(InvalidOptionError):
+        offline_vod.add_file(path, param_data='{"Vod": []}')
+    assert offline_vod.list_files() == []
+
+
+def test_file_references_and_states(offline_vod: Vod, tmp_path: Path) -> None:
+    """UP-API-002 UP-API-004 UP-API-005 UP-API-007 UP-STATE-001 UPL-API-003: JS index, file
+    id or snapshot; unknown ones raise; snapshots are frozen."""
+    path = write_file(tmp_path, "a.mp4", 10)
+    view = offline_vod.add_file(path, param_data={"Vod": {"Title": "t"}})
+    assert view.state is FileState.READY
+    assert offline_vod.list_files()[0].file_id == view.file_id
+    with pytest.raises(UnknownFileError):
+        offline_vod.cancel_file(5)
+    with pytest.raises(UnknownFileError):
+        offline_vod.delete_file("file-999")
+    with pytest.raises(InvalidStateError):
+        offline_vod.resume_file(view)  # Ready cannot be resumed
+    with pytest.raises(AttributeError):
+        view.state = FileState.SUCCESS  # type: ignore[misc]
+    offline_vod.delete_file(0)
+    assert offline_vod.list_files() == []
+
+
+def test_malformed_upload_auth_changes_nothing(offline_vod: Vod, tmp_path: Path) -> None:
+    """UP-API-009 UPL-API-004: malformed UploadAuth/UploadAddress raise MalformedAuthError;
+    the file keeps waiting for credentials; an answer nobody waits for is a UsageError."""
+    started: list[Any] = []
+    vod = Vod(checkpoint_store=MemoryCheckpointStore(), on_upload_started=started.append)
+    try:
+        path = write_file(tmp_path, "a.mp4", 10)
+        view = vod.add_file(path)
+        with pytest.raises(UsageError):
+            vod.set_upload_auth_and_address(view, "x", "y")  # not started: nobody waits
+        vod.start_upload()
+        good_address = _b64({"Endpoint": "http://127.0.0.1:9", "Bucket": "b", "FileName": "k"})
+        for auth in ("not base64!", _b64([1]), _b64({"AccessKeyId": "a"}), ""):
+            with pytest.raises(MalformedAuthError):
+                vod.set_upload_auth_and_address(view, auth, good_address)
+        good_auth = _b64(
+            {"AccessKeyId": "a", "AccessKeySecret": "s", "SecurityToken": "t", "Expiration": "60"}
+        )
+        with pytest.raises(MalformedAuthError):
+            vod.set_upload_auth_and_address(view, good_auth, _b64({"Endpoint": "e"}))
+        assert vod.list_files()[0].state is FileState.UPLOADING
+        assert vod.list_files()[0].target is None
+        with pytest.raises(UploadWaitTimeout):
+            vod.wait(timeout=0.2)
+        vod.stop_upload()
+        with pytest.raises(InvalidOptionError):
+            vod.resume_upload_with_sts_token("", "s", "t")
+    finally:
+        vod.close()
+
+
+def test_closed_uploader_refuses_calls(tmp_path: Path) -> None:
+    """UPL-API-002: after close() every mutating call raises UploaderClosedError."""
+    vod = Vod(checkpoint_store=MemoryCheckpointStore())
+    vod.close()
+    vod.close()  # idempotent
+    for call in (
+        lambda: vod.add_file(tmp_path),
+        vod.start_upload,
+        vod.stop_upload,
+        vod.clean_list,
+        lambda: vod.cancel_file(0),
+    ):
+        with pytest.raises(UploaderClosedError):
+            call()
+    assert vod.list_files() == []
+
+
+def test_start_twice_and_clean_list(offline_vod: Vod, tmp_path: Path) -> None:
+    """UP-API-006 UP-API-007 UP-STATE-006 UPL-API-008: start while running raises;
+    clean_list empties the list in any state."""
+    offline_vod.add_file(write_file(tmp_path, "a.mp4", 10))
+    offline_vod.start_upload()
+    with pytest.raises(InvalidStateError):
+        offline_vod.start_upload()
+    offline_vod.clean_list()
+    assert offline_vod.list_files() == []
+
+
+def test_binary_file_object_uploads(
+    emu: Any, make_vod: Any, root_transport: Any, tmp_path: Path
+) -> None:
+    """UPL-API-002 UPL-SRC-001: a BytesIO (no descriptor) and an open file both upload."""
+    data = bytes(range(256)) * 1000
+    path = write_file(tmp_path, "opened.mp4", 3 * MIN_PART)
+    vod = make_vod()
+    with path.open("rb") as handle:
+        vod.add_file(io.BytesIO(data), name="memory.mp4")
+        vod.add_file(handle)
+        vod.start_upload()
+        views = vod.wait(timeout=30)
+    assert [v.state for v in views] == [FileState.SUCCESS, FileState.SUCCESS]
+    assert stored_object(emu, root_transport, views[0]) == (len(data), crc64(data))
+    assert stored_object(emu, root_transport, views[1]) == (path.stat().st_size, file_crc(path))
+
+
+def test_sources_read_ranges_and_detect_truncation(tmp_path: Path) -> None:
+    """UPL-SRC-001 UPL-SRC-002: pread ranges; a shrunk file is a SourceChangedError; the
+    fingerprint depends on content."""
+    path = write_file(tmp_path, "s.bin", 300_000)
+    source = LocalFileSource(path)
+    assert source.read(100, 5) == path.read_bytes()[100:105]
+    fingerprint = source.fingerprint()
+    with path.open("r+b") as handle:
+        handle.truncate(1000)
+    with pytest.raises(SourceChangedError):
+        source.read(200_000, 10)
+    source.close()
+    memory = BytesSource(b"abc" * 100_000)
+    before = memory.fingerprint()
+    memory.replace(b"abd" * 100_000)
+    assert memory.fingerprint() != before != fingerprint
+    stream = FileObjectSource(io.BytesIO(b"xyz" * 10))
+    assert stream.read(3, 3) == b"xyz" and stream.identity.startswith("stream:")
+
+
+def test_upload_auth_decoding(tmp_path: Path) -> None:
+    """UPL-API-004: ExpireUTCTime wins; Expiration seconds otherwise; Region kept."""
+    clock = ManualClock(start=100.0, wall_offset=1_000_000.0)
+    auth = decode_upload_auth(
+        _b64(
+            {
+                "AccessKeyId": "STS.a",
+                "AccessKeySecret": "very-secret",
+                "SecurityToken": "token-value",
+                "Expiration": "3000",
+                "Region": "ap-southeast-1",
+            }
+        ),
+        clock,
+    )
+    assert auth.region == "ap-southeast-1"
+    assert auth.credentials.expires_at == pytest.approx(3100.0)
+    assert "very-secret" not in repr(auth) and "token-value" not in repr(auth)
+    with_utc = decode_upload_auth(
+        _b64(
+            {
+                "AccessKeyId": "a",
+                "AccessKeySecret": "s",
+                "SecurityToken": "t",
+                "Expiration": "3000",
+                "ExpireUTCTime": "1970-01-12T13:46:40Z",
+            }
+        ),
+        clock,
+    )
+    assert with_utc.expires_wall == 1_000_000.0
+    target = decode_upload_address(_b64({"Endpoint": "e", "Bucket": "b", "FileName": "k"}))
+    assert (target.endpoint, target.bucket, target.key) == ("e", "b", "k")
+
+
+def test_small_helpers() -> None:
+    """UPL-CLI-003: sizes, durations, bars; CRC helpers agree with a whole-buffer CRC."""
+    assert parse_size("1MiB") == 1_048_576 and parse_size("100k") == 102_400
+    assert parse_size("512") == 512
+    assert format_bytes(1536) == "1.5 KiB" and format_duration(3725) == "1:02:05"
+    assert format_duration(None) == "--:--"
+    out = io.StringIO()
+    board = ProgressBoard(out, interactive=False, clock=iter(range(100)).__next__)
+    board.add("f", "video.mp4", 1000)
+    board.update("f", 500)
+    board.update("f", 400)  # never backwards on screen
+    board.finish("f", "done")
+    assert "50.0%" in board.render_line("f") or "100.0%" in board.render_line("f")
+    assert "done" in out.getvalue()
+    data = bytes(range(256)) * 50
+    assert crc64_of_parts(
+        [(crc64(data[:1000]), 1000), (crc64(data[1000:]), len(data) - 1000)]
+    ) == crc64(data)
+    assert crc64(b"123456789") == 0x995DC9BBDF1939FA
