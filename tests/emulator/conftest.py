@@ -1,10 +1,10 @@
 """Shared emulator fixtures: a fresh emulator per test, reached over a real socket.
 
 - ``oss_emulator``: an :class:`OssEndpoint` (url, state, root credentials, region) for a
-  fresh in-memory :class:`~emulator.state.EmulatorState` served by a
-  :class:`~emulator.server.ThreadedServer` on 127.0.0.1 and a free port. The fixture is
-  parametrized by ``mode`` (only ``"socket"`` here) so an in-process variant can be added
-  as a second parameter without touching the tests.
+  fresh in-memory :class:`~emulator.state.EmulatorState`, parametrized by ``mode``:
+  ``"socket"`` serves it with a :class:`~emulator.server.ThreadedServer` on 127.0.0.1 and a
+  free port, ``"inprocess"`` with :func:`emulator.mock_vod` (no socket). Tests that need a
+  real socket are marked ``socket_only``.
 - ``make_bucket``: creates a bucket and returns an ``oss2.Bucket`` for it (root V1 auth by
   default; pass ``auth=`` for V4 or STS).
 - ``bucket``: ``make_bucket("test-bucket")``.
@@ -21,6 +21,7 @@ from typing import Any
 import oss2
 import pytest
 
+from emulator.inprocess import mock_vod
 from emulator.server import ThreadedServer
 from emulator.state import EmulatorState
 
@@ -44,10 +45,25 @@ class OssEndpoint:
         return oss2.ProviderAuthV4(provider)
 
 
-@pytest.fixture(params=["socket"])
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "socket_only: the test needs a real socket; skipped in in-process mode"
+    )
+
+
+@pytest.fixture(params=["socket", "inprocess"])
 def oss_emulator(request: pytest.FixtureRequest) -> Iterator[OssEndpoint]:
+    # EMU-INP-003: the same tests run over a socket and in-process (emulator.mock_vod);
+    # tests that need a real socket (raw bytes, slow clients) are marked socket_only.
+    if request.param == "inprocess" and request.node.get_closest_marker("socket_only"):
+        pytest.skip("needs a real socket")
     state = EmulatorState()
-    with ThreadedServer(state, read_timeout=10.0) as server:
+    serving = (
+        ThreadedServer(state, read_timeout=10.0)
+        if request.param == "socket"
+        else mock_vod(state=state)
+    )
+    with serving as server:
         yield OssEndpoint(
             mode=request.param,
             url=server.url,

@@ -191,6 +191,7 @@ def test_uploader_and_downloader(tmp_path, make_client) -> None:
     assert target.read_bytes() == data
 
 
+@pytest.mark.socket_only  # "localhost:PORT" is the point: in-process has no port
 def test_localhost_needs_path_style(oss_emulator, make_client) -> None:
     """EMU-OSS-001 EMU-OSS-051: with a localhost endpoint v2 needs use_path_style (the
     README trap); with it, requests work."""
