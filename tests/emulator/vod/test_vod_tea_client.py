@@ -8,7 +8,8 @@ from __future__ import annotations
 import pytest
 from alibabacloud_tea_openapi.exceptions import ClientException
 from alibabacloud_vod20170321 import models
-from rpc_support import REGION, RunningEmulator, Upload, tea_vod
+from alibabacloud_vod20170321.client import Client
+from rpc_support import REGION, RunningEmulator, Upload, tea_config, tea_vod
 
 
 def test_every_vod_operation_through_tea(rpc_emulator: RunningEmulator) -> None:
@@ -85,3 +86,22 @@ def test_tea_client_with_wrong_secret(rpc_emulator: RunningEmulator) -> None:
         client.get_video_info(models.GetVideoInfoRequest(video_id="0" * 32))
     assert (raised.value.status_code, raised.value.code) == (400, "SignatureDoesNotMatch")
     assert "server string to sign is:ACS3-HMAC-SHA256\n" in raised.value.data["Message"]
+
+
+def test_tea_client_with_rpc_v1_signatures(rpc_emulator: RunningEmulator) -> None:
+    """EMU-RPC-003, EMU-VOD-015: tea's ``signature_algorithm='v2'`` signs RPC v1 (its own
+    implementation, separate from aliyunsdkcore's)."""
+    config = tea_config(rpc_emulator)
+    config.signature_algorithm = "v2"
+    client = Client(config)
+    created = client.create_upload_video(
+        models.CreateUploadVideoRequest(title="tea v2", file_name="x.mov", tags="a,b")
+    ).body
+    video = client.get_video_info(models.GetVideoInfoRequest(video_id=created.video_id)).body
+    assert (video.video.title, video.video.tags) == ("tea v2", "a,b")
+
+    config = tea_config(rpc_emulator, access_key_secret="wrong")
+    config.signature_algorithm = "v2"
+    with pytest.raises(ClientException) as raised:
+        Client(config).get_video_info(models.GetVideoInfoRequest(video_id="x"))
+    assert (raised.value.status_code, raised.value.code) == (400, "SignatureDoesNotMatch")
