@@ -38,6 +38,12 @@ __all__ = [
 
 Record = Mapping[str, Any]
 
+
+class SupportsToDict(Protocol):
+    """A record encoded only when it is written (the core's ``Checkpoint``)."""
+
+    def to_dict(self) -> dict[str, Any]: ...
+
 # Field names that must never reach a checkpoint, compared case- and separator-insensitively.
 _SECRET_FIELD_NAMES = frozenset(
     {"accesskeysecret", "securitytoken", "uploadauth", "secret", "password", "token"}
@@ -50,7 +56,7 @@ class CheckpointStore(Protocol):
         :class:`CheckpointStoreError` (the caller then starts over from the server)."""
         ...
 
-    def save(self, key: str, record: Record) -> None:
+    def save(self, key: str, record: Record | SupportsToDict) -> None:
         """Remember ``record`` under ``key`` (may return before it is durable)."""
         ...
 
@@ -96,9 +102,8 @@ class MemoryCheckpointStore:
             raw = self._records.get(key)
         return None if raw is None else _decode(raw, key)
 
-    def save(self, key: str, record: Record) -> None:
-        assert_no_secrets(record)
-        encoded = json.dumps(record, separators=(",", ":"), sort_keys=True)
+    def save(self, key: str, record: Record | SupportsToDict) -> None:
+        encoded = _encode(record)
         with self._lock:
             self._records[key] = encoded
             self.saves += 1
@@ -158,8 +163,8 @@ class FileCheckpointStore:
             pending = self._pending.get(key)
         if pending is _DELETE:
             return None
-        if isinstance(pending, str):
-            return _decode(pending, key)
+        if pending is not None:
+            return _decode(pending if isinstance(pending, str) else _encode(pending), key)
         try:
             raw = path.read_text(encoding="utf-8")
         except FileNotFoundError:
@@ -168,11 +173,13 @@ class FileCheckpointStore:
             raise CheckpointStoreError(f"cannot read checkpoint {path}: {error}") from None
         return _decode(raw, key)
 
-    def save(self, key: str, record: Record) -> None:
+    def save(self, key: str, record: Record | SupportsToDict) -> None:
         self._path(key)
-        assert_no_secrets(record)
-        encoded = json.dumps(record, separators=(",", ":"), sort_keys=True)
-        self._enqueue(key, encoded)
+        # Plain dicts are checked and frozen now; a Checkpoint is immutable and is encoded
+        # by the writer, so only the newest of a burst of saves pays for JSON (a
+        # 10,000-part checkpoint is ~20 ms to encode).
+        operation: object = _encode(record) if isinstance(record, Mapping) else record
+        self._enqueue(key, operation)
 
     def delete(self, key: str) -> None:
         self._path(key)
@@ -216,9 +223,9 @@ class FileCheckpointStore:
                     if operation is _DELETE:
                         self._remove(key)
                     else:
-                        assert isinstance(operation, str)
-                        self._write_atomically(key, operation)
-                except OSError as error:
+                        encoded = operation if isinstance(operation, str) else _encode(operation)
+                        self._write_atomically(key, encoded)
+                except (OSError, CheckpointStoreError) as error:
                     with self._cond:
                         self._error = CheckpointStoreError(
                             f"cannot write checkpoint {key}: {error}"
@@ -258,6 +265,12 @@ class FileCheckpointStore:
             os.fsync(dir_fd)
         finally:
             os.close(dir_fd)
+
+
+def _encode(record: object) -> str:
+    value = record if isinstance(record, Mapping) else record.to_dict()  # type: ignore[attr-defined]
+    assert_no_secrets(value)
+    return json.dumps(value, separators=(",", ":"), sort_keys=True)
 
 
 def _decode(raw: str, key: str) -> dict[str, Any]:

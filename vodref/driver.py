@@ -161,7 +161,7 @@ class Driver:
                 self._callbacks_pending += 1
                 self._callbacks.put(command)
             elif isinstance(command, SaveCheckpoint):
-                self._store.save(command.key, command.checkpoint.to_dict())
+                self._store.save(command.key, command.checkpoint)
             elif isinstance(command, DeleteCheckpoint):
                 self._store.delete(command.key)
             elif isinstance(command, CancelRequests):

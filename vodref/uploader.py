@@ -140,7 +140,7 @@ class Vod:
         max_concurrent_files: int = 1,
         refresh_margin: float | None = 300.0,
         retry_policy: RetryPolicy | None = None,
-        checkpoint_interval: float = 1.0,
+        checkpoint_interval: float = 0.0,
         checkpoint_store: CheckpointStore | None = None,
         transport: ObjectTransport | None = None,
         vod_endpoint: str | None = None,

@@ -78,7 +78,8 @@ def test_defaults_match_the_js_sdk(offline_vod: Vod) -> None:
     assert options.retry.max_retries == 3 and options.retry.initial_delay == 2.0
     assert options.timeout == 60.0 and options.user_id is None
     assert options.cname is False and options.local_checkpoint is False
-    assert options.refresh_margin == 300.0 and options.checkpoint_interval == 1.0
+    # Saved after every part (JS parity); the file store coalesces the writes.
+    assert options.refresh_margin == 300.0 and options.checkpoint_interval == 0.0
 
 
 def test_add_file_refuses_missing_directories_and_text(offline_vod: Vod, tmp_path: Path) -> None:
