@@ -392,3 +392,25 @@ def test_acs3_skew_and_replay(rpc_emulator: RunningEmulator) -> None:
     assert send(rpc_emulator, "POST", query, headers=headers)[0] == 404
     status, _, body = send(rpc_emulator, "POST", query, headers=headers)
     assert (status, json.loads(body)["Code"]) == (400, "SignatureNonceUsed")
+
+
+def test_js_sdk_sts_mode_request_shape(rpc_emulator: RunningEmulator) -> None:
+    """EMU-RPC-007, EMU-RPC-008: the JS SDK 1.5.x STS mode: a GET signed with an AssumeRole
+    credential, SecurityToken in the query, and no Timestamp at all."""
+    state = rpc_emulator.state
+    sts = state.credentials.issue(now=state.clock.now(), ttl_seconds=900, kind=CredentialKind.STS)
+    assert sts.security_token is not None
+    params = rpc_params(
+        rpc_emulator,
+        "CreateUploadVideo",
+        access_key_id=sts.access_key_id,
+        timestamp=None,
+        SecurityToken=sts.security_token,
+        Title="browser upload",
+        FileName="clip.mp4",
+    )
+    del params["SignatureType"]  # the browser does not send it
+    query = signed_query(params, sts.access_key_secret, "GET")
+    status, _, body = send(rpc_emulator, "GET", query)
+    assert status == 200, body
+    assert json.loads(body)["VideoId"]
