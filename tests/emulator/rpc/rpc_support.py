@@ -26,6 +26,7 @@ from aliyunsdkcore.client import AcsClient
 from aliyunsdkcore.request import RpcRequest
 
 from emulator.config import DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET
+from emulator.inprocess import mock_vod
 from emulator.server import ThreadedServer
 from emulator.state import EmulatorState
 
@@ -63,17 +64,22 @@ class RunningEmulator:
 
 
 @contextmanager
-def running_emulator() -> Iterator[RunningEmulator]:
+def running_emulator(mode: str = "socket") -> Iterator[RunningEmulator]:
+    """A fresh emulator over a loopback socket, or in-process (``emulator.mock_vod``,
+    EMU-INP-003: the same tests pass in both modes)."""
     state = EmulatorState()
-    server = ThreadedServer(state, host="127.0.0.1", port=0)
-    server.start()
-    emulator = RunningEmulator(state=state, url=server.url.rstrip("/"))
-    try:
-        yield emulator
-    finally:
-        for close in emulator.closers:
-            close()
-        server.stop()
+    serving = (
+        ThreadedServer(state, host="127.0.0.1", port=0)
+        if mode == "socket"
+        else mock_vod(state=state)
+    )
+    with serving as server:
+        emulator = RunningEmulator(state=state, url=server.url.rstrip("/"))
+        try:
+            yield emulator
+        finally:
+            for close in emulator.closers:
+                close()
 
 
 # -- aliyunsdkcore ---------------------------------------------------------------------------

@@ -17,7 +17,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "rpc"))
 from rpc_support import RunningEmulator, running_emulator
 
 
-@pytest.fixture
-def rpc_emulator() -> Iterator[RunningEmulator]:
-    with running_emulator() as emulator:
+@pytest.fixture(params=["socket", "inprocess"])
+def rpc_emulator(request: pytest.FixtureRequest) -> Iterator[RunningEmulator]:
+    if request.param == "inprocess" and request.node.get_closest_marker("socket_only"):
+        pytest.skip("needs a real socket")
+    with running_emulator(request.param) as emulator:
         yield emulator

@@ -20,6 +20,9 @@ from voduploadsdk.UploadImageRequest import UploadImageRequest
 from voduploadsdk.UploadVideoRequest import UploadVideoRequest
 
 PROXY_VARIABLES = ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy")
+# Proxy mode is a socket feature; in-process mode serves voduploadsdk by intercepting
+# *.aliyuncs.com instead (tests/emulator/inprocess/).
+pytestmark = pytest.mark.socket_only
 
 
 @pytest.fixture
