@@ -14,7 +14,13 @@ from emulator.http import Request, Response
 from emulator.rpc import errors
 from emulator.rpc.auth import Verifier
 from emulator.rpc.call import RpcCall
-from emulator.rpc.params import UNSIGNED_ACTIONS, SignatureScheme, all_params, target_of
+from emulator.rpc.params import (
+    UNSIGNED_ACTIONS,
+    RpcTarget,
+    SignatureScheme,
+    all_params,
+    target_of,
+)
 from emulator.sts import urls as sts_urls
 from emulator.vod import urls as vod_urls
 
@@ -34,7 +40,7 @@ def handle(state: EmulatorState, request: Request) -> Response:
     params = all_params(request)
     target = target_of(request, params)
     try:
-        document = _serve(state, request, params)
+        document = _serve(state, request, params, target)
     except errors.RpcError as error:
         return errors.error_from_exception(request, error, product=target.product)
     except Exception:
@@ -50,8 +56,9 @@ def handle(state: EmulatorState, request: Request) -> Response:
     )
 
 
-def _serve(state: EmulatorState, request: Request, params: dict[str, str]) -> dict[str, Any]:
-    target = target_of(request, params)
+def _serve(
+    state: EmulatorState, request: Request, params: dict[str, str], target: RpcTarget
+) -> dict[str, Any]:
     if target.product is None:
         if target.version:
             raise errors.InvalidVersion()
