@@ -53,6 +53,7 @@ log = logging.getLogger("emulator.server")
 
 _MAX_CHUNK_LINE = 1024
 _THROTTLE_TICK = 0.05
+_COALESCE_LIMIT = 64 * 1024
 
 
 class _ClientGone(Exception):
@@ -110,7 +111,10 @@ class EmulatorHTTPServer(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # TCP_NODELAY: a response is one or a few sends; never let Nagle hold the last one.
+    disable_nagle_algorithm = True
     server: EmulatorHTTPServer
+    _headers_buffer: list[bytes]  # created by send_response_only (stdlib internals)
     server_version = "AliyunOSS"
     sys_version = ""
     # Methods are all dispatched by handle_one_request; this silences the stdlib lookup.
@@ -373,10 +377,18 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Length", str(length))
         if self.close_connection:
             self.send_header("Connection", "close")
-        self.end_headers()
+        self._headers_buffer.append(b"\r\n")
         if no_body:
+            self.flush_headers()
             _close_iterable(body)
             return
+        if action is None and isinstance(body, bytes) and len(body) <= _COALESCE_LIMIT:
+            # One send for head and small body: fewer syscalls, and no Nagle wait for a
+            # second small segment.
+            self._headers_buffer.append(body)
+            self.flush_headers()
+            return
+        self.flush_headers()
         chunks = _as_chunks(body)
         try:
             if action is TransportAction.TRUNCATE:
@@ -388,8 +400,9 @@ class _Handler(BaseHTTPRequestHandler):
             else:
                 sent = 0
                 for chunk in chunks:
-                    self.wfile.write(chunk)
-                    sent += len(chunk)
+                    if chunk:
+                        self.wfile.write(chunk)
+                        sent += len(chunk)
                 if sent != length:
                     # The body ended early (an object overwritten mid-read): the client
                     # must see a broken response, not a short one that looks complete.

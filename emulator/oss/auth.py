@@ -168,23 +168,24 @@ def _header(request: Request, name: str) -> str:
     return (request.headers.get(name) or "").strip()
 
 
-def _security_token(request: Request) -> str | None:
+def _security_token(request: Request, params: dict[str, str]) -> str | None:
     for name in ("x-oss-security-token", "security-token"):
         value = request.headers.get(name)
         if value:
             return value.strip()
-    params = request.query_dict()
     for name in ("x-oss-security-token", "security-token"):
         if params.get(name):
             return params[name]
     return None
 
 
-def _check_credential(request: Request, access_key_id: str, ctx: AuthContext) -> Credential:
+def _check_credential(
+    request: Request, params: dict[str, str], access_key_id: str, ctx: AuthContext
+) -> Credential:
     credential = ctx.credentials.get(access_key_id) if access_key_id else None
     if credential is None:
         raise _invalid_access_key(access_key_id)
-    token = _security_token(request)
+    token = _security_token(request, params)
     if credential.kind is CredentialKind.ROOT:
         if token is not None:
             # OSS treats any request with a token as an STS request (0002-00000002).
@@ -220,7 +221,7 @@ def _equal(provided: str, expected: str) -> bool:
 
 def v1_canonical_resource(request: Request, target: OssTarget) -> str:
     resource = "/" if target.bucket is None else f"/{target.bucket}/{target.key or ''}"
-    pairs = sorted((k, v) for k, v in request.query if k in V1_SUBRESOURCES)
+    pairs = sorted((k, v) for k, v in target.params.items() if k in V1_SUBRESOURCES)
     if pairs:
         resource += "?" + "&".join(f"{k}={v}" if v else k for k, v in pairs)
     return resource
@@ -278,7 +279,7 @@ def _verify_v1_header(request: Request, target: OssTarget, ctx: AuthContext) -> 
     if not colon:
         access_key_id, provided = authorization, ""
     access_key_id = access_key_id.strip()
-    credential = _check_credential(request, access_key_id, ctx)
+    credential = _check_credential(request, target.params, access_key_id, ctx)
     date = _header(request, "x-oss-date") or _header(request, "Date")
     string_to_sign = v1_string_to_sign(request, target, date)
     if not _equal(provided.strip(), v1_signature(credential.access_key_secret, string_to_sign)):
@@ -293,7 +294,7 @@ def _verify_v1_presigned(
     access_key_id = params.get("OSSAccessKeyId", "")
     provided = params.get("Signature", "")
     expires = params.get("Expires", "")
-    credential = _check_credential(request, access_key_id, ctx)
+    credential = _check_credential(request, target.params, access_key_id, ctx)
     string_to_sign = v1_string_to_sign(request, target, expires)
     if not _equal(provided, v1_signature(credential.access_key_secret, string_to_sign)):
         raise _signature_mismatch(access_key_id, provided, string_to_sign)
@@ -366,7 +367,7 @@ def _v4_verify(
     presigned: bool,
 ) -> Credential:
     access_key_id, _, scope = credential_scope.partition("/")
-    credential = _check_credential(request, access_key_id, ctx)
+    credential = _check_credential(request, target.params, access_key_id, ctx)
     scope_parts = scope.split("/")
     if len(scope_parts) != 4 or scope_parts[3] != "aliyun_v4_request":
         raise access_denied("Invalid credential in Authorization.", "0002-00000028")
@@ -439,7 +440,7 @@ def authenticate(request: Request, target: OssTarget, ctx: AuthContext) -> Crede
     """The credential that signed ``request``, or an OssError saying why not (see module
     docstring for the order of checks). Does not check scope; see :func:`authorize`."""
     authorization = _header(request, "Authorization")
-    params = request.query_dict()
+    params = target.params
     if authorization.startswith(V4_ALGORITHM):
         return _verify_v4_header(request, target, ctx)
     if authorization.startswith("OSS "):

@@ -11,6 +11,7 @@ Nothing here touches state, so the app can classify a request before reading its
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from dataclasses import dataclass
@@ -51,6 +52,7 @@ def is_ip_or_local(hostname: str) -> bool:
     return True
 
 
+@functools.lru_cache(maxsize=512)
 def bucket_from_host(host: str) -> str | None:
     """The bucket of a virtual-hosted request, or None for path style."""
     hostname = split_host(host).lower()
