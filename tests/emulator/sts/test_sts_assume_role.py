@@ -15,6 +15,7 @@ import pytest
 from alibabacloud_sts20150401 import models as sts_models
 from alibabacloud_tea_openapi.exceptions import ClientException
 from alibabacloud_vod20170321 import models as vod_models
+from aliyunsdkcore.client import AcsClient
 from aliyunsdksts.request.v20150401.AssumeRoleRequest import AssumeRoleRequest
 from aliyunsdkvod.request.v20170321.CreateUploadVideoRequest import CreateUploadVideoRequest
 from rpc_support import RunningEmulator, core_call, core_client, core_error, tea_sts, tea_vod
@@ -239,3 +240,18 @@ def test_dump_lists_sts_credentials_without_secrets(rpc_emulator: RunningEmulato
     assert credentials["AccessKeySecret"] not in json.dumps(dumped)
     assert credentials["SecurityToken"] not in json.dumps(dumped)
     rpc_emulator.state.sts.reset()  # stateless: nothing to forget, must not fail
+
+
+def test_assume_role_with_a_schemed_endpoint(rpc_emulator: RunningEmulator) -> None:
+    """EMU-STS-001: docs/clients.md's alternative to set_protocol_type: an endpoint with
+    ``http://`` wins over the https that AssumeRoleRequest forces."""
+    client = AcsClient(
+        rpc_emulator.access_key_id, rpc_emulator.access_key_secret, "cn-shanghai", auto_retry=False
+    )
+    rpc_emulator.closers.append(client.session.close)
+    request = AssumeRoleRequest()
+    request.set_endpoint(rpc_emulator.url)
+    request.set_RoleArn(ROLE_ARN)
+    request.set_RoleSessionName("schemed")
+    answer = json.loads(client.do_action_with_exception(request))
+    assert answer["AssumedRoleUser"]["Arn"] == f"{ROLE_ARN}/schemed"
