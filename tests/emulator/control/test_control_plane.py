@@ -1,4 +1,7 @@
-"""Every control-plane operation, through emulator.control.Client, in both modes."""
+"""Every control-plane operation, through emulator.control.Client, in both modes.
+
+EMU-CTL-010: the typed client is what every test here drives the control plane with.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +12,7 @@ import pytest
 import requests
 from control_support import VodApi
 
-from emulator.control import ControlClientError
+from emulator.control import Client, ControlClientError
 from emulator.control.recorder import RequestLog
 from emulator.faults import SERVICE_UNAVAILABLE, Effect, Fault, Match
 from emulator.http import Headers, OperationInfo, Request
@@ -45,6 +48,21 @@ def test_health_and_errors_are_json(vod_emulator_each_mode: EmulatorEndpoint) ->
     with pytest.raises(ControlClientError) as refused:
         control.advance(-1)
     assert (refused.value.status, refused.value.code) == (400, "InvalidArgument")
+
+
+def test_client_ignores_http_proxy(
+    vod_emulator: EmulatorEndpoint, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """EMU-CTL-010: the client talks to the emulator directly, even with HTTP_PROXY set
+    (as it is for proxy-mode tests); refusals carry status, code and message."""
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")
+    monkeypatch.setenv("http_proxy", "http://127.0.0.1:9")
+    with Client(vod_emulator.url) as control:
+        assert control.health()
+        with pytest.raises(ControlClientError) as refused:
+            control.remove_fault("nope")
+    assert (refused.value.status, refused.value.code) == (404, "NoSuchFault")
+    assert "NoSuchFault" in str(refused.value)
 
 
 def test_control_plane_never_meets_faults(vod_emulator_each_mode: EmulatorEndpoint) -> None:
