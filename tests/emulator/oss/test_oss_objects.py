@@ -274,3 +274,30 @@ def test_backend_contract_for_vod(oss_emulator, bucket: oss2.Bucket) -> None:
     oss.reset()
     assert oss.dump() == {"buckets": [], "uploads": []}
     assert oss_emulator.state.blobs.ids() == set()
+
+
+def test_cors_preflight_and_exposed_headers(oss_emulator, bucket: oss2.Bucket) -> None:
+    """EMU-OSS-032: a browser preflight is allowed, and responses to a request with an
+    Origin expose ETag, x-oss-request-id and x-oss-hash-crc64ecma (ali-oss reads them)."""
+    origin = "http://localhost:3000"
+    preflight = requests.options(
+        f"{oss_emulator.url}/test-bucket/browser.txt",
+        headers={
+            "Origin": origin,
+            "Access-Control-Request-Method": "PUT",
+            "Access-Control-Request-Headers": "authorization,x-oss-date,content-type",
+        },
+        timeout=5,
+    )
+    assert preflight.status_code == 200
+    assert preflight.headers["Access-Control-Allow-Origin"] == origin
+    assert "PUT" in preflight.headers["Access-Control-Allow-Methods"]
+    assert "x-oss-date" in preflight.headers["Access-Control-Allow-Headers"]
+    url = bucket.sign_url("PUT", "browser.txt", 60)
+    put = requests.put(url, data=b"cors", headers={"Origin": origin}, timeout=5)
+    assert put.status_code == 200
+    assert put.headers["Access-Control-Allow-Origin"] == origin
+    exposed = {h.strip().lower() for h in put.headers["Access-Control-Expose-Headers"].split(",")}
+    assert {"etag", "x-oss-request-id", "x-oss-hash-crc64ecma"} <= exposed
+    missing = requests.options(f"{oss_emulator.url}/test-bucket/x", timeout=5)
+    assert missing.status_code == 400
