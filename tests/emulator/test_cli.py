@@ -32,9 +32,9 @@ def emulator_process(*args: str) -> Iterator[tuple[subprocess.Popen[str], str, l
         assert process.stdout is not None
         first = process.stdout.readline().rstrip("\n")
         match = FIRST_LINE.match(first)
-        assert match, (
-            f"unexpected first line {first!r}; stderr: {process.stderr.read() if process.stderr else ''}"
-        )
+        if not match:
+            errors = process.stderr.read() if process.stderr else ""
+            raise AssertionError(f"unexpected first line {first!r}; stderr: {errors}")
         banner = [first]
         for _ in range(8):
             banner.append(process.stdout.readline().rstrip("\n"))
