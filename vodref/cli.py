@@ -81,8 +81,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--size", type=parse_size, default=parse_size("8MiB"), help="default 8MiB")
     _add_upload_options(demo, for_demo=True)
 
-    emulator = commands.add_parser("emulator", help="run the emulator (see vodref-emulator -h)")
-    emulator.add_argument("emulator_args", nargs=argparse.REMAINDER)
+    # Listed for the help text only: main() hands everything after "emulator" to the
+    # emulator's own parser, so "vodref emulator --help" shows the emulator's options.
+    commands.add_parser("emulator", help="run the emulator (same options as vodref-emulator)")
     return parser
 
 
@@ -214,7 +215,12 @@ def _service(args: argparse.Namespace, err: TextIO) -> Iterator[dict[str, Any]]:
         }
         return
     data_dir = Path(args.emulator_data_dir) if args.emulator_data_dir else None
-    with EmbeddedEmulator(data_dir) as embedded:
+    faults_json = os.environ.get("VODREF_EMULATOR_FAULTS")
+    try:
+        faults = json.loads(faults_json) if faults_json else None
+    except ValueError:
+        raise _UsageProblem("VODREF_EMULATOR_FAULTS is not JSON") from None
+    with EmbeddedEmulator(data_dir, faults=faults) as embedded:
         err.write(
             f"vodref: no --endpoint given; using the embedded emulator at {embedded.url} "
             f"(state in {embedded.data_dir})\n"
@@ -370,13 +376,13 @@ def run_demo(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    out, err = sys.stdout, sys.stderr
-    if args.command == "emulator":
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments[:1] == ["emulator"]:
         from emulator.cli import main as emulator_main  # noqa: PLC0415 (only this command)
 
-        return int(emulator_main(args.emulator_args) or 0)
+        return int(emulator_main(arguments[1:]) or 0)
+    args = build_parser().parse_args(arguments)
+    out, err = sys.stdout, sys.stderr
     try:
         if args.command == "demo":
             return run_demo(args, out, err)

@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 import platformdirs
 
 from emulator.config import EmulatorConfig
-from emulator.control import ControlHandler
+from emulator.control import Client, ControlHandler
 from emulator.server import ThreadedServer
 from emulator.state import EmulatorState
 
@@ -40,9 +40,16 @@ def default_emulator_dir() -> Path:
 class EmbeddedEmulator:
     """Starts :class:`emulator.server.ThreadedServer` over a persistent state."""
 
-    def __init__(self, data_dir: Path | None = None, *, fsync: bool = True) -> None:
+    def __init__(
+        self,
+        data_dir: Path | None = None,
+        *,
+        fsync: bool = True,
+        faults: list[dict[str, Any]] | None = None,
+    ) -> None:
         self.data_dir = data_dir or default_emulator_dir()
         self._fsync = fsync
+        self._faults = faults or []
         self._server: Any = None
 
     def __enter__(self) -> EmbeddedEmulator:
@@ -59,6 +66,11 @@ class EmbeddedEmulator:
         with contextlib.suppress(OSError):
             port_file.write_text(str(server.port))
         self._server = server
+        if self._faults:
+            # A testing hook (VODREF_EMULATOR_FAULTS): e.g. slow parts down so a test can
+            # interrupt an upload half way.
+            with Client(server.url) as control:
+                control.add_faults(self._faults)
         self.access_key_id = state.config.access_key_id
         self.access_key_secret = state.config.access_key_secret
         self.region = state.config.region
