@@ -11,8 +11,9 @@ Order of checks, chosen so each failure gets the code a client reacts to:
    expiry must see ``SecurityTokenExpired`` (what uploaders refresh on), not a skew error;
 4. the signature (``SignatureDoesNotMatch`` with the server's ``StringToSign``, compared
    with :func:`hmac.compare_digest`);
-5. the request date within ``max_clock_skew_seconds`` (``RequestTimeTooSkewed``), or a
-   presigned URL not yet expired (``AccessDenied``, "Request has expired.");
+5. the request date within ``max_clock_skew_seconds`` of the emulator clock or of the
+   wall clock (``RequestTimeTooSkewed`` otherwise), or a presigned URL not yet expired on
+   the emulator clock (``AccessDenied``, "Request has expired.");
 6. the credential's scope allows this operation on this bucket and key (``AccessDenied``).
 """
 
@@ -23,7 +24,7 @@ import calendar
 import hashlib
 import hmac
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email.utils import parsedate_tz
 from urllib.parse import quote
 
@@ -134,9 +135,14 @@ _V4_UNRESERVED = "-_.~"
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AuthContext:
+    """``now`` is the emulator clock; ``wall`` the real time. A request date is skewed only
+    when it is far from both: SDKs sign with the real time, so a test that moves the
+    emulator clock (to expire a token) must not make every later request fail."""
+
     credentials: CredentialStore
     now: float
     max_skew: float
+    wall: float = field(default_factory=time.time)
 
 
 def _signature_mismatch(access_key_id: str, provided: str, string_to_sign: str) -> OssError:
@@ -260,7 +266,7 @@ def parse_http_date(value: str) -> float | None:
 def _check_skew(request_time: float | None, raw: str, ctx: AuthContext) -> None:
     if request_time is None:
         raise access_denied("OSS authentication requires a valid Date.", "0002-00000018")
-    if abs(request_time - ctx.now) > ctx.max_skew:
+    if min(abs(request_time - ctx.now), abs(request_time - ctx.wall)) > ctx.max_skew:
         raise OssError(
             403,
             "RequestTimeTooSkewed",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import calendar
+import datetime
 import hashlib
 import time
 from collections.abc import Callable
@@ -309,17 +310,30 @@ def test_scope_limits_key_bucket_and_actions(oss_emulator, make_bucket) -> None:
 
 
 @pytest.mark.parametrize("version", ["v1", "v4"])
-def test_clock_skew(oss_emulator, make_bucket, version: str) -> None:
-    """EMU-OSS-027: a request dated more than 15 minutes from the emulator clock is
-    RequestTimeTooSkewed; within the window it passes."""
+def test_clock_skew(oss_emulator, make_bucket, monkeypatch, version: str) -> None:
+    """EMU-OSS-027: a request dated more than 15 minutes from both the emulator clock and
+    the wall clock is RequestTimeTooSkewed. Moving only the emulator clock (as token-expiry
+    tests do) keeps real-time SDK requests working."""
     auth = oss_emulator.auth() if version == "v1" else oss_emulator.auth_v4()
     bucket = make_bucket(auth=auth)
-    oss_emulator.state.clock.advance(14 * 60)
+    oss_emulator.state.clock.advance(3600)
     assert bucket.put_object("k", b"v").status == 200
-    oss_emulator.state.clock.advance(2 * 60)
+    skew = datetime.timedelta(minutes=16)
+    if version == "v1":
+        skewed = oss2.utils.http_date(time.time() - skew.total_seconds())
+        monkeypatch.setattr(oss2.utils, "http_date", lambda timeval=None: skewed)
+    else:
+
+        class Skewed(datetime.datetime):
+            @classmethod
+            def utcnow(cls):  # type: ignore[override]
+                return datetime.datetime.utcnow() - skew
+
+        monkeypatch.setattr(oss2.auth, "datetime", Skewed)
     with pytest.raises(oss2.exceptions.ServerError) as excinfo:
         bucket.put_object("k", b"v")
     assert (excinfo.value.status, excinfo.value.code) == (403, "RequestTimeTooSkewed")
+    assert excinfo.value.details["RequestTime"]
 
 
 def test_anonymous_and_malformed_authorization(oss_emulator, bucket: oss2.Bucket) -> None:
