@@ -20,6 +20,7 @@ from emulator.vod.exceptions import (
 TITLE_MAX_BYTES = 128
 DESCRIPTION_MAX_BYTES = 1024
 USER_DATA_MAX_BYTES = 1024
+FILE_NAME_MAX_BYTES = 1024
 TAGS_MAX = 16
 TAG_MAX_BYTES = 32
 IDS_PER_CALL_MAX = 20
@@ -101,8 +102,13 @@ def extension_of(file_name: str) -> str:
 
 
 def check_video_file_name(file_name: str) -> str:
-    """The extension of a video FileName, which must be an audio/video container."""
-    check_text("FileName", file_name, max_bytes=DESCRIPTION_MAX_BYTES)
+    """The extension of a video FileName, which must be an audio/video container.
+
+    Only the length is limited: VOD documents no character rule for file names (unlike
+    titles), and refusing a name a real upload would accept is the worse mistake.
+    """
+    if _utf8_length(file_name) > FILE_NAME_MAX_BYTES:
+        raise LengthExceededMax("FileName", FILE_NAME_MAX_BYTES)
     extension = extension_of(file_name)
     if extension not in VIDEO_EXTENSIONS:
         raise InvalidFileNameExtension(file_name)

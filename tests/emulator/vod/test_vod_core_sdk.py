@@ -201,6 +201,7 @@ def test_create_upload_attached_media(rpc_emulator: RunningEmulator) -> None:
         ({"tags": ",".join(f"t{i}" for i in range(17))}, "TagsExceededMax"),
         ({"tags": "t" * 33}, "LengthExceededMax"),
         ({"title": "smile \U0001f600"}, "IllegalCharacters"),
+        ({"file_name": "x" * 1021 + ".mp4"}, "LengthExceededMax"),
     ],
 )
 def test_create_upload_video_validation(
@@ -268,3 +269,11 @@ def test_not_found_everywhere(rpc_emulator: RunningEmulator) -> None:
         assert error.get_http_status() == 404
         assert error.get_error_code() == "InvalidVideo.NotFound"
         assert error.get_error_msg() == "The video does not exist."
+
+
+def test_file_names_may_be_any_unicode_path(rpc_emulator: RunningEmulator) -> None:
+    """EMU-VOD-007: only the extension and length of FileName are checked; the object key
+    is generated, so the client's name never becomes part of it."""
+    created = create_video(rpc_emulator, file_name="C:\\Videos\\\U0001f3ac 假期 clip.MP4")
+    upload = Upload.from_response(created)  # type: ignore[arg-type]
+    assert upload.key.endswith(".mp4") and "假期" not in upload.key
