@@ -222,14 +222,21 @@ def run_node(
 
 
 @pytest.fixture(scope="module")
-def oss2_root(node_emulator: NodeEmulator) -> Callable[[str], Any]:
-    """``oss2_root(bucket)``: an oss2 Bucket with the root key (path style, CRC on)."""
+def oss2_root(node_emulator: NodeEmulator) -> Iterator[Callable[[str], Any]]:
+    """``oss2_root(bucket)``: an oss2 Bucket with the root key (path style, CRC on).
+
+    All share one connection pool, closed at teardown (no socket left to the GC).
+    """
     auth = oss2.Auth(node_emulator.access_key_id, node_emulator.access_key_secret)
+    session = oss2.Session()
 
     def make(bucket: str) -> Any:
-        return oss2.Bucket(auth, node_emulator.url, bucket)
+        return oss2.Bucket(auth, node_emulator.url, bucket, session=session)
 
-    return make
+    try:
+        yield make
+    finally:
+        session.session.close()
 
 
 @pytest.fixture(scope="module")
