@@ -8,6 +8,8 @@ specs/emulator-vod-sts.md.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import oss2
 import pytest
 from aliyunsdkvod.request.v20170321.CreateUploadImageRequest import CreateUploadImageRequest
@@ -179,3 +181,19 @@ def test_reset_forgets_videos_and_media(rpc_emulator: RunningEmulator) -> None:
     rpc_emulator.state.vod.reset()
     dumped = rpc_emulator.state.vod.dump()
     assert dumped["videos"] == [] and dumped["images"] == [] and dumped["attached_media"] == []
+
+
+def test_concurrent_clients(rpc_emulator: RunningEmulator) -> None:
+    """EMU-VOD-001, EMU-RPC-009: parallel signed calls (distinct nonces) all succeed and
+    each gets its own video, key and credential."""
+
+    def work(index: int) -> tuple[str, Upload]:
+        return create_video(rpc_emulator, f"clip-{index}.mp4")
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(work, range(32)))
+    video_ids = {video_id for video_id, _ in results}
+    keys = {upload.key for _, upload in results}
+    key_ids = {upload.auth["AccessKeyId"] for _, upload in results}
+    assert len(video_ids) == len(keys) == len(key_ids) == 32
+    assert len(rpc_emulator.state.vod.dump()["videos"]) == 32
