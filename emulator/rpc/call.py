@@ -39,8 +39,10 @@ class RpcCall:
             value = int(raw)
         except ValueError:
             raise InvalidParameter(name, "It must be an integer.") from None
-        if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
-            raise InvalidParameter(name, f"It must be between {minimum} and {maximum}.")
+        if minimum is not None and value < minimum:
+            raise InvalidParameter(name, f"It must be at least {minimum}.")
+        if maximum is not None and value > maximum:
+            raise InvalidParameter(name, f"It must be at most {maximum}.")
         return value
 
     @property
