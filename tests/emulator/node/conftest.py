@@ -167,7 +167,7 @@ def node_emulator() -> Iterator[NodeEmulator]:
 def run_node(
     node_runtime: NodeRuntime, ali_oss_modules: Path, node_emulator: NodeEmulator
 ) -> NodeRunner:
-    """``run_node(script, *args, bucket=..., credentials=None, addressing="ip")``.
+    """``run_node(script, *args, bucket=..., credentials=None, addressing="ip", signature="v1")``.
 
     Runs ``tests/node/<script>`` with the emulator's endpoint in the environment, waits
     at most SCRIPT_TIMEOUT_SECONDS, and returns the parsed JSON of its last stdout line
@@ -180,6 +180,7 @@ def run_node(
         bucket: str,
         credentials: Credentials | None = None,
         addressing: str = "ip",
+        signature: str = "v1",
         timeout: float = SCRIPT_TIMEOUT_SECONDS,
     ) -> dict[str, Any]:
         creds = credentials or Credentials(
@@ -194,6 +195,7 @@ def run_node(
             OSS_ACCESS_KEY_SECRET=creds.access_key_secret,
             OSS_REGION="oss-" + node_emulator.state.config.region,
             OSS_ADDRESSING=addressing,
+            OSS_SIGNATURE=signature,
         )
         env.pop("OSS_STS_TOKEN", None)
         if creds.security_token:

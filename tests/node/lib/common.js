@@ -9,6 +9,8 @@
  *   OSS_ACCESS_KEY_SECRET   secret
  *   OSS_STS_TOKEN           security token (optional: STS mode)
  *   OSS_REGION              e.g. oss-cn-shanghai (default)
+ *   OSS_SIGNATURE           v1 (default, what the VOD JS SDK uses) or v4
+ *                           (ali-oss authorizationV4: OSS4-HMAC-SHA256)
  *   OSS_ADDRESSING          how ali-oss reaches the bucket:
  *     ip    endpoint is the IP; ali-oss then connects to it but sends
  *           "Host: <bucket>.<region>.aliyuncs.com" and the path /<key>
@@ -76,6 +78,12 @@ function clientOptions(overrides) {
     timeout: 20000,
     agent: new http.Agent({ keepAlive: true, lookup: loopbackLookup }),
   };
+  const signature = env('OSS_SIGNATURE', 'v1');
+  if (signature === 'v4') {
+    opts.authorizationV4 = true;
+  } else if (signature !== 'v1') {
+    throw new Error(`unknown OSS_SIGNATURE ${signature}`);
+  }
   const token = process.env.OSS_STS_TOKEN;
   if (token) {
     opts.stsToken = token;
