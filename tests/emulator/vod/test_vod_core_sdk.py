@@ -241,6 +241,8 @@ def test_invalid_parameter_types_and_storage(rpc_emulator: RunningEmulator) -> N
     cases = [
         ("set_CateId", "abc", 400, "InvalidParameter"),
         ("set_UserData", "not json", 400, "InvalidParameter"),
+        ("set_UserData", "[1, 2]", 400, "InvalidParameter"),
+        ("set_FileSize", "-1", 400, "InvalidParameter"),
         ("set_StorageLocation", "outin-nope.oss-cn-shanghai.aliyuncs.com", 404,
          "InvalidStorage.NotFound"),
     ]  # fmt: skip
