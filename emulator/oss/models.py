@@ -25,8 +25,7 @@ import itertools
 import json
 import secrets
 import sqlite3
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from typing import Any
 
 from emulator.blobs import BlobNotFound, BlobStore
@@ -36,137 +35,35 @@ from emulator.db import Database
 from emulator.oss import exceptions as errors
 from emulator.oss.checksums import crc64, crc64_of_parts, etag_of_md5, multipart_etag
 from emulator.oss.listing import ListPage, list_keys
+from emulator.oss.records import (
+    SCHEMA,
+    BucketInfo,
+    NewObject,
+    ObjectInfo,
+    PartInfo,
+    StoredObject,
+    UploadInfo,
+    object_from_row,
+    object_summary,
+    part_from_row,
+)
+
+__all__ = [
+    "MAX_PARTS",
+    "MIN_PART_SIZE",
+    "BucketInfo",
+    "NewObject",
+    "ObjectInfo",
+    "OssBackend",
+    "PartInfo",
+    "StoredObject",
+    "UploadInfo",
+    "md5_digest",
+]
 
 MIN_PART_SIZE = 100 * 1024
 MAX_PARTS = 10_000
 STORAGE_CLASS = "Standard"
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS oss_buckets (
-    name TEXT PRIMARY KEY,
-    created_at REAL NOT NULL,
-    owner TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS oss_objects (
-    bucket TEXT NOT NULL REFERENCES oss_buckets(name),
-    key TEXT NOT NULL,
-    size INTEGER NOT NULL,
-    etag TEXT NOT NULL,
-    crc64 TEXT NOT NULL,           -- unsigned 64-bit does not fit SQLite INTEGER
-    last_modified REAL NOT NULL,
-    content_type TEXT NOT NULL,
-    object_type TEXT NOT NULL,     -- Normal | Multipart
-    metadata TEXT NOT NULL,        -- JSON: x-oss-meta-* (lower-case names, no prefix)
-    headers TEXT NOT NULL,         -- JSON: stored standard headers (Cache-Control...)
-    manifest TEXT NOT NULL,        -- JSON: [[blob_id, size], ...]
-    PRIMARY KEY (bucket, key)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS oss_uploads (
-    upload_id TEXT PRIMARY KEY,
-    bucket TEXT NOT NULL REFERENCES oss_buckets(name),
-    key TEXT NOT NULL,
-    initiated REAL NOT NULL,
-    content_type TEXT NOT NULL,
-    metadata TEXT NOT NULL,
-    headers TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS oss_uploads_by_key ON oss_uploads(bucket, key, upload_id);
-CREATE TABLE IF NOT EXISTS oss_parts (
-    upload_id TEXT NOT NULL REFERENCES oss_uploads(upload_id) ON DELETE CASCADE,
-    part_number INTEGER NOT NULL,
-    blob_id TEXT NOT NULL,
-    size INTEGER NOT NULL,
-    etag TEXT NOT NULL,
-    crc64 TEXT NOT NULL,
-    last_modified REAL NOT NULL,
-    PRIMARY KEY (upload_id, part_number)
-) WITHOUT ROWID;
-"""
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ObjectInfo:
-    """An object's metadata. ``etag`` is unquoted upper-case hex (``...-N`` if multipart)."""
-
-    bucket: str
-    key: str
-    size: int
-    etag: str
-    crc64: int
-    last_modified: float
-    content_type: str
-    object_type: str = "Normal"
-    metadata: Mapping[str, str] = field(default_factory=dict)
-    headers: Mapping[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class StoredObject:
-    """An object plus where its bytes are, for GET."""
-
-    info: ObjectInfo
-    manifest: tuple[tuple[str, int], ...]
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class BucketInfo:
-    name: str
-    created_at: float
-    owner: str
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class UploadInfo:
-    upload_id: str
-    bucket: str
-    key: str
-    initiated: float
-    content_type: str
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PartInfo:
-    part_number: int
-    size: int
-    etag: str
-    crc64: int
-    last_modified: float
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class NewObject:
-    """What the client sent along with an object's bytes (PutObject, Initiate)."""
-
-    content_type: str = "application/octet-stream"
-    metadata: Mapping[str, str] = field(default_factory=dict)
-    headers: Mapping[str, str] = field(default_factory=dict)
-
-
-def _object_from_row(row: sqlite3.Row) -> StoredObject:
-    info = ObjectInfo(
-        bucket=row["bucket"],
-        key=row["key"],
-        size=row["size"],
-        etag=row["etag"],
-        crc64=int(row["crc64"]),
-        last_modified=row["last_modified"],
-        content_type=row["content_type"],
-        object_type=row["object_type"],
-        metadata=json.loads(row["metadata"]),
-        headers=json.loads(row["headers"]),
-    )
-    manifest = tuple((str(blob), int(size)) for blob, size in json.loads(row["manifest"]))
-    return StoredObject(info=info, manifest=manifest)
-
-
-def _part_from_row(row: sqlite3.Row) -> PartInfo:
-    return PartInfo(
-        part_number=row["part_number"],
-        size=row["size"],
-        etag=row["etag"],
-        crc64=int(row["crc64"]),
-        last_modified=row["last_modified"],
-    )
 
 
 class OssBackend:
@@ -180,7 +77,7 @@ class OssBackend:
         self.blobs = blobs
         self.clock = clock
         self.config = config
-        self.db.ensure_schema(_SCHEMA)
+        self.db.ensure_schema(SCHEMA)
 
     # -- buckets ---------------------------------------------------------------------
 
@@ -304,7 +201,7 @@ class OssBackend:
             ).fetchone()
         if row is None:
             raise errors.no_such_key(key)
-        return _object_from_row(row)
+        return object_from_row(row)
 
     def head_object(self, bucket: str, key: str) -> ObjectInfo | None:
         """The object's metadata, or None if the bucket or object does not exist."""
@@ -312,7 +209,7 @@ class OssBackend:
             row = conn.execute(
                 "SELECT * FROM oss_objects WHERE bucket = ? AND key = ?", (bucket, key)
             ).fetchone()
-        return None if row is None else _object_from_row(row).info
+        return None if row is None else object_from_row(row).info
 
     def iter_object(self, stored: StoredObject, start: int, end: int) -> Iterator[bytes]:
         """Stream bytes ``[start, end)`` of an object across its manifest's blobs.
@@ -372,7 +269,7 @@ class OssBackend:
                 if not batch:
                     return
                 for row in batch:
-                    yield row["key"], _object_from_row(row).info
+                    yield row["key"], object_from_row(row).info
                 lower, op = batch[-1]["key"], ">"
 
         return list_keys(rows(), prefix=prefix, delimiter=delimiter, after=after, limit=max_keys)
@@ -475,7 +372,7 @@ class OssBackend:
                 "ORDER BY part_number LIMIT ?",
                 (upload_id, after, max_parts + 1),
             ).fetchall()
-        parts = [_part_from_row(row) for row in rows]
+        parts = [part_from_row(row) for row in rows]
         return parts[:max_parts], len(parts) > max_parts
 
     def abort_upload(self, bucket: str, key: str, upload_id: str) -> None:
@@ -658,7 +555,7 @@ class OssBackend:
             parts = conn.execute("SELECT * FROM oss_parts ORDER BY part_number").fetchall()
         by_upload: dict[str, list[dict[str, Any]]] = {}
         for row in parts:
-            part = _part_from_row(row)
+            part = part_from_row(row)
             by_upload.setdefault(row["upload_id"], []).append(
                 {
                     "part_number": part.part_number,
@@ -674,7 +571,7 @@ class OssBackend:
                     "name": bucket["name"],
                     "created_at": bucket["created_at"],
                     "objects": [
-                        _object_summary(_object_from_row(row))
+                        object_summary(object_from_row(row))
                         for row in objects
                         if row["bucket"] == bucket["name"]
                     ],
@@ -692,21 +589,6 @@ class OssBackend:
                 for row in uploads
             ],
         }
-
-
-def _object_summary(stored: StoredObject) -> dict[str, Any]:
-    info = stored.info
-    return {
-        "key": info.key,
-        "size": info.size,
-        "etag": info.etag,
-        "crc64": info.crc64,
-        "last_modified": info.last_modified,
-        "content_type": info.content_type,
-        "object_type": info.object_type,
-        "metadata": dict(info.metadata),
-        "blobs": len(stored.manifest),
-    }
 
 
 def md5_digest(body: bytes) -> bytes:

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from emulator.http import Headers, Request
 from emulator.oss.auth import v1_signature, v1_string_to_sign
+from emulator.oss.models import NewObject
 from emulator.oss.urls import classify
 from emulator.oss.xmlutil import http_date
 from emulator.server import ThreadedServer
@@ -174,7 +175,7 @@ def test_fuzzed_requests_get_well_formed_answers() -> None:
     upload = state.oss.initiate_upload(
         "fuzz-bucket",
         "up.bin",
-        new=__import__("emulator.oss.models", fromlist=["NewObject"]).NewObject(),
+        new=NewObject(),
     )
     with ThreadedServer(state, read_timeout=5.0) as server:
 
