@@ -423,16 +423,31 @@ class FaultEngine:
     # -- installing ------------------------------------------------------------------
     def add(self, fault: Fault) -> Fault:
         """Install ``fault`` after the existing ones; returns it with its id."""
-        with self._lock:
-            if not fault.id:
-                fault = _with_id(fault, f"fault-{next(self._ids)}")
-            elif any(item.fault.id == fault.id for item in self._faults):
-                raise InvalidFault(f"a fault with id {fault.id!r} is already installed")
-            self._faults.append(_Installed(fault=fault, rng=random.Random(fault.match.seed)))
-            return fault
+        return self.add_all([fault])[0]
 
     def add_all(self, faults: Iterable[Fault]) -> list[Fault]:
-        return [self.add(fault) for fault in faults]
+        """Install several faults, all or none: an id that is already installed (or given
+        twice) raises :class:`InvalidFault` before anything is added."""
+        pending = list(faults)
+        with self._lock:
+            taken = {item.fault.id for item in self._faults}
+            for fault in pending:
+                if fault.id and fault.id in taken:
+                    raise InvalidFault(f"a fault with id {fault.id!r} is already installed")
+                taken.add(fault.id)
+            added = []
+            for given in pending:
+                fault = given if given.id else _with_id(given, self._fresh_id(taken))
+                self._faults.append(_Installed(fault=fault, rng=random.Random(fault.match.seed)))
+                added.append(fault)
+            return added
+
+    def _fresh_id(self, taken: set[str]) -> str:
+        while True:
+            candidate = f"fault-{next(self._ids)}"
+            if candidate not in taken:
+                taken.add(candidate)
+                return candidate
 
     def remove(self, fault_id: str) -> None:
         with self._lock:

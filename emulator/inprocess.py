@@ -205,7 +205,18 @@ def _requests_exception(failure: TransportFailure, request: Any) -> Exception:
 def _install_responses(
     stack: ExitStack, transport: InProcessTransport, pattern: re.Pattern[str]
 ) -> None:
+    mock_requests = responses.RequestsMock(assert_all_requests_are_fired=False)
+
+    def forget_calls() -> None:
+        # responses keeps every call (request body included) until the mock ends: an
+        # in-process upload of a large file would hold all of it in memory. We never
+        # assert on responses' call lists, so drop them as we go.
+        mock_requests.calls.reset()
+        for registered in mock_requests.registered():
+            registered.calls.reset()
+
     def callback(prepared: Any) -> Any:
+        forget_calls()
         timeout = _read_timeout(getattr(prepared, "req_kwargs", {}).get("timeout"))
         try:
             answer = transport.exchange(
@@ -219,7 +230,6 @@ def _install_responses(
             return _requests_exception(failure, prepared)
         return (answer.status, answer.headers, answer.body)
 
-    mock_requests = responses.RequestsMock(assert_all_requests_are_fired=False)
     for method in _METHODS:
         mock_requests.add_callback(method, pattern, callback=callback)
     # Everything else (a socket emulator, a real service) goes out as usual.

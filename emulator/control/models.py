@@ -202,13 +202,10 @@ class ControlPlane:
             faults = faults_from_json(raw)
         except InvalidFault as exc:
             raise ControlError(400, "InvalidFault", str(exc)) from None
-        added = []
-        for fault in faults:
-            try:
-                added.append(engine.add(fault).to_json())
-            except InvalidFault as exc:
-                raise ControlError(409, "FaultExists", str(exc)) from None
-        return added
+        try:
+            return [fault.to_json() for fault in engine.add_all(faults)]
+        except InvalidFault as exc:
+            raise ControlError(409, "FaultExists", str(exc)) from None
 
     def list_faults(self) -> list[dict[str, Any]]:
         return self.engine.list_faults()

@@ -274,3 +274,21 @@ def test_arbitrary_json_parses_or_raises_invalid_fault(raw: dict[str, object]) -
     """EMU-FLT-001: no input makes the parser raise anything but InvalidFault."""
     with contextlib.suppress(InvalidFault):
         Fault.from_json(raw)
+
+
+def test_add_all_is_all_or_nothing() -> None:
+    """EMU-CTL-007: a batch with a taken (or repeated) id installs nothing."""
+    engine = FaultEngine()
+    engine.add(Fault(effect=SERVICE_UNAVAILABLE, id="fault-2"))
+    with pytest.raises(InvalidFault):
+        engine.add_all(
+            [Fault(effect=SERVICE_UNAVAILABLE), Fault(effect=SERVICE_UNAVAILABLE, id="fault-2")]
+        )
+    with pytest.raises(InvalidFault):
+        engine.add_all(
+            [Fault(effect=SERVICE_UNAVAILABLE, id="x"), Fault(effect=SERVICE_UNAVAILABLE, id="x")]
+        )
+    assert [f["id"] for f in engine.list_faults()] == ["fault-2"]
+    # Generated ids skip the ones a user already chose.
+    added = engine.add_all([Fault(effect=SERVICE_UNAVAILABLE), Fault(effect=SERVICE_UNAVAILABLE)])
+    assert [f.id for f in added] == ["fault-1", "fault-3"]

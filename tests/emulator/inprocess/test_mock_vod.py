@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import tracemalloc
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -192,3 +193,20 @@ def test_requests_exceptions_for_standard_requests(vod: MockVod) -> None:
         with pytest.raises(requests.exceptions.ReadTimeout):
             session.get(f"{vod.url}/", timeout=(1.0, 0.2))
         assert session.get(f"{vod.url}/").status_code == 403  # unsigned: AccessDenied
+
+
+def test_request_bodies_are_not_retained(vod: MockVod, oss_session: oss2.Session) -> None:
+    """EMU-INP-001: a long in-process upload does not keep every request body in memory
+    (responses records every call; the mock drops them as it goes)."""
+    auth = oss2.Auth(vod.access_key_id, vod.access_key_secret)
+    bucket = oss2.Bucket(auth, vod.url, "memory", is_path_style=True, session=oss_session)
+    bucket.create_bucket()
+    tracemalloc.start()
+    try:
+        for _ in range(10):
+            # A new body each time; the store keeps only the latest object.
+            bucket.put_object("same-key", os.urandom(4 * 1024 * 1024))
+        current, _peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert current < 20 * 1024 * 1024  # 10 retained bodies would be 40 MiB
