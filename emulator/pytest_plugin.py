@@ -86,6 +86,7 @@ def vod_emulator_server() -> Iterator[ThreadedServer]:
     server = ThreadedServer(state, control=ControlHandler(state))
     with server:
         yield server
+    state.db.close()
 
 
 @pytest.fixture
