@@ -45,7 +45,15 @@ def cited_ids() -> set[str]:
 def test_the_id_pattern_matches_the_forms_the_specs_use() -> None:
     for good in ("UP-OPT-003", "UP-CB-004", "UP-DEV-012", "EMU-OSS-0042", "UP-A1-01"):
         assert REQUIREMENT_ID.fullmatch(good), good
-    for bad in ("DEV-012", "ISO-8601", "UP-003", "U-OPT-003", "up-opt-003", "UP-OPT-3", "UP-OPT-12345"):
+    for bad in (
+        "DEV-012",
+        "ISO-8601",
+        "UP-003",
+        "U-OPT-003",
+        "up-opt-003",
+        "UP-OPT-3",
+        "UP-OPT-12345",
+    ):
         assert not REQUIREMENT_ID.fullmatch(bad), bad
     assert REQUIREMENT_ID.findall("see UP-OPT-003, UP-DEV-001.") == ["UP-OPT-003", "UP-DEV-001"]
 

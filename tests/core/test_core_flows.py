@@ -15,6 +15,7 @@ from vodref.core import (
     CancelFile,
     CompleteMultipart,
     Credentials,
+    DeleteFile,
     DuplicateFileError,
     EmptyFileError,
     FileState,
@@ -389,3 +390,43 @@ def test_secrets_are_not_in_reprs() -> None:
     d.send(StartUpload())
     d.run()
     assert not any("secret" in repr(command) for command in d.log)
+
+
+def test_files_keep_their_ids_when_others_are_deleted() -> None:
+    # UP-DEV-014: JS indices drift after deleteFile; ids do not
+    d = ScriptedDriver(options())
+    for name in ("a", "b", "c"):
+        d.add(name, make_data(1000, seed=ord(name)))
+    d.send(DeleteFile(file_id="a"))
+    d.send(CancelFile(file_id="c"))
+    assert [(v.file_id, v.state) for v in d.core.files()] == [
+        ("b", FileState.READY),
+        ("c", FileState.CANCELED),
+    ]
+
+
+def test_a_picked_file_is_uploading_at_once_and_is_never_started_twice() -> None:
+    # UP-DEV-019 UP-CB-001
+    d = ScriptedDriver(options())
+    d.add("a", make_data(1000))
+    d.add("b", make_data(1000, seed=2))
+    d.send(StartUpload())
+    assert d.state("a") == "Uploading"
+    d.complete(d.take(RequestAuth, "a"))
+    d.run()
+    started = [n.file.file_id for n in d.notes if isinstance(n, NotifyStarted)]
+    assert started == ["a", "b"]
+    assert sum(isinstance(c, RequestAuth) for c in d.log) == 2
+
+
+def test_a_restart_reuses_an_auth_request_still_out() -> None:
+    # UP-RESUME-003: two requests without a VideoId could each create a video
+    d = ScriptedDriver(options())
+    d.add("f", make_data(3 * KIB100))
+    d.send(StartUpload())
+    d.send(StopUpload())
+    d.send(StartUpload())
+    assert sum(isinstance(c, RequestAuth) for c in d.log) == 1
+    assert d.note_names().count("NotifyStarted") == 2
+    d.run()
+    assert d.state("f") == "Success" and len(d.model.videos) == 1

@@ -23,7 +23,6 @@ from ._validate import check_float
 from .checkpoint import Checkpoint
 from .commands import (
     AuthReason,
-    CancelRequests,
     Command,
     NotifyCanceled,
     NotifyEnded,
@@ -242,16 +241,13 @@ class Uploader(OutcomeHandling):
         if rec.object_confirmed:  # a Complete or Put that landed while the file was stopped
             self._succeed(rec)
             return
-        # JS asks for credentials on every start (onUploadstarted); an older request that is
-        # still out is superseded but its answer is still accepted.
-        if rec.auth_request is not None:
-            self._out.append(
-                CancelRequests(command_id=self._new_id(), command_ids=(rec.auth_request,))
-            )
-            rec.auth_request = None
+        # JS asks for credentials on every start (onUploadstarted). A request from before a
+        # stop that is still out stays the one to answer: two requests without a VideoId
+        # could each create a video.
         rec.needs_auth = True
-        rec.auth_reason = AuthReason.START
-        rec.pending_sts = None
+        if rec.auth_request is None:
+            rec.auth_reason = AuthReason.START
+            rec.pending_sts = None
         self._advance(rec)
 
     def _halt(self, rec: FileRecord, reason: str) -> None:

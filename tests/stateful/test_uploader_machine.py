@@ -1,0 +1,344 @@
+"""A Hypothesis state machine that drives the pure core against an in-memory OSS + VOD model.
+
+Because the core is pure, the test itself is the network and the clock: at every step it picks
+which in-flight request completes, fails (retryable, fatal, token expired, timed out after
+taking effect) or is abandoned, when timers fire, and when the process crashes and resumes from
+*any* checkpoint the core ever emitted. User calls (start, stop, cancel, delete, pause, resume,
+clean, add) are rules too.
+
+Invariants after every step (issue #2):
+- at most ``parallel`` parts of a file in flight (UP-PART-005);
+- the parts the core holds as acknowledged exist in the model with the same ETag;
+- progress never decreases within one attempt (UP-PROG-002);
+- Success only after Complete, with the bytes and CRC-64 of the source (UP-CRC-002);
+- one VideoId per file across any number of resumes (UP-RESUME-003);
+- cancel and delete leave no open multipart upload (UP-CANCEL-001, UP-CANCEL-002).
+"""
+
+from __future__ import annotations
+
+import random
+
+from core_support import (
+    EXPIRED,
+    FATAL,
+    RETRYABLE,
+    TIMEOUT,
+    ScriptedDriver,
+    crc_of,
+    make_data,
+)
+from hypothesis import event, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+)
+
+from vodref.core import (
+    AbortMultipart,
+    CallVod,
+    CancelFile,
+    Checkpoint,
+    CleanList,
+    DeleteFile,
+    FileState,
+    InvalidStateError,
+    MultipartInitiated,
+    NotifyProgress,
+    NotifySucceeded,
+    PauseFile,
+    RequestAuth,
+    ResumeFile,
+    RetryPolicy,
+    StartUpload,
+    StopUpload,
+    UnknownFileError,
+    UploadAuthProvided,
+    UploaderOptions,
+    UploadPart,
+)
+
+PART = 102_400
+SIZES = st.one_of(
+    st.integers(min_value=1, max_value=PART - 1),
+    st.integers(min_value=PART, max_value=4 * PART + 500),
+)
+FAILURES = ["retryable", "fatal", "expired", "timeout_applied", "abandon"]
+
+
+class UploaderMachine(RuleBasedStateMachine):
+    def __init__(self) -> None:
+        super().__init__()
+        self.sources: dict[str, bytes] = {}
+        self.saved: dict[str, list[Checkpoint]] = {}
+        self.video: dict[str, str] = {}  # the VideoId a file's lineage is bound to
+        self.high: dict[tuple[int, str, int], int] = {}  # (instance, file, attempt) -> bytes
+        self.initiated: dict[str, str] = {}  # upload id -> file id (this instance)
+        self.aborted: set[str] = set()  # uploads the core asked to abort
+        self.kept: set[str] = set()  # uploads clean_list keeps open for a later resume
+        self.granted: set[str] = set()  # files that got credentials in this instance
+        self.instance = 0
+        self.next_file = 0
+        self.seen_notes = 0
+        self.seen_log = 0
+
+    # ------------------------------------------------------------------ set-up
+
+    @initialize(
+        parallel=st.integers(min_value=1, max_value=3),
+        files_at_once=st.integers(min_value=1, max_value=2),
+        interval=st.sampled_from([0.0, 1.0]),
+        sts=st.booleans(),
+        seed=st.integers(min_value=0, max_value=2**16),
+        sizes=st.lists(SIZES, min_size=1, max_size=3),
+    )
+    def set_up(
+        self,
+        parallel: int,
+        files_at_once: int,
+        interval: float,
+        sts: bool,
+        seed: int,
+        sizes: list[int],
+    ) -> None:
+        self.options = UploaderOptions(
+            part_size=PART,
+            parallel=parallel,
+            max_concurrent_files=files_at_once,
+            checkpoint_interval=interval,
+            retry=RetryPolicy(max_retries=3, initial_delay=1.0, max_delay=4.0, budget=8),
+            refresh_margin=300.0,
+        )
+        self.sts = sts
+        self.random = random.Random(seed)
+        self.driver = self.new_driver(model=None)
+        for size in sizes:
+            self.add_file(size)
+
+    def new_driver(self, model: object) -> ScriptedDriver:
+        driver = ScriptedDriver(
+            self.options,
+            model=model,  # type: ignore[arg-type]
+            sts=self.sts,
+            random_source=self.random,
+            credentials_ttl=3000.0,
+        )
+        driver.sources = self.sources
+        return driver
+
+    # ------------------------------------------------------------------ bookkeeping
+
+    def observe(self) -> None:
+        """Check every new command against the model; called after each step."""
+        d = self.driver
+        for command in d.log[self.seen_log :]:
+            if isinstance(command, AbortMultipart):
+                self.aborted.add(command.upload_id)
+            if type(command).__name__ == "SaveCheckpoint":
+                checkpoint = command.checkpoint  # type: ignore[attr-defined]
+                self.saved.setdefault(command.file_id, []).append(checkpoint)  # type: ignore[attr-defined]
+        self.seen_log = len(d.log)
+        for note in d.notes[self.seen_notes :]:
+            if isinstance(note, NotifyProgress):
+                key = (self.instance, note.file_id, note.attempt)
+                assert note.bytes_done >= self.high.get(key, 0), "progress went backwards"
+                self.high[key] = note.bytes_done
+                assert 0 <= note.bytes_done <= note.total_bytes
+            elif isinstance(note, NotifySucceeded):
+                event("a file succeeded")
+                view = note.file
+                source = self.sources[view.file_id]
+                assert view.target is not None
+                assert d.model.objects.get(view.target.key) == source, "success without the bytes"
+                assert view.crc64 == crc_of(source)
+        self.seen_notes = len(d.notes)
+
+    def send_user(self, event: object) -> None:
+        d = self.driver
+        before = (d.core.state, d.core.files(), d.core.in_flight())
+        try:
+            d.send(event)
+        except (InvalidStateError, UnknownFileError):
+            assert (d.core.state, d.core.files(), d.core.in_flight()) == before
+
+    def file_ids(self) -> list[str]:
+        return [view.file_id for view in self.driver.core.files()]
+
+    # ------------------------------------------------------------------ user calls
+
+    @precondition(lambda self: len(self.driver.core.files()) < 4)
+    @rule(size=SIZES)
+    def add_file(self, size: int) -> None:
+        file_id = f"file{self.next_file}"
+        self.next_file += 1
+        self.sources[file_id] = make_data(size, seed=self.next_file)
+        self.driver.add(file_id, self.sources[file_id])
+
+    @rule()
+    def start_upload(self) -> None:
+        self.send_user(StartUpload())
+
+    @rule()
+    def stop_upload(self) -> None:
+        self.send_user(StopUpload())
+
+    @rule(
+        index=st.integers(min_value=0, max_value=7),
+        kind=st.sampled_from([CancelFile, DeleteFile, PauseFile, ResumeFile]),
+    )
+    def file_call(self, index: int, kind: type) -> None:
+        ids = self.file_ids()
+        file_id = ids[index % len(ids)] if ids else "missing"
+        views = {v.file_id: v for v in self.driver.core.files()}
+        before = views.get(file_id)
+        sent = len(self.driver.log)
+        self.send_user(kind(file_id=file_id))
+        if (
+            kind in (CancelFile, DeleteFile)
+            and before is not None
+            and before.upload_id
+            and before.state not in (FileState.SUCCESS, FileState.CANCELED)
+            and file_id in self.granted
+        ):
+            aborts = [c for c in self.driver.log[sent:] if isinstance(c, AbortMultipart)]
+            assert [a.upload_id for a in aborts] == [before.upload_id], "cancel did not abort"
+
+    @rule(really=st.integers(min_value=0, max_value=4))
+    def clean_list(self, really: int) -> None:
+        if really == 0:  # rarely: it forgets every file, keeping their uploads resumable
+            self.kept.update(v.upload_id for v in self.driver.core.files() if v.upload_id)
+            self.send_user(CleanList())
+
+    # ------------------------------------------------------------------ the network
+
+    @precondition(lambda self: bool(self.driver.pending))
+    @rule(index=st.integers(min_value=0, max_value=20))
+    def complete_request(self, index: int) -> None:
+        d = self.driver
+        command = d.pending[index % len(d.pending)]
+        outcome = d.success_of(command)
+        d.pending.remove(command)
+        self.note_outcome(command, outcome)
+        d.send(outcome)
+
+    def note_outcome(self, command: object, outcome: object) -> None:
+        if isinstance(outcome, MultipartInitiated):
+            self.initiated[outcome.upload_id] = command.file_id  # type: ignore[attr-defined]
+        if isinstance(outcome, UploadAuthProvided):
+            self.granted.add(command.file_id)  # type: ignore[attr-defined]
+
+    @precondition(lambda self: bool(self.driver.pending))
+    @rule(index=st.integers(min_value=0, max_value=20), failure=st.sampled_from(FAILURES))
+    def fail_request(self, index: int, failure: str) -> None:
+        d = self.driver
+        command = d.pending[index % len(d.pending)]
+        if isinstance(command, AbortMultipart) and failure in ("retryable", "fatal", "expired"):
+            failure = "abandon"  # an abort that gives up leaves the upload to lifecycle rules
+        if isinstance(command, (RequestAuth, CallVod)) and failure == "timeout_applied":
+            failure = "retryable"
+        if failure == "abandon":
+            d.abandon(command)
+        elif failure == "timeout_applied":
+            d.apply_then_fail(command, TIMEOUT)
+        else:
+            error = {"retryable": RETRYABLE, "fatal": FATAL, "expired": EXPIRED}[failure]
+            d.fail(command, error)
+
+    @precondition(lambda self: self.driver.core.next_deadline() is not None)
+    @rule()
+    def fire_timers(self) -> None:
+        self.driver.to_deadline()
+
+    @rule()
+    def run_to_quiescence(self) -> None:
+        """Everything succeeds until nothing is left to do; then no upload may leak."""
+        d = self.driver
+        for _ in range(5_000):
+            if d.pending:
+                command = d.pending[0]
+                outcome = d.success_of(command)
+                d.pending.remove(command)
+                self.note_outcome(command, outcome)
+                d.send(outcome)
+            elif d.core.next_deadline() is not None:
+                d.to_deadline()
+            else:
+                break
+        else:
+            raise AssertionError("the core never became idle")
+        self.observe()
+        current = {
+            view.upload_id
+            for view in d.core.files()
+            if view.state is not FileState.CANCELED and view.upload_id
+        }
+        for upload_id, file_id in self.initiated.items():
+            if upload_id in d.model.uploads and upload_id not in self.kept:
+                assert upload_id in current, f"upload {upload_id} of {file_id} leaked"
+        for upload_id in self.aborted:
+            assert upload_id not in d.model.uploads, f"aborted upload {upload_id} still open"
+
+    @rule(data=st.data())
+    def crash_and_resume(self, data: st.DataObject) -> None:
+        """The process dies (in-flight requests never happen) and restarts from whatever
+        checkpoint each file had saved at some point."""
+        old = self.driver
+        survivors = [v for v in old.core.files() if v.state is not FileState.SUCCESS]
+        self.instance += 1
+        self.driver = self.new_driver(model=old.model)
+        self.seen_notes = self.seen_log = 0
+        self.initiated.clear()
+        self.aborted.clear()
+        self.kept.clear()
+        self.granted.clear()
+        for view in survivors:
+            choices = [None, *self.saved.get(view.file_id, [])]
+            checkpoint = data.draw(st.sampled_from(choices), label=f"checkpoint {view.file_id}")
+            event("resumed from a checkpoint" if checkpoint else "resumed without one")
+            if checkpoint is None or checkpoint.video_id is None:
+                self.video.pop(view.file_id, None)  # a fresh start may create a new video
+            else:  # resuming binds the file to the checkpoint's video, and only to it
+                self.video[view.file_id] = checkpoint.video_id
+            self.driver.add(view.file_id, self.sources[view.file_id], checkpoint=checkpoint)
+
+    # ------------------------------------------------------------------ invariants
+
+    @invariant()
+    def check(self) -> None:
+        if not hasattr(self, "driver"):
+            return
+        self.observe()
+        d = self.driver
+        parts_in_flight: dict[str, int] = {}
+        for command in d.pending:
+            if isinstance(command, UploadPart):
+                parts_in_flight[command.file_id] = parts_in_flight.get(command.file_id, 0) + 1
+        assert all(n <= self.options.parallel for n in parts_in_flight.values()), parts_in_flight
+        for view in d.core.files():
+            if view.video_id is not None:
+                bound = self.video.setdefault(view.file_id, view.video_id)
+                assert view.video_id == bound, "a second VideoId for one file"
+            upload = d.model.uploads.get(view.upload_id or "")
+            has_progress = any(
+                isinstance(n, NotifyProgress)
+                and n.file_id == view.file_id
+                and n.attempt == view.attempt
+                for n in d.notes
+            )
+            checkpoint = d.core.checkpoint(view.file_id)
+            if upload is not None and has_progress and checkpoint is not None:
+                # after Initiate or ListParts, acknowledged parts are on the server
+                for part in checkpoint.parts:
+                    body_etag = upload.parts.get(part.number)
+                    assert body_etag is not None, f"part {part.number} not on the server"
+                    assert body_etag[1].upper() == part.etag.strip('"').upper()
+
+
+UploaderMachine.TestCase.settings = settings(
+    UploaderMachine.TestCase.settings, stateful_step_count=60
+)
+TestUploaderMachine = UploaderMachine.TestCase
