@@ -88,6 +88,9 @@ class Driver:
         self._callbacks_pending = 0
         self._closed = False
         self.commands_seen = 0
+        # Outcomes the core refused with an error: a core bug or a driver bug, never normal.
+        # Kept for tests and diagnostics.
+        self.refused_outcomes: list[tuple[Outcome, CoreError]] = []
         self._timer = threading.Thread(target=self._timer_loop, name="vodref-timer", daemon=True)
         self._callback_thread = threading.Thread(
             target=self._callback_loop, name="vodref-callbacks", daemon=True
@@ -142,12 +145,14 @@ class Driver:
                 return
             try:
                 commands = self._core.handle(cast(Event, outcome), now=self._clock.monotonic())
-            except OutcomeError:
+            except OutcomeError as error:
                 # A late outcome the core already settled: harmless, but worth a trace.
                 log.warning("core refused outcome %r", outcome, exc_info=True)
+                self.refused_outcomes.append((outcome, error))
                 commands = []
-            except CoreError:
+            except CoreError as error:
                 log.exception("core refused outcome %r", outcome)
+                self.refused_outcomes.append((outcome, error))
                 commands = []
             self._dispatch(commands)
             self._changed.notify_all()
