@@ -102,7 +102,10 @@ def test_put_get_head_delete_round_trip(
     run_node: NodeRunner, bucket_name: str, oss2_root: Callable[[str], Any], addressing: str
 ) -> None:
     """PutObject/GetObject/HeadObject/GetObjectMeta/DeleteObject through ali-oss, V1 signed
-    (``x-oss-date`` in the Date slot), in all three addressing styles; chunked PutObject."""
+    (``x-oss-date`` in the Date slot), in all three addressing styles; chunked PutObject.
+
+    EMU-OSS-001, EMU-OSS-003, EMU-OSS-004, EMU-OSS-006, EMU-OSS-010, EMU-OSS-017,
+    EMU-OSS-020, EMU-OSS-031."""
     key = f"node/basic/{addressing}/hello world+1.txt"
     stream_key = f"node/basic/{addressing}/streamed.bin"
     result = ok(
@@ -211,7 +214,9 @@ def test_multipart_upload_records_checkpoints(
 ) -> None:
     """InitiateMultipartUpload, UploadPart x 11 (partSize 100 KiB, parallel 5, streamed
     bodies with Content-Length), CompleteMultipartUpload: ETag readable on every part, the
-    multipart ETag and the whole-object CRC-64 on Complete, no upload left open."""
+    multipart ETag and the whole-object CRC-64 on Complete, no upload left open.
+
+    EMU-OSS-011, EMU-OSS-012, EMU-OSS-013, EMU-OSS-014."""
     key = f"node/multipart/{addressing}/video.mp4"
     path, data = upload_file(f"mp-{addressing}.bin", MULTIPART_SIZE)
     checkpoint_file = tmp_path / "checkpoint.json"
@@ -245,7 +250,9 @@ def test_multipart_cancel_then_resume_in_process(
 ) -> None:
     """client.cancel() after 3 parts aborts the in-flight part uploads mid-body; resuming
     with the in-memory checkpoint (the VOD SDK's same-session retry) uploads only the
-    missing parts under the same upload id and completes."""
+    missing parts under the same upload id and completes.
+
+    EMU-OSS-012, EMU-OSS-013, EMU-SRV-002 (request bodies cut short)."""
     key = "node/multipart/cancel-resume.mp4"
     path, data = upload_file("mp-cancel.bin", MULTIPART_SIZE)
     result = ok(
@@ -277,7 +284,9 @@ def test_multipart_resume_across_processes(
 ) -> None:
     """The reload case: process 1 saves each checkpoint to a file and stops after 4 parts;
     the emulator keeps the upload open with those parts (ListParts); process 2 resumes
-    from the file, sends no Initiate, uploads the rest and completes."""
+    from the file, sends no Initiate, uploads the rest and completes.
+
+    EMU-OSS-012, EMU-OSS-013, EMU-OSS-014."""
     key = "node/multipart/cross-process.mp4"
     path, data = upload_file("mp-cross.bin", MULTIPART_SIZE)
     checkpoint_file = tmp_path / "cp.json"
@@ -341,7 +350,9 @@ def test_multipart_part_failure_then_resume_from_checkpoint(
     """A failing UploadPart (server error, or the connection dropped before the body)
     fails the whole multipartUpload at once (ali-oss has no retry by default, and the VOD
     SDK does not retry these names, sdk-semantics §4.3); the checkpoint saved so far
-    resumes the same upload to a correct object."""
+    resumes the same upload to a correct object.
+
+    EMU-OSS-061, EMU-SRV-004, EMU-OSS-013."""
     key = f"node/multipart/fault-{effect.type.value}.mp4"
     path, data = upload_file(f"mp-fault-{effect.type.value}.bin", MULTIPART_SIZE)
     checkpoint_file = tmp_path / "cp.json"
@@ -389,7 +400,9 @@ def test_multipart_resume_after_aborted_upload_reports_abort(
 ) -> None:
     """A checkpoint whose upload was aborted server-side: UploadPart answers 404
     NoSuchUpload, which ali-oss >= 6.17 turns into its ``abort`` event (sdk-semantics
-    §3.2 step 6: the VOD SDK drops the record and reports OSSAbort)."""
+    §3.2 step 6: the VOD SDK drops the record and reports OSSAbort).
+
+    EMU-OSS-012, EMU-OSS-014."""
     key = "node/multipart/aborted.mp4"
     path, _ = upload_file("mp-aborted.bin", MULTIPART_SIZE)
     checkpoint_file = tmp_path / "cp.json"
@@ -427,7 +440,9 @@ def test_sts_token_multipart_and_scope(
 ) -> None:
     """ali-oss with ``stsToken`` (``x-oss-security-token``, signed as an x-oss header):
     a temporary credential limited to one key (as VOD's UploadAuth) can run the whole
-    multipart upload of that key, and gets AccessDenied on any other key."""
+    multipart upload of that key, and gets AccessDenied on any other key.
+
+    EMU-OSS-024, EMU-OSS-025."""
     key = "node/sts/only-this.mp4"
     creds = temporary_credentials(node_emulator, Scope(bucket=bucket_name, key=key))
     path, data = upload_file("mp-sts.bin", MULTIPART_SIZE)
@@ -457,7 +472,9 @@ def test_sts_token_expired(
     run_node: NodeRunner, node_emulator: NodeEmulator, bucket_name: str
 ) -> None:
     """An expired token: 403 SecurityTokenExpired, which the VOD SDK treats as token
-    expiry (onUploadTokenExpired, sdk-semantics §4.1)."""
+    expiry (onUploadTokenExpired, sdk-semantics §4.1).
+
+    EMU-OSS-024, EMU-OSS-006."""
     creds = temporary_credentials(node_emulator, Scope(bucket=bucket_name))
     state = node_emulator.state
     assert state.credentials.expire(creds.access_key_id, now=state.clock.now())
@@ -488,7 +505,9 @@ def test_wrong_secret_is_signature_does_not_match(
 ) -> None:
     """V1 signature check: a wrong secret gives 403 SignatureDoesNotMatch, which ali-oss
     names ``SignatureDoesNotMatchError`` (the VOD SDK's token-expiry trigger), on PUT,
-    HEAD (via ``x-oss-err``), GET and at InitiateMultipartUpload."""
+    HEAD (via ``x-oss-err``), GET and at InitiateMultipartUpload.
+
+    EMU-OSS-026, EMU-OSS-006, EMU-OSS-030."""
     key = f"node/errors/{addressing}/wrong-secret.bin"
     path, _ = upload_file(f"mp-wrong-{addressing}.bin", 3 * PART_SIZE)
     creds = Credentials(node_emulator.access_key_id, "definitely-not-the-secret")
@@ -513,6 +532,7 @@ def test_wrong_secret_is_signature_does_not_match(
 def test_unknown_access_key_is_invalid_access_key_id(
     run_node: NodeRunner, bucket_name: str
 ) -> None:
+    """EMU-OSS-026: an unknown AccessKeyId is 403 InvalidAccessKeyId."""
     creds = Credentials("LTAI5tNoSuchKeyAnywhere", "whatever")
     result = ok(
         run_node("probe.js", "--key", "node/errors/unknown-key.txt", "--ops", "put,get",
@@ -526,6 +546,7 @@ def test_unknown_access_key_is_invalid_access_key_id(
 
 
 def test_missing_bucket_is_no_such_bucket(run_node: NodeRunner) -> None:
+    """EMU-OSS-002: an object operation on a missing bucket is 404 NoSuchBucket."""
     result = ok(
         run_node("probe.js", "--key", "x.txt", "--ops", "put", bucket="node-no-such-bucket")
     )
@@ -548,7 +569,9 @@ def test_v4_signed_round_trip_and_multipart(
     addressing: str,
 ) -> None:
     """OSS4-HMAC-SHA256 from ali-oss (region from ``oss-<region>``, UNSIGNED-PAYLOAD), with
-    the root key and with an STS token: small objects and a full multipart upload."""
+    the root key and with an STS token: small objects and a full multipart upload.
+
+    EMU-OSS-021, EMU-OSS-024."""
     key = f"node/v4/{addressing}/hello.txt"
     basic = ok(
         run_node(
@@ -575,6 +598,7 @@ def test_v4_signed_round_trip_and_multipart(
 def test_v4_wrong_secret_is_signature_does_not_match(
     run_node: NodeRunner, node_emulator: NodeEmulator, bucket_name: str
 ) -> None:
+    """EMU-OSS-021, EMU-OSS-026."""
     creds = Credentials(node_emulator.access_key_id, "definitely-not-the-secret")
     result = ok(
         run_node(

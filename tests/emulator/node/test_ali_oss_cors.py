@@ -67,7 +67,9 @@ def test_preflight_allows_the_browser_sdk(
     node_emulator: NodeEmulator, bucket_name: str, style: str, method: str
 ) -> None:
     """An unsigned OPTIONS preflight for an object is answered 200 with the origin, the
-    method and the requested headers allowed, and ETag/x-oss-request-id/CRC exposed."""
+    method and the requested headers allowed, and ETag/x-oss-request-id/CRC exposed.
+
+    EMU-OSS-032 (Access-Control-Allow-Origin exactly once: browsers reject two)."""
     if style == "path":
         path, host = f"/{bucket_name}/video/part.mp4?partNumber=1&uploadId=X", None
     else:
@@ -93,6 +95,7 @@ def test_preflight_allows_the_browser_sdk(
 def test_preflight_lists_every_method_the_sdk_uses(
     node_emulator: NodeEmulator, bucket_name: str
 ) -> None:
+    """EMU-OSS-032: one preflight answer allows PUT, POST, GET, DELETE and HEAD."""
     response = _request(
         node_emulator,
         "OPTIONS",
@@ -108,7 +111,9 @@ def test_actual_responses_carry_cors_headers(
     node_emulator: NodeEmulator, bucket_name: str, oss2_root: Callable[[str], Any]
 ) -> None:
     """The signed request that follows the preflight: its answer (success or OSS error)
-    also names the origin and exposes ETag, the request id and the CRC-64."""
+    also names the origin and exposes ETag, the request id and the CRC-64.
+
+    EMU-OSS-032, EMU-OSS-028 (unsigned is AccessDenied), EMU-OSS-022 (presigned GET)."""
     oss2_root(bucket_name).put_object("cors/readable.txt", b"cors body")
     # An unsigned GET of a private object is an OSS error; a browser must still be able to
     # read it (ali-oss parses the error XML and the request id).

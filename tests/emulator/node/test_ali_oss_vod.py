@@ -79,7 +79,10 @@ def test_upload_auth_multipart_interrupted_refreshed_and_resumed(
     """The UploadAddress Endpoint is the address the app used for VOD. With ``localhost``
     ali-oss addresses ``<bucket>.localhost:PORT`` (virtual-hosted), the form that also
     works from a browser, which cannot override the Host header as Node ali-oss does for
-    an IP endpoint."""
+    an IP endpoint.
+
+    EMU-VOD-001, EMU-VOD-002, EMU-VOD-003, EMU-VOD-004, EMU-VOD-006, EMU-VOD-008,
+    EMU-OSS-024, EMU-OSS-025."""
     data = (hashlib.sha256(b"vod-node").digest() * (SIZE // 32 + 1))[:SIZE]
     source = tmp_path / "movie.mp4"
     source.write_bytes(data)
