@@ -15,6 +15,9 @@ from vodref.core import (
     CheckpointPart,
     MediaKind,
     ObjectTarget,
+    PauseFile,
+    RequestAuth,
+    ResumeFile,
     SaveCheckpoint,
     StartUpload,
     UploaderOptions,
@@ -192,3 +195,39 @@ def test_images_are_not_checkpointed() -> None:
     assert driver.state("img") == "Success"
     assert not [c for c in driver.log if isinstance(c, SaveCheckpoint)]
     assert driver.core.checkpoint("img") is None
+
+
+def test_a_flush_timer_survives_a_forced_save() -> None:
+    # UP-CKPT-004: a throttled save is flushed by its timer even after a stop saved meanwhile
+    driver = ScriptedDriver(UploaderOptions(part_size=102_400, parallel=1, checkpoint_interval=5))
+    driver.add("f", make_data(3 * 102_400))
+    driver.send(StartUpload())
+    driver.complete(driver.take())
+    driver.complete(driver.take())
+    driver.complete(driver.take(UploadPart))  # throttled: dirty, flush timer armed
+    driver.send(PauseFile(file_id="f"))  # forced save of part 1
+    assert [p.number for p in driver.checkpoints[-1].checkpoint.parts] == [1]
+    assert driver.core.next_deadline() is not None
+    driver.send(ResumeFile(file_id="f"))
+    driver.send(StartUpload())
+    driver.complete(driver.take(RequestAuth))
+    driver.complete(driver.take(UploadPart))  # throttled again
+    saves = len(driver.checkpoints)
+    driver.to_deadline()
+    assert len(driver.checkpoints) == saves + 1
+    assert [p.number for p in driver.checkpoints[-1].checkpoint.parts] == [1, 2]
+
+
+def test_a_stop_before_listing_keeps_the_parts_the_checkpoint_claimed() -> None:
+    # UP-CKPT-004 UP-RESUME-002
+    first = ScriptedDriver(UploaderOptions(part_size=102_400, checkpoint_interval=0))
+    first.add("f", make_data(3 * 102_400))
+    first.send(StartUpload())
+    first.complete(first.take())
+    first.complete(first.take())
+    first.complete(first.take(UploadPart))
+    saved = first.checkpoints[-1].checkpoint
+    second = ScriptedDriver(UploaderOptions(part_size=102_400), model=first.model)
+    second.add("f", first.sources["f"], checkpoint=saved)
+    assert second.core.checkpoint("f") == saved
+    assert second.core.file("f").parts_done == 0  # not believed before ListParts

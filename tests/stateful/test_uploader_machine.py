@@ -296,8 +296,11 @@ class UploaderMachine(RuleBasedStateMachine):
         self.kept.clear()
         self.granted.clear()
         for view in survivors:
-            choices = [None, *self.saved.get(view.file_id, [])]
-            checkpoint = data.draw(st.sampled_from(choices), label=f"checkpoint {view.file_id}")
+            saved = self.saved.get(view.file_id, [])
+            options: st.SearchStrategy[Checkpoint | None] = st.none()
+            if saved:  # any checkpoint ever emitted, the latest most often
+                options = st.one_of(st.just(saved[-1]), st.sampled_from(saved), st.none())
+            checkpoint = data.draw(options, label=f"checkpoint {view.file_id}")
             event("resumed from a checkpoint" if checkpoint else "resumed without one")
             if checkpoint is None or checkpoint.video_id is None:
                 self.video.pop(view.file_id, None)  # a fresh start may create a new video

@@ -2,17 +2,47 @@
 
 Read :mod:`vodref.core.states` for the theory of operation, then :class:`Uploader`.
 
-A driver's whole loop::
+Driver guide
+------------
+Construct one core per uploader and own it from one thread::
 
     core = Uploader(UploaderOptions(parallel=5), random=random.Random().random)
-    for command in core.handle(AddFile(...), now=clock()):
-        perform(command)            # Requests: do them, later feed exactly one outcome back
-    for command in core.handle(StartUpload(), now=clock()):
-        perform(command)
-    # outcome of a Request:
-    core.handle(PartUploaded(command_id=..., etag=..., crc64=...), now=clock())
-    # nothing happened until core.next_deadline():
-    core.handle_timer(now=clock())
+
+Feed every user call and every outcome with ``core.handle(event, now=clock())`` and perform
+the commands it returns, in order; call ``core.handle_timer(clock())`` when
+``core.next_deadline()`` passes (``now`` is any monotonic clock, never decreasing).
+
+- User calls: ``AddFile`` (the driver picks ``file_id``, computes ``size`` and a content
+  ``fingerprint``; it loads a checkpoint with ``Checkpoint.from_json`` from its store under
+  ``key == fingerprint`` and passes it as ``checkpoint=``; on ``CheckpointError`` it adds the
+  file without one), ``StartUpload``, ``StopUpload``, ``CancelFile``, ``DeleteFile``,
+  ``ResumeFile``, ``PauseFile``, ``CleanList``.
+- Requests (``Request`` subclasses) need exactly one outcome each, named by ``command_id``:
+
+  =====================  =================================================================
+  ``RequestAuth``        ``UploadAuthProvided`` (UploadAuth mode) or ``StsTokenProvided``
+  ``CallVod``            ``UploadAuthProvided`` (the decoded VOD reply)
+  ``PutObject``          ``ObjectPut`` (CRC-64 of the bytes sent, the service's CRC header)
+  ``InitiateMultipart``  ``MultipartInitiated``
+  ``UploadPart``         ``PartUploaded`` (read ``length`` bytes at ``offset``)
+  ``ListParts``          ``PartsListed`` (all pages joined)
+  ``CompleteMultipart``  ``MultipartCompleted`` (the service's CRC header)
+  ``AbortMultipart``     ``MultipartAborted`` (also for a NoSuchUpload reply)
+  ``HeadObject``         ``ObjectHeaded``
+  any of them            ``CommandFailed(error=ServiceError(...))`` or ``CommandAbandoned``
+  =====================  =================================================================
+
+- Effects: ``SaveCheckpoint`` (write ``checkpoint.to_json()`` under ``key``, atomically),
+  ``DeleteCheckpoint``, ``CancelRequests`` (a hint: their outcomes are still due), and the
+  ``Notify*`` callbacks, in order.
+- An auth provider answers ``RequestAuth`` itself: RefreshUploadVideo when ``video_id`` is
+  set, CreateUploadImage for ``MediaKind.IMAGE``, else CreateUploadVideo. Without one, the
+  driver fires the user callback on ``NotifyStarted`` / ``NotifyTokenExpired`` and answers
+  ``core.auth_request(file_id)`` when the user calls set_upload_auth_and_address /
+  resume_upload_with_auth; it reports ``CommandAbandoned`` for ``AuthReason.REFRESH``.
+- Every exception ``handle`` raises is a ``CoreError`` raised before any change. For an
+  outcome that was refused (``AuthMismatchError``, ``InvalidEventError``), the request stays
+  in flight: answer it again correctly, or report ``CommandFailed``.
 
 API stability: the names exported here are the public API the driver builds on. Changes are
 additive; any incompatible change is recorded in the log below.

@@ -51,7 +51,7 @@ from .states import (
     file_transition,
     uploader_transition,
 )
-from .values import Credentials, MediaKind, ObjectTarget, ServiceError
+from .values import Credentials, MediaKind, ObjectTarget, ServiceError, StsToken
 
 _RETRY = 0
 _REFRESH = 1
@@ -189,7 +189,7 @@ class Engine:
             return generation == rec.generation and rec.state is FileState.UPLOADING
         if kind == _REFRESH:
             return rec.state is FileState.UPLOADING and rec.credentials is arg
-        return rec.dirty  # _FLUSH
+        return rec.flush_armed  # _FLUSH: its firing resets the flag
 
     def _fire(self, entry: tuple[float, int, int, FileRecord | None, int, Any]) -> None:
         _, _, kind, rec, _, arg = entry
@@ -211,7 +211,7 @@ class Engine:
             self._advance(rec)
         elif kind == _REFRESH:
             if rec.refresh_request is None and not rec.needs_auth:
-                command = self._auth_command(rec, AuthReason.REFRESH)
+                command = self._auth_command(rec, AuthReason.REFRESH, None)
                 rec.refresh_request = command.command_id
                 self._request(rec, command, "refresh")
         else:
@@ -272,8 +272,12 @@ class Engine:
 
     # ------------------------------------------------------------------ issuing requests
 
-    def _auth_command(self, rec: FileRecord, reason: AuthReason) -> RequestAuth | CallVod:
-        if rec.pending_sts is None:
+    def _auth_command(
+        self, rec: FileRecord, reason: AuthReason, token: StsToken | None
+    ) -> RequestAuth | CallVod:
+        """Ask the application for credentials, or, with an STS ``token`` in hand, ask the
+        driver to call VOD with it."""
+        if token is None:
             return RequestAuth(
                 command_id=self._new_id(),
                 file_id=rec.file_id,
@@ -294,7 +298,7 @@ class Engine:
             file_id=rec.file_id,
             action=action,
             reason=reason,
-            token=rec.pending_sts,
+            token=token,
             media_kind=rec.media_kind,
             video_id=rec.video_id if action is VodAction.REFRESH_UPLOAD_VIDEO else None,
             file_name=rec.name,
@@ -324,7 +328,7 @@ class Engine:
             return
         if rec.needs_auth:
             if rec.auth_request is None and not rec.auth_waiting:
-                command = self._auth_command(rec, rec.auth_reason)
+                command = self._auth_command(rec, rec.auth_reason, rec.pending_sts)
                 rec.auth_request = command.command_id
                 self._request(rec, command, "auth")
             return

@@ -256,9 +256,10 @@ class OutcomeHandling(Engine):
             return
         blocking = rec.auth_request == flight.command.command_id
         self._release(flight)
-        rec.pending_sts = event.token
+        if blocking:  # kept so a failed or abandoned CallVod can be issued again
+            rec.pending_sts = event.token
         assert isinstance(flight.command, RequestAuth)
-        command = self._auth_command(rec, flight.command.reason)
+        command = self._auth_command(rec, flight.command.reason, event.token)
         if blocking:
             rec.auth_request = command.command_id
         else:
@@ -403,7 +404,7 @@ class OutcomeHandling(Engine):
         plan = rec.plan
         listed = {part.number: part for part in event.parts}
         kept = {}
-        for number, (etag, crc, size) in rec.done.items():
+        for number, (etag, crc, size) in rec.claimed.items():
             part = listed.get(number)
             if (
                 part is not None
@@ -413,6 +414,7 @@ class OutcomeHandling(Engine):
             ):
                 kept[number] = (etag, crc, size)
         rec.done = kept
+        rec.claimed = {}
         rec.bytes_done = sum(size for _, _, size in kept.values())
         rec.requeue.clear()
         rec.requeue.extend(

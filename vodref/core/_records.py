@@ -35,6 +35,7 @@ class FileRecord:
         "auth_waiting",
         "budget_used",
         "bytes_done",
+        "claimed",
         "credentials",
         "dirty",
         "done",
@@ -113,6 +114,8 @@ class FileRecord:
         self.expected_crc: int | None = None
         # parts of the current upload
         self.done: dict[int, DonePart] = {}
+        # Parts a checkpoint says were acknowledged: only believed after ListParts agrees.
+        self.claimed: dict[int, DonePart] = {}
         self.bytes_done = 0
         self.requeue: deque[int] = deque()
         self.next_fresh = 1
@@ -139,6 +142,7 @@ class FileRecord:
         self.needs_listing = False
         self.verify_pending = False
         self.done = {}
+        self.claimed = {}
         self.bytes_done = 0
         self.requeue.clear()
         self.next_fresh = 1
@@ -195,7 +199,11 @@ class FileRecord:
         if self.upload_id is not None:
             parts = tuple(
                 CheckpointPart(number=number, etag=etag, crc64=crc, size=size)
-                for number, (etag, crc, size) in sorted(self.done.items())
+                # Before the listing, keep what the loaded checkpoint claimed: a save now (a
+                # stop, say) must not forget parts that are probably on the server.
+                for number, (etag, crc, size) in sorted(
+                    (self.claimed if self.needs_listing else self.done).items()
+                )
             )
         return Checkpoint(
             file_name=self.name,
