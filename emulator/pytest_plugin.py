@@ -136,3 +136,26 @@ def vod_emulator_each_mode(request: pytest.FixtureRequest) -> EmulatorEndpoint:
     name = "vod_emulator" if request.param == "socket" else "vod_emulator_inprocess"
     endpoint: EmulatorEndpoint = request.getfixturevalue(name)
     return endpoint
+
+
+@pytest.fixture
+def vod_oss2_session() -> Iterator[Any]:
+    """An ``oss2.Session`` for the test's buckets, closed afterwards.
+
+    oss2 never closes its sessions, and it never returns the connection of an error
+    response to the pool (it raises while the response is checked out), so those sockets
+    close only when garbage-collected: under ``filterwarnings = error`` that is a
+    ResourceWarning in whichever later test the collector happens to run. This fixture
+    closes the pool and collects right away, with ResourceWarning silenced only there.
+    """
+    import gc
+    import warnings
+
+    import oss2
+
+    session = oss2.Session()
+    yield session
+    session.session.close()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        gc.collect()

@@ -9,7 +9,10 @@ answered locally.
 
 from __future__ import annotations
 
+import gc
 import os
+import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,6 +22,17 @@ from voduploadsdk.UploadVideoRequest import UploadVideoRequest
 from emulator.pytest_plugin import EmulatorEndpoint
 
 
+@pytest.fixture
+def collect_sdk_sockets() -> Iterator[None]:
+    """voduploadsdk builds its own oss2 and aliyunsdkcore clients and never closes them:
+    collect their pooled sockets now, quietly, not as ResourceWarnings in a later test."""
+    yield
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        gc.collect()
+
+
+@pytest.mark.usefixtures("collect_sdk_sockets")
 def test_voduploadsdk_upload_local_video_through_the_proxy(
     vod_emulator: EmulatorEndpoint,
     tmp_path: Path,

@@ -20,10 +20,10 @@ from emulator.pytest_plugin import EmulatorEndpoint
 
 
 @pytest.fixture
-def bucket(vod_emulator_each_mode: EmulatorEndpoint, oss_session: oss2.Session) -> oss2.Bucket:
+def bucket(vod_emulator_each_mode: EmulatorEndpoint, vod_oss2_session: oss2.Session) -> oss2.Bucket:
     emu = vod_emulator_each_mode
     auth = oss2.Auth(emu.access_key_id, emu.access_key_secret)
-    made = oss2.Bucket(auth, emu.url, "ctl-media", is_path_style=True, session=oss_session)
+    made = oss2.Bucket(auth, emu.url, "ctl-media", is_path_style=True, session=vod_oss2_session)
     made.create_bucket()
     return made
 

@@ -2,20 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import oss2
-import pytest
 
 from emulator.faults import SERVICE_UNAVAILABLE, Effect, Match
 from emulator.pytest_plugin import EmulatorEndpoint
-
-
-@pytest.fixture
-def oss_session() -> Iterator[oss2.Session]:
-    session = oss2.Session()
-    yield session
-    session.session.close()
 
 
 def run_workload(emu: EmulatorEndpoint, session: oss2.Session, seed: int) -> list[tuple[str, ...]]:
@@ -50,13 +40,13 @@ def run_workload(emu: EmulatorEndpoint, session: oss2.Session, seed: int) -> lis
 
 
 def test_same_seed_same_fault_sequence(
-    vod_emulator_each_mode: EmulatorEndpoint, oss_session: oss2.Session
+    vod_emulator_each_mode: EmulatorEndpoint, vod_oss2_session: oss2.Session
 ) -> None:
     """EMU-FLT-011: chaos is reproducible from its seed with a real client, and under it
     every object lands exactly once with the right bytes."""
-    first = run_workload(vod_emulator_each_mode, oss_session, seed=42)
-    again = run_workload(vod_emulator_each_mode, oss_session, seed=42)
-    other = run_workload(vod_emulator_each_mode, oss_session, seed=7)
+    first = run_workload(vod_emulator_each_mode, vod_oss2_session, seed=42)
+    again = run_workload(vod_emulator_each_mode, vod_oss2_session, seed=42)
+    other = run_workload(vod_emulator_each_mode, vod_oss2_session, seed=7)
     assert first == again
     assert first != other
     assert {effect for _, effect, _ in first} <= {"error", "reset_before_body", "reset_after_body"}

@@ -9,7 +9,7 @@ Durations stay well under a second: stalls and delays meet short client timeouts
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import oss2
 import pytest
@@ -23,24 +23,20 @@ PART = b"p" * (100 * 1024)
 
 
 @pytest.fixture
-def oss_session() -> Iterator[oss2.Session]:
-    """One oss2 session per test, closed after it: oss2 never closes its own, and an
-    unclosed socket is a ResourceWarning (an error here) in whichever test GC runs."""
-    session = oss2.Session()
-    yield session
-    session.session.close()
-
-
-@pytest.fixture
 def bucket_for(
-    vod_emulator_each_mode: EmulatorEndpoint, oss_session: oss2.Session
+    vod_emulator_each_mode: EmulatorEndpoint, vod_oss2_session: oss2.Session
 ) -> Callable[..., oss2.Bucket]:
     emu = vod_emulator_each_mode
 
     def make(*, timeout: float = 10.0) -> oss2.Bucket:
         auth = oss2.Auth(emu.access_key_id, emu.access_key_secret)
         return oss2.Bucket(
-            auth, emu.url, BUCKET, is_path_style=True, connect_timeout=timeout, session=oss_session
+            auth,
+            emu.url,
+            BUCKET,
+            is_path_style=True,
+            connect_timeout=timeout,
+            session=vod_oss2_session,
         )
 
     return make

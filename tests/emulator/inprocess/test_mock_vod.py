@@ -33,13 +33,6 @@ from emulator.state import EmulatorState
 
 
 @pytest.fixture
-def oss_session() -> Iterator[oss2.Session]:
-    session = oss2.Session()
-    yield session
-    session.session.close()
-
-
-@pytest.fixture
 def vod() -> Iterator[MockVod]:
     with emulator.mock_vod() as mocked:
         yield mocked
@@ -49,13 +42,13 @@ def acs_client(vod: MockVod) -> AcsClient:
     return AcsClient(vod.access_key_id, vod.access_key_secret, vod.region, auto_retry=False)
 
 
-def test_oss2_path_style_and_virtual_hosted(vod: MockVod, oss_session: oss2.Session) -> None:
+def test_oss2_path_style_and_virtual_hosted(vod: MockVod, vod_oss2_session: oss2.Session) -> None:
     """EMU-INP-001: oss2 reaches the in-process emulator in both addressing styles."""
     auth = oss2.Auth(vod.access_key_id, vod.access_key_secret)
-    path_style = oss2.Bucket(auth, vod.url, "inproc", is_path_style=True, session=oss_session)
+    path_style = oss2.Bucket(auth, vod.url, "inproc", is_path_style=True, session=vod_oss2_session)
     path_style.create_bucket()
     path_style.put_object("a/b.txt", b"hello")
-    virtual = oss2.Bucket(auth, vod.url, "inproc", session=oss_session)
+    virtual = oss2.Bucket(auth, vod.url, "inproc", session=vod_oss2_session)
     assert virtual.get_object("a/b.txt").read() == b"hello"
     assert vod.state.oss.get_bucket("inproc").name == "inproc"
     assert vod.url == EMULATOR_URL and vod.host in vod.url
@@ -126,13 +119,15 @@ def test_voduploadsdk_unmodified_via_aliyuncs_interception(
     assert "Finish" in capsys.readouterr().out
 
 
-def test_decorator_form_gets_a_fresh_emulator_per_call(oss_session: oss2.Session) -> None:
+def test_decorator_form_gets_a_fresh_emulator_per_call(vod_oss2_session: oss2.Session) -> None:
     """EMU-INP-001: @mock_vod() wraps a function; each call starts from empty state."""
     auth = oss2.Auth(EmulatorConfig().access_key_id, EmulatorConfig().access_key_secret)
 
     @emulator.mock_vod()
     def create_then_count() -> int:
-        bucket = oss2.Bucket(auth, EMULATOR_URL, "deco", is_path_style=True, session=oss_session)
+        bucket = oss2.Bucket(
+            auth, EMULATOR_URL, "deco", is_path_style=True, session=vod_oss2_session
+        )
         bucket.create_bucket()
         bucket.put_object("k", b"x")
         return len(Client(EMULATOR_URL).state()["oss"]["buckets"])
@@ -153,12 +148,14 @@ def test_mock_serves_a_given_state_and_cannot_be_entered_twice(tmp_path: Path) -
     assert state.clock.now() == 1_750_000_000
 
 
-def test_other_hosts_pass_through_to_the_network(vod: MockVod, oss_session: oss2.Session) -> None:
+def test_other_hosts_pass_through_to_the_network(
+    vod: MockVod, vod_oss2_session: oss2.Session
+) -> None:
     """EMU-INP-001: while mocked, a socket emulator (or any other URL) is reached as usual."""
     other = EmulatorState()
     with ThreadedServer(other) as server:
         auth = oss2.Auth(other.config.access_key_id, other.config.access_key_secret)
-        bucket = oss2.Bucket(auth, server.url, "real-socket", session=oss_session)
+        bucket = oss2.Bucket(auth, server.url, "real-socket", session=vod_oss2_session)
         bucket.create_bucket()
     assert other.oss.get_bucket("real-socket").name == "real-socket"
     assert vod.state.oss.list_buckets() == []
@@ -195,11 +192,11 @@ def test_requests_exceptions_for_standard_requests(vod: MockVod) -> None:
         assert session.get(f"{vod.url}/").status_code == 403  # unsigned: AccessDenied
 
 
-def test_request_bodies_are_not_retained(vod: MockVod, oss_session: oss2.Session) -> None:
+def test_request_bodies_are_not_retained(vod: MockVod, vod_oss2_session: oss2.Session) -> None:
     """EMU-INP-001: a long in-process upload does not keep every request body in memory
     (responses records every call; the mock drops them as it goes)."""
     auth = oss2.Auth(vod.access_key_id, vod.access_key_secret)
-    bucket = oss2.Bucket(auth, vod.url, "memory", is_path_style=True, session=oss_session)
+    bucket = oss2.Bucket(auth, vod.url, "memory", is_path_style=True, session=vod_oss2_session)
     bucket.create_bucket()
     tracemalloc.start()
     try:
