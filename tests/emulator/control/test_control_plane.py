@@ -284,3 +284,30 @@ def test_request_log_is_a_bounded_ring_buffer() -> None:
         log.record(request, OperationInfo(service="oss", operation=f"Op{number}"), status=200, at=0)
     assert [r.operation for r in log.records()] == ["Op2", "Op3", "Op4"]
     assert [r.seq for r in log.records()] == [3, 4, 5]
+
+
+@pytest.mark.parametrize(
+    ("effect", "status"),
+    [
+        (Effect.reset_before_body(), 0),
+        (Effect.reset_after_body(), 0),
+        (Effect.drop_after_commit(), 0),
+        (Effect.error(500, "InternalError"), 500),
+    ],
+)
+def test_request_log_marks_faulted_requests(
+    vod_emulator_each_mode: EmulatorEndpoint, bucket: oss2.Bucket, effect: Effect, status: int
+) -> None:
+    """EMU-CTL-009: a request that met a fault is logged with the fault's id, and with
+    status 0 when no status line was sent (reset or dropped connection)."""
+    control = vod_emulator_each_mode.control
+    fault_id = control.add_fault(effect=effect, match=Match(operation="PutObject"), times=1)
+    control.clear_requests()
+    with pytest.raises((oss2.exceptions.RequestError, oss2.exceptions.ServerError)):
+        bucket.put_object("k", b"x")
+    [record] = control.requests()
+    assert (record["operation"], record["status"], record["fault_id"]) == (
+        "PutObject",
+        status,
+        fault_id,
+    )

@@ -292,3 +292,51 @@ def test_add_all_is_all_or_nothing() -> None:
     # Generated ids skip the ones a user already chose.
     added = engine.add_all([Fault(effect=SERVICE_UNAVAILABLE), Fault(effect=SERVICE_UNAVAILABLE)])
     assert [f.id for f in added] == ["fault-1", "fault-3"]
+
+
+def effects() -> st.SearchStrategy[Effect]:
+    seconds = st.floats(min_value=0.001, max_value=60, allow_nan=False)
+    return st.one_of(
+        st.builds(
+            Effect.error,
+            st.integers(min_value=400, max_value=599),
+            st.text(min_size=1, max_size=20),
+            st.text(max_size=40),
+        ),
+        st.builds(Effect.delay, seconds),
+        st.builds(Effect.stall, seconds),
+        st.builds(Effect.throttle, st.integers(min_value=1, max_value=10**9)),
+        st.builds(Effect.truncate, st.integers(min_value=0, max_value=10**9)),
+        st.sampled_from(
+            [Effect.reset_before_body(), Effect.reset_after_body(), Effect.drop_after_commit()]
+        ),
+    )
+
+
+def matches() -> st.SearchStrategy[Match]:
+    optional_text = st.none() | st.text(max_size=12)
+    return st.builds(
+        Match,
+        service=st.none() | st.sampled_from(["oss", "vod", "sts"]),
+        operation=optional_text,
+        bucket=optional_text,
+        key=optional_text,
+        part_number=st.none() | st.integers(min_value=1, max_value=10_000),
+        nth=st.integers(min_value=1, max_value=50),
+        probability=st.floats(min_value=0, max_value=1),
+        seed=st.integers(min_value=0, max_value=2**63),
+    )
+
+
+@given(
+    st.builds(
+        Fault,
+        match=matches(),
+        effect=effects(),
+        times=st.none() | st.integers(min_value=1, max_value=100),
+        id=st.text(max_size=8),
+    )
+)
+def test_any_fault_round_trips_through_json(fault: Fault) -> None:
+    """EMU-FLT-001: faults are data a strategy can draw; every one survives JSON."""
+    assert Fault.from_json(json.loads(json.dumps(fault.to_json()))) == fault
