@@ -20,17 +20,22 @@ from urllib.parse import parse_qsl, unquote
 class Headers:
     """An ordered, case-insensitive multi-map of header names to values."""
 
-    __slots__ = ("_items",)
+    __slots__ = ("_first", "_items")
 
     def __init__(self, items: Iterable[tuple[str, str]] = ()) -> None:
         self._items: list[tuple[str, str]] = [(k, v) for k, v in items]
+        # Lower-cased name -> first value, built on first lookup: a request's headers are
+        # looked up dozens of times (auth, routing, conditions) and never change.
+        self._first: dict[str, str] | None = None
 
     def get(self, name: str, default: str | None = None) -> str | None:
-        lowered = name.lower()
-        for key, value in self._items:
-            if key.lower() == lowered:
-                return value
-        return default
+        first = self._first
+        if first is None:
+            first = {}
+            for key, value in self._items:
+                first.setdefault(key.lower(), value)
+            self._first = first
+        return first.get(name.lower(), default)
 
     def get_all(self, name: str) -> list[str]:
         lowered = name.lower()

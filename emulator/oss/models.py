@@ -304,12 +304,14 @@ class OssBackend:
     def _require_upload(
         self, conn: sqlite3.Connection, bucket: str, key: str, upload_id: str
     ) -> sqlite3.Row:
-        self._require_bucket(conn, bucket)
         row = conn.execute(
             "SELECT * FROM oss_uploads WHERE upload_id = ? AND bucket = ? AND key = ?",
             (upload_id, bucket, key),
         ).fetchone()
         if row is None:
+            # An open upload implies its bucket exists (a bucket with uploads cannot be
+            # deleted), so the bucket is only looked at to pick the right error.
+            self._require_bucket(conn, bucket)
             raise errors.no_such_upload(upload_id)
         return row  # type: ignore[no-any-return]
 
@@ -324,9 +326,9 @@ class OssBackend:
         md5_digest: bytes,
     ) -> PartInfo:
         """Store one part (replacing an earlier one with the same number). The hot path:
-        one CRC call over the body, one blob write, one small transaction."""
-        with self.db.read() as conn:
-            self._require_upload(conn, bucket, key, upload_id)
+        one CRC call over the body, one blob write, one small transaction. The upload is
+        checked inside that transaction only: a request for an unknown upload costs a blob
+        write that is deleted again, which keeps the common case to three statements."""
         part = PartInfo(
             part_number=part_number,
             size=len(body),

@@ -15,12 +15,13 @@ import functools
 import ipaddress
 import re
 from dataclasses import dataclass
-from urllib.parse import unquote
+from urllib.parse import parse_qsl, unquote
 
 from emulator.http import Request
 from emulator.oss.exceptions import OssError, invalid_bucket_name, invalid_object_name
 
 MAX_KEY_BYTES = 1023
+_CACHEABLE_LENGTH = 2048
 _BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
 
 
@@ -87,8 +88,12 @@ def _decode_path(raw: str) -> str:
 
 def locate(request: Request) -> tuple[str | None, str | None, bool]:
     """``(bucket, key, virtual_hosted)`` from the Host and raw path; no validation."""
-    raw_path = request.raw_path or "/"
-    host_bucket = bucket_from_host(request.host)
+    return _locate(request.host, request.raw_path)
+
+
+def _locate(host: str, raw_path: str) -> tuple[str | None, str | None, bool]:
+    raw_path = raw_path or "/"
+    host_bucket = bucket_from_host(host)
     if host_bucket is not None:
         rest = raw_path[1:] if raw_path.startswith("/") else raw_path
         return host_bucket, (_decode_path(rest) or None), True
@@ -157,13 +162,27 @@ def _object_operation(method: str, params: dict[str, str]) -> str:
 
 
 def classify(request: Request) -> OssTarget:
-    """Resolve bucket, key and API name; raises OssError only for undecodable URIs."""
-    bucket, key, virtual = locate(request)
-    params = request.query_dict()
+    """Resolve bucket, key and API name; raises OssError only for undecodable URIs.
+
+    A pure function of the request line and Host, cached because the server, the app and
+    the OSS handler each classify every request. The returned ``params`` dict is shared:
+    callers must not mutate it."""
+    args = (request.method, request.raw_path, request.raw_query, request.host)
+    if len(request.raw_path) + len(request.raw_query) > _CACHEABLE_LENGTH:
+        return _classify.__wrapped__(*args)  # keep huge request lines out of the cache
+    return _classify(*args)
+
+
+@functools.lru_cache(maxsize=1024)
+def _classify(method: str, raw_path: str, raw_query: str, host: str) -> OssTarget:
+    bucket, key, virtual = _locate(host, raw_path)
+    params: dict[str, str] = {}
+    for name, value in parse_qsl(raw_query, keep_blank_values=True):
+        params.setdefault(name, value)
     return OssTarget(
         bucket=bucket,
         key=key,
-        operation=_operation(request.method, bucket, key, params),
+        operation=_operation(method, bucket, key, params),
         params=params,
         virtual_hosted=virtual,
     )
