@@ -28,7 +28,7 @@ import re
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from http.client import RemoteDisconnected
 from typing import Any, ParamSpec, TypeVar
 from unittest import mock
@@ -74,11 +74,10 @@ class TransportFailure(Exception):
     """What a client would see on a socket, stack-neutral; each adapter maps it to its own
     ``requests`` exception family."""
 
-    def __init__(self, kind: str, reason: BaseException | str, *, after: float = 0.0) -> None:
+    def __init__(self, kind: str, reason: BaseException | str) -> None:
         super().__init__(str(reason))
         self.kind = kind  # "connection" or "read_timeout"
         self.reason = reason
-        self.after = after  # seconds the client waited before noticing
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,9 +143,10 @@ class InProcessTransport:
             scheme=parts.scheme or "http",
         )
         # Decide here, as the socket server does before reading a body: a reset before
-        # the body must not run the operation, which the app alone cannot know.
+        # the body must not run the operation, which the app alone cannot know. Classify
+        # without the body, as the server must, so faults match alike in both modes.
         state = self.app.state
-        info = self.app.classify(request)
+        info = self.app.classify(replace(request, body=b""))
         decision = state.faults.decide(info, now=state.clock.now())
         if (
             decision is not None
