@@ -128,11 +128,6 @@ class _Handler(BaseHTTPRequestHandler):
         # line, headers, body) must make progress within it, which bounds slowloris.
         self.timeout = self.server.read_timeout  # type: ignore[misc]
         super().setup()
-        # Headers and body go out in separate writes (wfile is unbuffered): without
-        # TCP_NODELAY, Nagle holds the body until the client's delayed ACK, ~40 ms on
-        # every response with a body.
-        with contextlib.suppress(OSError):
-            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def log_message(self, format: str, *args: Any) -> None:
         log.debug("%s " + format, self.address_string(), *args)
