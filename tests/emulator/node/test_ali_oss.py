@@ -156,6 +156,63 @@ def test_put_get_head_delete_round_trip(
     assert not oss2_root(bucket_name).object_exists(key)
 
 
+@pytest.mark.parametrize("addressing", ["path", "vhost"])
+def test_listing_low_level_multipart_and_presigned_url(
+    run_node: NodeRunner, bucket_name: str, oss2_root: Callable[[str], Any], addressing: str
+) -> None:
+    """The XML answers ali-oss parses with xml2js (ListObjects with a delimiter,
+    ListObjectsV2 paging, ListParts, ListMultipartUploads, DeleteMultipleObjects), abort
+    twice, a ranged GET and a V1 presigned URL from ``signatureUrl`` (which ali-oss
+    refuses to build for an IP endpoint, hence path and vhost only).
+
+    EMU-OSS-004, EMU-OSS-007, EMU-OSS-008, EMU-OSS-009, EMU-OSS-014, EMU-OSS-022."""
+    prefix = f"node/listing/{addressing}/"
+    result = ok(
+        run_node("listing.js", "--prefix", prefix, bucket=bucket_name, addressing=addressing)
+    )
+    keys = result["keys"]
+
+    listing = ok(result["list"])
+    assert [o["name"] for o in listing["objects"]] == sorted(keys[:2])
+    assert listing["prefixes"] == [prefix + "sub/"]
+    assert listing["isTruncated"] is False
+    for item in listing["objects"]:
+        body = f"body of {item['name']}".encode()
+        assert item["size"] == len(body)
+        assert item["etag"] == md5_etag(body)
+        assert item["lastModified"].endswith(".000Z")
+
+    pages = ok(result["listV2Pages"])["pages"]
+    assert [p["names"] for p in pages] == [sorted(keys)[:3], sorted(keys)[3:]]
+    assert [p["isTruncated"] for p in pages] == [True, False]
+    assert [int(p["keyCount"]) for p in pages] == [3, 1]
+
+    multipart = ok(result["multipart"])
+    assert multipart["initName"] == prefix + "low-level.bin"
+    assert multipart["partEtag"] == md5_etag(b"\x07" * 150000)
+    listed = multipart["listParts"]
+    assert listed["uploadId"] == multipart["uploadId"]
+    assert listed["count"] == 1 and listed["isTruncated"] == "false"
+    assert listed["part"]["PartNumber"] == "1"
+    assert listed["part"]["Size"] == "150000"
+    assert listed["part"]["ETag"] == md5_etag(b"\x07" * 150000)
+    assert [u["uploadId"] for u in multipart["uploads"]] == [multipart["uploadId"]]
+    assert multipart["abortStatus"] == 204
+    assert multipart["abortAgain"]["name"] == "NoSuchUploadError"
+    assert open_uploads(oss2_root(bucket_name), prefix + "low-level.bin") == []
+
+    deleted = ok(result["deleteMulti"])["deleted"]
+    assert sorted(d["Key"] for d in deleted) == sorted([keys[0], prefix + "never-existed"])
+    assert not oss2_root(bucket_name).object_exists(keys[0])
+
+    ranged = ok(result["range"])
+    assert ranged["status"] == 206 and ranged["body"] == "body"
+    assert ranged["contentRange"] == f"bytes 0-3/{len('body of ' + keys[1])}"
+    assert ok(result["stream"])["body"] == f"body of {keys[2]}"
+    presigned = ok(result["signatureUrl"])
+    assert presigned["status"] == 200 and presigned["body"] == f"body of {keys[3]}"
+
+
 # --------------------------------------------------------------------------------------
 # Multipart with checkpoints
 
