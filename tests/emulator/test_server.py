@@ -186,6 +186,16 @@ def test_proxy_form(served: Served) -> None:
         assert proxied.get_object("p.txt").read() == b"proxied"
     finally:
         proxied.session.session.close()
+    form = b"Action=GetVideoInfo&Version=2017-03-21&VideoId=1"
+    rpc = raw_exchange(
+        served.port,
+        b"POST http://vod.cn-shanghai.aliyuncs.com/ HTTP/1.1\r\n"
+        b"Host: vod.cn-shanghai.aliyuncs.com\r\nConnection: close\r\n"
+        b"Content-Type: application/x-www-form-urlencoded\r\n"
+        + f"Content-Length: {len(form)}\r\n\r\n".encode()
+        + form,
+    )
+    assert b'"Code"' in rpc  # answered by the RPC side in its JSON format
     reply = raw_exchange(
         served.port, b"GET http://example.com/ HTTP/1.1\r\nHost: example.com\r\n\r\n"
     )

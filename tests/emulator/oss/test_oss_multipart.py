@@ -214,3 +214,16 @@ def test_resumable_upload_and_download_with_crc(tmp_path, bucket: oss2.Bucket) -
     plain = tmp_path / "plain.bin"
     bucket.get_object_to_file("resumable.bin", str(plain))
     assert plain.read_bytes() == data
+
+
+def test_complete_frees_unlisted_parts(oss_emulator, bucket: oss2.Bucket) -> None:
+    """EMU-OSS-015: parts left out of the Complete list are deleted with the upload; the
+    listed ones become the object's blobs; overwriting the object frees those too."""
+    parts = [os.urandom(100 * KIB), b"middle", b"last"]
+    upload_id, infos = upload_parts(bucket, "partial.bin", parts)
+    assert len(oss_emulator.state.blobs.ids()) == 3
+    bucket.complete_multipart_upload("partial.bin", upload_id, [infos[0], infos[2]])
+    assert bucket.get_object("partial.bin").read() == parts[0] + parts[2]
+    assert len(oss_emulator.state.blobs.ids()) == 2
+    bucket.put_object("partial.bin", b"replaced")
+    assert len(oss_emulator.state.blobs.ids()) == 1
