@@ -16,7 +16,7 @@ from typing import Any
 
 import requests
 
-from emulator.faults import Chaos, Effect, Fault, Match
+from emulator.faults import DEFAULT_CHAOS_EFFECTS, Chaos, Effect, Fault, Match
 
 
 class ControlClientError(Exception):
@@ -191,9 +191,9 @@ class Client:
         effects: Iterable[Effect] | None = None,
         match: Match | None = None,
     ) -> dict[str, Any]:
-        chaos = Chaos(seed=seed, rate=rate, match=match or Match())
-        if effects is not None:
-            chaos = Chaos(seed=seed, rate=rate, effects=tuple(effects), match=chaos.match)
+        """Start seeded chaos (``effects`` default: 500, 503 and a reset before the body)."""
+        chosen = DEFAULT_CHAOS_EFFECTS if effects is None else tuple(effects)
+        chaos = Chaos(seed=seed, rate=rate, effects=chosen, match=match or Match())
         return dict(self._call("POST", "/chaos", chaos.to_json()))
 
     def chaos(self) -> dict[str, Any] | None:
