@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import base64
 import calendar
+import functools
 import hashlib
 import hmac
 import time
@@ -248,10 +249,12 @@ def v1_string_to_sign(request: Request, target: OssTarget, date: str) -> str:
 
 
 def v1_signature(secret: str, string_to_sign: str) -> str:
-    digest = hmac.new(secret.encode("utf-8"), string_to_sign.encode("utf-8"), "sha1").digest()
+    # hmac.digest is the one-shot C path: several times cheaper than hmac.new per request.
+    digest = hmac.digest(secret.encode("utf-8"), string_to_sign.encode("utf-8"), "sha1")
     return base64.b64encode(digest).decode("ascii")
 
 
+@functools.lru_cache(maxsize=256)
 def parse_http_date(value: str) -> float | None:
     parsed = parsedate_tz(value)
     if parsed is None:
@@ -350,8 +353,8 @@ def v4_canonical_request(
 def v4_signature(secret: str, date: str, region: str, product: str, string_to_sign: str) -> str:
     key = ("aliyun_v4" + secret).encode("utf-8")
     for part in (date, region, product, "aliyun_v4_request"):
-        key = hmac.new(key, part.encode("utf-8"), "sha256").digest()
-    return hmac.new(key, string_to_sign.encode("utf-8"), "sha256").hexdigest()
+        key = hmac.digest(key, part.encode("utf-8"), "sha256")
+    return hmac.digest(key, string_to_sign.encode("utf-8"), "sha256").hex()
 
 
 def _parse_v4_time(value: str) -> float | None:
