@@ -34,9 +34,9 @@ BANNER = "vodref-emulator listening on "
 
 
 class EmulatorProcess:
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, *, port: str = "0") -> None:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "emulator", "--data-dir", str(data_dir), "--port", "0"],
+            [sys.executable, "-m", "emulator", "--data-dir", str(data_dir), "--port", port],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -188,3 +188,67 @@ def test_sigkill_mid_upload_then_continue_with_the_same_upload_id(
     assert bucket.head_object("movie.bin").server_crc == crc64(expected)
     session.session.close()
     vod.session.close()
+
+
+def test_oss2_resumable_upload_resumes_across_a_sigkill(
+    tmp_path: Path, processes: list[EmulatorProcess]
+) -> None:
+    """EMU-PER-001: oss2's own resumable_upload, killed with the emulator after 3 of 8
+    parts, resumes after a restart on the same port and data directory: same upload id,
+    only the missing parts are sent again, nothing is left open, CRC-64 matches."""
+    data_dir = tmp_path / "emulator-data"
+    source = tmp_path / "source.bin"
+    content = os.urandom(8 * 100 * 1024)
+    source.write_bytes(content)
+    store = oss2.ResumableStore(root=str(tmp_path / "checkpoints"))
+    first = EmulatorProcess(data_dir)
+    processes.append(first)
+    port = first.url.rsplit(":", 1)[1]
+    session = oss2.Session()
+    auth = oss2.Auth(DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET)
+    bucket = oss2.Bucket(auth, first.url, "resumable", session=session)
+    bucket.create_bucket()
+
+    def kill_after_three_parts(consumed: int, total: int | None) -> None:
+        if consumed >= 3 * 100 * 1024 and first.process.poll() is None:
+            first.kill()
+
+    with pytest.raises(oss2.exceptions.RequestError):
+        oss2.resumable_upload(
+            bucket,
+            "big.bin",
+            str(source),
+            store=store,
+            multipart_threshold=100 * 1024,
+            part_size=100 * 1024,
+            num_threads=1,
+            progress_callback=kill_after_three_parts,
+        )
+
+    second = EmulatorProcess(data_dir, port=port)
+    processes.append(second)
+    bucket = oss2.Bucket(auth, second.url, "resumable", session=session)
+    [open_upload] = list(oss2.MultipartUploadIterator(bucket))
+    done_before = [
+        p.part_number for p in oss2.PartIterator(bucket, "big.bin", open_upload.upload_id)
+    ]
+    assert done_before == [1, 2, 3]
+    oss2.resumable_upload(
+        bucket,
+        "big.bin",
+        str(source),
+        store=store,
+        multipart_threshold=100 * 1024,
+        part_size=100 * 1024,
+        num_threads=1,
+    )
+    assert bucket.get_object("big.bin").read() == content
+    assert bucket.head_object("big.bin").server_crc == crc64(content)
+    assert list(oss2.MultipartUploadIterator(bucket)) == []
+    with Client(second.url) as control:
+        log = control.requests()
+    sent = sorted(r["part_number"] for r in log if r["operation"] == "UploadPart")
+    assert sent == [4, 5, 6, 7, 8]
+    [complete] = [r for r in log if r["operation"] == "CompleteMultipartUpload"]
+    assert f"uploadId={open_upload.upload_id}" in complete["query"]
+    session.session.close()
