@@ -1,5 +1,6 @@
 """The core's Hypothesis state machine, run a second time through the real threaded driver
-and the in-process transport (``emulator.mock_vod`` for VOD, ``InProcessAdapter`` for OSS).
+and the in-process transport (UPL-TRN-002: ``emulator.mock_vod`` for VOD, ``InProcessAdapter``
+for OSS).
 
 The core's own machine (tests/stateful) picks which in-flight request completes; here the
 driver performs them for real on worker threads, so the test drives what a user and the

@@ -30,7 +30,8 @@ from vodref.core.states import FileState
 def test_size_classes_land_intact(
     emu: Any, make_vod: Any, root_transport: Any, sizes_dir: Path, size: int, multipart: bool
 ) -> None:
-    """UP-PART-001 UPL-DRV-001: PutObject under 100 KiB, multipart from 100 KiB."""
+    """UP-PART-001 UPL-DRV-001 UPL-TRN-001: PutObject under 100 KiB, multipart from 100 KiB;
+    the object CRC-64 the service computed equals the file's."""
     path = write_file(sizes_dir, "clip.mp4", size, seed=size)
     vod = make_vod()
     [view] = vod.upload(path, timeout=30)
@@ -74,7 +75,7 @@ def test_many_parts_in_order_with_parallel_requests(
 def test_images_use_create_upload_image(
     emu: Any, make_vod: Any, root_transport: Any, sizes_dir: Path
 ) -> None:
-    """UP-MEDIA-IMAGE UPL-API-011: .png/.jpg go through CreateUploadImage; ImageURL is set."""
+    """UP-CKPT-005 UPL-API-011: .png/.jpg go through CreateUploadImage; ImageURL is set."""
     small = write_file(sizes_dir, "cover.png", 5000, seed=3)
     large = write_file(sizes_dir, "poster.JPG", 2 * MIN_PART + 5, seed=4)
     vod = make_vod()
@@ -91,7 +92,8 @@ def test_images_use_create_upload_image(
 def test_several_files_in_one_list(
     emu: Any, make_vod: Any, root_transport: Any, sizes_dir: Path, tracer: Any
 ) -> None:
-    """UP-QUEUE-001 UPL-API-012: files upload one after another in list order; one end."""
+    """UP-STATE-006 UP-CONC-001 UPL-API-012: files upload one after another in list order;
+    one end."""
     paths = [write_file(sizes_dir, f"v{i}.mp4", MIN_PART * i + i, seed=i) for i in (1, 2, 3)]
     vod = make_vod(**tracer.callbacks())
     views = vod.upload(*paths, timeout=60)
@@ -107,7 +109,8 @@ def test_several_files_in_one_list(
 def test_concurrent_files_option(
     emu: Any, make_vod: Any, root_transport: Any, sizes_dir: Path
 ) -> None:
-    """UPL-API-013: max_concurrent_files > 1 uploads several files at once, all intact."""
+    """UP-CONC-001 UPL-API-013: max_concurrent_files > 1 uploads several files at once, all
+    intact."""
     paths = [write_file(sizes_dir, f"c{i}.mp4", 4 * MIN_PART + i, seed=10 + i) for i in range(4)]
     vod = make_vod(max_concurrent_files=3, parallel=2)
     views = vod.upload(*paths, timeout=60)
