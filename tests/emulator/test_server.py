@@ -355,3 +355,22 @@ def test_app_routing_and_control_plane() -> None:
         service="oss", operation="GetObject", bucket="b-bucket", key="dir/k"
     )
     state.db.close()
+
+
+def test_expect_continue_and_http10(served: Served) -> None:
+    """EMU-SRV-002: Expect: 100-continue gets an interim 100 before the body is read;
+    an HTTP/1.0 request is answered and the connection closed."""
+    url = served.bucket.sign_url("PUT", "continue.txt", 60)
+    target = url.split(str(served.port), 1)[1]
+    with socket.create_connection(("127.0.0.1", served.port), timeout=5) as sock:
+        sock.sendall(
+            f"PUT {target} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 4\r\n"
+            "Expect: 100-continue\r\n\r\n".encode()
+        )
+        assert sock.recv(1024).startswith(b"HTTP/1.1 100 Continue")
+        sock.sendall(b"body")
+        assert sock.recv(4096).startswith(b"HTTP/1.1 200")
+    assert served.bucket.get_object("continue.txt").read() == b"body"
+    get_target = served.bucket.sign_url("GET", "continue.txt", 60).split(str(served.port), 1)[1]
+    reply = raw_exchange(served.port, f"GET {get_target} HTTP/1.0\r\n\r\n".encode())
+    assert reply.startswith(b"HTTP/1.1 200") and reply.endswith(b"body")
