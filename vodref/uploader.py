@@ -18,32 +18,28 @@ table). What differs on purpose:
 
 from __future__ import annotations
 
-import difflib
-import hashlib
 import inspect
-import json
 import logging
 import os
 import random
 import re
 import threading
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any, BinaryIO
 
+from .api_support import (
+    CallbackDispatcher,
+    Callbacks,
+    fingerprint_for,
+    parse_param_data,
+    retry_from_js,
+    unknown_option_message,
+)
 from .checkpoints import CheckpointStore, FileCheckpointStore
 from .clock import Clock, SystemClock
 from .core import Uploader
 from .core.checkpoint import Checkpoint
 from .core.commands import (
-    Notify,
-    NotifyCanceled,
-    NotifyEnded,
-    NotifyFailed,
-    NotifyProgress,
-    NotifyStarted,
-    NotifySucceeded,
-    NotifyTokenExpired,
     RequestAuth,
 )
 from .core.errors import CheckpointError, InvalidOptionError, UnknownFileError, UsageError
@@ -78,35 +74,12 @@ from .transport.oss_http import OssHttpTransport
 from .upload_auth import decode_upload_address, decode_upload_auth, wall_to_monotonic
 from .vod_api import AcsVodApi, AuthProvider
 
-__all__ = ["Vod", "fingerprint_for"]
+__all__ = ["Vod", "fingerprint_for"]  # fingerprint_for: re-exported from api_support
 
 log = logging.getLogger("vodref")
 
 _IMAGE_EXTENSIONS = re.compile(r"\.(jpe?g|png|gif)$", re.IGNORECASE)
 FileRef = int | str | FileView
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class _Callbacks:
-    add_file_success: Callable[[FileView], object] | None
-    on_upload_started: Callable[[FileView], object] | None
-    on_upload_succeed: Callable[[FileView], object] | None
-    on_upload_failed: Callable[[FileView, str, str], object] | None
-    on_upload_progress: Callable[[FileView, int, float], object] | None
-    on_upload_bytes: Callable[[FileView, int, int], object] | None
-    on_upload_token_expired: Callable[[FileView], object] | None
-    on_upload_canceled: Callable[[FileView, str], object] | None
-    on_upload_end: Callable[[], object] | None
-
-
-def fingerprint_for(source: FileSource, user_id: str | None) -> str:
-    """The core's file fingerprint (also the checkpoint key): the user, where the file is,
-    its size and a SHA-256 over sampled blocks of its content."""
-    digest = hashlib.sha256()
-    for part in (user_id or "", source.identity, str(source.size), source.fingerprint()):
-        digest.update(part.encode("utf-8", "surrogateescape"))
-        digest.update(b"\0")
-    return "v1:" + digest.hexdigest()
 
 
 class Vod:
@@ -150,11 +123,11 @@ class Vod:
         **unknown: object,
     ) -> None:
         if unknown:
-            raise UnknownOptionError(_unknown_option_message(unknown))
+            raise UnknownOptionError(unknown_option_message(unknown, _known_options()))
         if retry_policy is None:
             if isinstance(retry_duration, bool) or not isinstance(retry_duration, int | float):
                 raise InvalidOptionError(f"retry_duration must be a number, got {retry_duration!r}")
-            retry_policy = _retry_from_js(retry_count, float(retry_duration))
+            retry_policy = retry_from_js(retry_count, float(retry_duration))
         # Validated in one place (the core's options), before anything is created.
         self.options = UploaderOptions(
             part_size=part_size,
@@ -170,7 +143,7 @@ class Vod:
             local_checkpoint=local_checkpoint,
             enable_upload_progress=enable_upload_progress,
         )
-        self._callbacks = _Callbacks(
+        callbacks = Callbacks(
             add_file_success=add_file_success,
             on_upload_started=on_upload_started,
             on_upload_succeed=on_upload_succeed,
@@ -207,9 +180,11 @@ class Vod:
             performer=self._performer,
             store=self._store,
             clock=self._clock,
-            notify=self._deliver,
+            # The dispatcher is created just below; callbacks only run once files exist.
+            notify=lambda notification: self._dispatcher(notification),  # noqa: PLW0108
             workers=parallel * max_concurrent_files + 2,
         )
+        self._dispatcher = CallbackDispatcher(callbacks, self._view, self._driver.lock)
         self._closed = False
         self._end_count = 0
 
@@ -278,7 +253,7 @@ class Vod:
         ``start_upload`` resumes the same video and upload.
         """
         self._check_open()
-        param_text, vod_params = _parse_param_data(param_data)
+        param_text, vod_params = parse_param_data(param_data)
         source = open_source(file, name)
         try:
             file_name = name or source.name
@@ -316,7 +291,7 @@ class Vod:
             raise
         with self._driver.lock:
             view = self._view(file_id)
-        self._call_user(self._callbacks.add_file_success, view)
+        self._dispatcher.call_user(self._dispatcher.callbacks.add_file_success, view)
         return view
 
     def _load_checkpoint(self, fingerprint: str, source: FileSource) -> Checkpoint | None:
@@ -598,118 +573,10 @@ class Vod:
 
     # ------------------------------------------------------------------ callbacks
 
-    def _call_user(self, function: Callable[..., object] | None, *args: object) -> None:
-        if function is None:
-            return
-        try:
-            function(*args)
-        except Exception:
-            log.exception(
-                "user callback %s raised; ignored", getattr(function, "__name__", function)
-            )
 
-    def _deliver(self, notification: Notify) -> None:
-        """Runs on the callback thread: one JS callback per notification."""
-        callbacks = self._callbacks
-        if isinstance(notification, NotifyStarted):
-            self._call_user(callbacks.on_upload_started, notification.file)
-        elif isinstance(notification, NotifyProgress):
-            with self._driver.lock:
-                try:
-                    view = self._view(notification.file_id)
-                except UnknownFileError:
-                    return
-            self._call_user(
-                callbacks.on_upload_progress, view, notification.total_bytes, notification.ratio
-            )
-            self._call_user(
-                callbacks.on_upload_bytes, view, notification.bytes_done, notification.total_bytes
-            )
-        elif isinstance(notification, NotifySucceeded):
-            self._call_user(callbacks.on_upload_succeed, notification.file)
-        elif isinstance(notification, NotifyFailed):
-            self._call_user(
-                callbacks.on_upload_failed,
-                notification.file,
-                notification.error.code,
-                notification.error.message,
-            )
-        elif isinstance(notification, NotifyTokenExpired):
-            self._call_user(callbacks.on_upload_token_expired, notification.file)
-        elif isinstance(notification, NotifyCanceled):
-            self._call_user(callbacks.on_upload_canceled, notification.file, notification.reason)
-        elif isinstance(notification, NotifyEnded):
-            self._call_user(callbacks.on_upload_end)
-
-
-def _retry_from_js(retry_count: int, retry_duration: float) -> RetryPolicy:
-    """JS retryCount/retryDuration as a policy: the same count and first delay, but
-    exponential backoff with jitter (DEV: JS uses a fixed delay and only retries timeouts)."""
-    return RetryPolicy(
-        max_retries=retry_count,
-        initial_delay=retry_duration,
-        max_delay=max(60.0, retry_duration),
-    )
-
-
-def _parse_param_data(param_data: str | dict[str, Any] | None) -> tuple[str | None, dict[str, Any]]:
-    """The JS paramData (``'{"Vod": {"Title": ...}}'``) as text and its ``Vod`` dict."""
-    if param_data is None:
-        return None, {}
-    if isinstance(param_data, dict):
-        value: object = param_data
-        text = json.dumps(param_data, ensure_ascii=False)
-    elif isinstance(param_data, str):
-        try:
-            value = json.loads(param_data)
-        except ValueError:
-            raise InvalidOptionError("param_data must be a JSON object string") from None
-        text = param_data
-    else:
-        raise InvalidOptionError(
-            f"param_data must be a str or dict, got {type(param_data).__name__}"
-        )
-    if not isinstance(value, dict):
-        raise InvalidOptionError("param_data must be a JSON object")
-    vod = value.get("Vod", {})
-    if not isinstance(vod, dict):
-        raise InvalidOptionError('param_data "Vod" must be a JSON object')
-    return text, dict(vod)
-
-
-_KNOWN_OPTIONS = list(inspect.signature(lambda: None).parameters)  # filled below
-
-_JS_NAMES = {
-    "userId": "user_id",
-    "partSize": "part_size",
-    "retryCount": "retry_count",
-    "retryDuration": "retry_duration",
-    "localCheckpoint": "local_checkpoint",
-    "enableUploadProgress": "enable_upload_progress",
-    "addFileSuccess": "add_file_success",
-    "onUploadstarted": "on_upload_started",
-    "onUploadStarted": "on_upload_started",
-    "onUploadSucceed": "on_upload_succeed",
-    "onUploadFailed": "on_upload_failed",
-    "onUploadProgress": "on_upload_progress",
-    "onUploadTokenExpired": "on_upload_token_expired",
-    "onUploadCanceled": "on_upload_canceled",
-    "onUploadEnd": "on_upload_end",
-}
-
-
-def _unknown_option_message(unknown: Iterable[str]) -> str:
-    hints = []
-    for name in unknown:
-        guess = _JS_NAMES.get(name) or next(
-            iter(difflib.get_close_matches(name, _KNOWN_OPTIONS, n=1)), None
-        )
-        hints.append(f"{name!r}" + (f" (did you mean {guess!r}?)" if guess else ""))
-    return "unknown option " + ", ".join(hints)
-
-
-_KNOWN_OPTIONS = [
-    name
-    for name, parameter in inspect.signature(Vod.__init__).parameters.items()
-    if parameter.kind is inspect.Parameter.KEYWORD_ONLY
-]
+def _known_options() -> list[str]:
+    return [
+        name
+        for name, parameter in inspect.signature(Vod.__init__).parameters.items()
+        if parameter.kind is inspect.Parameter.KEYWORD_ONLY
+    ]
