@@ -404,7 +404,8 @@ def complete_upload(state: EmulatorState, call: Call) -> Response:
         )
     requested = None if complete_all else _requested_parts(call)
     info = state.oss.complete_upload(call.bucket, call.key, upload_id, requested)
-    location = f"{call.request.scheme}://{call.request.host}/{call.bucket}/{call.key}"
+    path = call.key if call.target.virtual_hosted else f"{call.bucket}/{call.key}"
+    location = f"{call.request.scheme}://{call.request.host}/{path}"
     response = xml_response(
         call,
         "CompleteMultipartUploadResult",
