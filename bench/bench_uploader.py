@@ -233,8 +233,10 @@ def measure(
         ],
         capture_output=True,
         text=True,
-        check=True,
+        check=False,
     )
+    if output.returncode != 0:
+        raise SystemExit(f"{client} worker failed:\n{output.stderr[-2000:]}")
     result: dict[str, Any] = json.loads(output.stdout.strip().splitlines()[-1])
     size_gib = path.stat().st_size / 1024**3
     result["mib_s"] = path.stat().st_size / MIB / result["seconds"]
