@@ -6,9 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import oss2
 from uploader_support import (
     MIN_PART,
     Tracer,
+    assume_role,
     file_crc,
     operations,
     stored_object,
@@ -123,3 +125,32 @@ def test_failed_callback_carries_service_code(
     assert tracer.of("failed") == [("failed", "denied.mp4", "AccessDenied")]
     assert tracer.of("end") == [("end",)]
     assert operations(emu).count("InitiateMultipartUpload") == 1
+
+
+def test_sts_token_directly_upload_to_the_add_file_target(
+    emu: Any, make_vod: Any, root_transport: Any, sizes_dir: Path, tracer: Tracer
+) -> None:
+    """UP-API-013 UPL-API-006: set_sts_token_directly_upload signs OSS requests with the STS
+    token and uploads to the add_file endpoint/bucket/object; no VOD call."""
+    root = oss2.Bucket(oss2.Auth(emu.access_key_id, emu.access_key_secret), emu.url, "direct")
+    root.create_bucket()
+    holder: dict[str, Any] = {}
+
+    def started(info: FileView) -> None:
+        sts = assume_role(emu)
+        holder["vod"].set_sts_token_directly_upload(
+            info, sts["AccessKeyId"], sts["AccessKeySecret"], sts["SecurityToken"]
+        )
+
+    callbacks = tracer.callbacks()
+    callbacks["on_upload_started"] = started
+    path = write_file(sizes_dir, "direct.mp4", 3 * MIN_PART + 1)
+    vod = make_vod(auth_provider=None, **callbacks)
+    holder["vod"] = vod
+    vod.add_file(path, emu.url, "direct", "uploads/direct.mp4")
+    vod.start_upload()
+    [view] = vod.wait(timeout=30)
+    assert view.state is FileState.SUCCESS, view.error
+    head = root.head_object("uploads/direct.mp4")
+    assert (head.content_length, head.server_crc) == (path.stat().st_size, file_crc(path))
+    assert not {"CreateUploadVideo", "RefreshUploadVideo"} & set(operations(emu))
