@@ -24,7 +24,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import socket
-import socketserver
 import struct
 import threading
 import time
@@ -265,7 +264,8 @@ class _Handler(BaseHTTPRequestHandler):
     def _serve(self) -> None:
         located = self._target()
         if located is None:
-            self._discard_body()
+            # The body (if any) was not read: the connection cannot be reused.
+            self.close_connection = True
             return
         host, raw_path, raw_query, via_proxy = located
         request = Request(
@@ -366,9 +366,6 @@ class _Handler(BaseHTTPRequestHandler):
             if trailer in (b"\r\n", b"\n", b""):
                 break
         return b"".join(chunks)
-
-    def _discard_body(self) -> None:
-        self.close_connection = True
 
     # -- response ------------------------------------------------------------------------
 
@@ -572,8 +569,3 @@ class ThreadedServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
-
-
-def serve(server: socketserver.BaseServer) -> None:
-    """Run ``server`` until :meth:`shutdown` is called (the CLI's main loop)."""
-    server.serve_forever(poll_interval=0.2)

@@ -63,7 +63,6 @@ __all__ = [
 
 MIN_PART_SIZE = 100 * 1024
 MAX_PARTS = 10_000
-STORAGE_CLASS = "Standard"
 
 
 class OssBackend:
