@@ -256,6 +256,8 @@ class _Handler(BaseHTTPRequestHandler):
         return host, raw_path, raw_query, via_proxy
 
     def _simple_error(self, status: int, code: str, message: str) -> None:
+        """Answer before the app runs (the body is unread, so the connection closes)."""
+        self.close_connection = True
         body = _error_xml(status, code, message, self.request_headers.get("Host") or "")
         self._write(
             Response(status=status, headers=[("Content-Type", "application/xml")], body=body)
@@ -264,8 +266,6 @@ class _Handler(BaseHTTPRequestHandler):
     def _serve(self) -> None:
         located = self._target()
         if located is None:
-            # The body (if any) was not read: the connection cannot be reused.
-            self.close_connection = True
             return
         host, raw_path, raw_query, via_proxy = located
         request = Request(
