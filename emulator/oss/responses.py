@@ -181,7 +181,7 @@ def _contents(
 def list_objects(state: EmulatorState, call: Call) -> Response:
     call.check_encoding_type()
     prefix, delimiter, marker = call.param("prefix"), call.param("delimiter"), call.param("marker")
-    max_keys = call.int_param("max-keys", 100, 0, 1000)
+    max_keys = call.int_param("max-keys", 100, 1, 1000)
     page = state.oss.list_objects(
         call.bucket, prefix=prefix, delimiter=delimiter, after=marker, max_keys=max_keys
     )
@@ -219,7 +219,7 @@ def list_objects_v2(state: EmulatorState, call: Call) -> Response:
     prefix, delimiter = call.param("prefix"), call.param("delimiter")
     token, start_after = call.param("continuation-token"), call.param("start-after")
     after = _decode_token(token) if token else start_after
-    max_keys = call.int_param("max-keys", 100, 0, 1000)
+    max_keys = call.int_param("max-keys", 100, 1, 1000)
     fetch_owner = call.param("fetch-owner") == "true"
     page = state.oss.list_objects(
         call.bucket, prefix=prefix, delimiter=delimiter, after=after, max_keys=max_keys

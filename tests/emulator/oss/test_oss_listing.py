@@ -66,7 +66,8 @@ def test_list_encoding_and_bad_parameters(oss_emulator, filled: oss2.Bucket) -> 
     body = response.read().decode()
     assert "<EncodingType>url</EncodingType>" in body
     assert "<Key>c%20d/%2B%C3%BC</Key>" in body
-    for params in ({"max-keys": "abc"}, {"max-keys": "1001"}, {"encoding-type": "base64"}):
+    bad = ({"max-keys": "abc"}, {"max-keys": "0"}, {"max-keys": "1001"}, {"encoding-type": "b64"})
+    for params in bad:
         with pytest.raises(oss2.exceptions.InvalidArgument):
             filled._do("GET", filled.bucket_name, "", params=params)
     with pytest.raises(oss2.exceptions.InvalidArgument):
