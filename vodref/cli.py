@@ -337,6 +337,8 @@ def run_upload(args: argparse.Namespace, paths: Sequence[str], out: TextIO, err:
             return EXIT_INTERRUPTED
         finally:
             vod.close()
+            if store is not None:
+                store.close()
         reporter.close()
     status = EXIT_OK
     for view in final:

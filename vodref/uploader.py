@@ -155,6 +155,7 @@ class Vod:
             on_upload_end=on_upload_end,
         )
         self._clock = clock or SystemClock()
+        self._owns_store = checkpoint_store is None
         self._store = checkpoint_store if checkpoint_store is not None else FileCheckpointStore()
         self._owns_transport = transport is None
         self._transport = transport or OssHttpTransport(
@@ -555,6 +556,8 @@ class Vod:
             pass
         self._driver.close()
         self._store.flush()
+        if self._owns_store:
+            self._store.close()  # stops its writer thread
         for context in self._files.values():
             context.source.close()
         if self._owns_transport:
