@@ -268,3 +268,21 @@ def test_small_helpers() -> None:
         [(crc64(data[:1000]), 1000), (crc64(data[1000:]), len(data) - 1000)]
     ) == crc64(data)
     assert crc64(b"123456789") == 0x995DC9BBDF1939FA
+
+
+def test_progress_bars_redraw_in_place_on_a_terminal() -> None:
+    """UPL-CLI-003: on a terminal the block of bars is redrawn with cursor-up, one line per
+    file, with bytes, percentage, speed and ETA."""
+    out = io.StringIO()
+    ticks = iter([0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0])
+    board = ProgressBoard(out, interactive=True, clock=lambda: next(ticks), min_interval=0.0)
+    board.add("a", "first.mp4", 4 * MIN_PART)
+    board.add("b", "second.mp4", MIN_PART)
+    board.update("a", MIN_PART)
+    board.update("a", 2 * MIN_PART)
+    line = board.render_line("a")
+    assert "50.0%" in line and "KiB/s" in line and "ETA 00:0" in line
+    assert "\x1b[2F" in out.getvalue()  # moved up over both lines to redraw them
+    board.finish("b", "FAILED AccessDenied")
+    assert "FAILED AccessDenied" in board.render_line("b")
+    board.close()
