@@ -19,6 +19,7 @@ from vodref.core import (
     AuthReason,
     CallVod,
     CancelFile,
+    CleanList,
     CompleteMultipart,
     DeleteFile,
     FileState,
@@ -197,3 +198,16 @@ def test_delete_of_a_failed_file_aborts_its_upload() -> None:
     assert d.has(AbortMultipart)
     d.run()
     assert not d.model.uploads
+
+
+def test_late_failures_of_cleaned_files_change_nothing() -> None:
+    # UP-CANCEL-003 UP-API-006: found by the state machine (a cleaned file was still treated
+    # as Uploading by the failure handlers)
+    for error in (EXPIRED, FATAL, RETRYABLE):
+        d = initiated(parallel=2)
+        first, second = d.take(UploadPart), d.take(UploadPart)
+        d.send(CleanList())
+        d.fail(first, error)
+        d.abandon(second)
+        assert d.core.files() == () and not d.pending
+        assert d.core.state.value == "Stop" and d.core.next_deadline() is None

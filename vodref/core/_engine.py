@@ -186,9 +186,9 @@ class Engine:
         if rec.removed:
             return False
         if kind == _RETRY:
-            return generation == rec.generation and rec.state is FileState.UPLOADING
+            return generation == rec.generation and rec.uploading
         if kind == _REFRESH:
-            return rec.state is FileState.UPLOADING and rec.credentials is arg
+            return rec.uploading and rec.credentials is arg
         return rec.flush_armed  # _FLUSH: its firing resets the flag
 
     def _fire(self, entry: tuple[float, int, int, FileRecord | None, int, Any]) -> None:
@@ -324,7 +324,7 @@ class Engine:
 
     def _advance(self, rec: FileRecord) -> None:
         """Issue whatever the file's data says comes next. O(1) when nothing is due."""
-        if rec.state is not FileState.UPLOADING:
+        if not rec.uploading:
             return
         if rec.needs_auth:
             if rec.auth_request is None and not rec.auth_waiting:

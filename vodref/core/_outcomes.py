@@ -117,7 +117,7 @@ class OutcomeHandling(Engine):
             return
         current = self._is_current_op(flight, rec)
         self._release(flight)
-        if not current or rec.state is not FileState.UPLOADING:
+        if not current or not rec.uploading:
             return
         assert isinstance(
             command, (PutObject, InitiateMultipart, ListParts, CompleteMultipart, HeadObject)
@@ -142,7 +142,7 @@ class OutcomeHandling(Engine):
 
     def _part_failed(self, rec: FileRecord, command: UploadPart, error: ServiceError) -> None:
         number = command.part_number
-        if rec.state is not FileState.UPLOADING:
+        if not rec.uploading:
             rec.requeue.appendleft(number)
             return
         disposition = classify(
@@ -166,7 +166,7 @@ class OutcomeHandling(Engine):
     def _auth_failed(self, flight: _Flight, rec: FileRecord, error: ServiceError) -> None:
         blocking = rec.auth_request == flight.command.command_id
         self._release(flight)
-        if rec.removed or rec.state is not FileState.UPLOADING or not blocking:
+        if not rec.uploading or not blocking:
             return  # a failed proactive refresh is dropped: expiry will be handled reactively
         disposition = classify(
             error,
@@ -239,7 +239,7 @@ class OutcomeHandling(Engine):
     def _on_sts_provided(self, flight: _Flight, event: StsTokenProvided) -> None:
         rec = flight.record
         assert rec is not None
-        if rec.removed or rec.state is not FileState.UPLOADING:
+        if not rec.uploading:
             self._release(flight)
             return
         if event.direct:
@@ -334,7 +334,7 @@ class OutcomeHandling(Engine):
         if not current:
             return
         if event.server_crc64 is not None and event.server_crc64 != event.crc64:
-            if rec.state is FileState.UPLOADING:
+            if rec.uploading:
                 self._retry(rec, "put", _crc_error("object", event.crc64, event.server_crc64))
             return
         rec.signature_retry_used = False
@@ -342,7 +342,7 @@ class OutcomeHandling(Engine):
         rec.object_verified = event.server_crc64 is not None
         rec.object_crc = event.crc64
         rec.bytes_done = rec.size
-        if rec.state is FileState.UPLOADING:
+        if rec.uploading:
             self._progress(rec)
             self._succeed(rec)
 
@@ -361,7 +361,7 @@ class OutcomeHandling(Engine):
         rec.signature_retry_used = False
         rec.retry_counts.pop("initiate", None)
         rec.upload_id = event.upload_id
-        if rec.state is FileState.UPLOADING:
+        if rec.uploading:
             self._progress(rec)
         self._save_checkpoint(rec, force=True)
         self._advance(rec)
@@ -386,7 +386,7 @@ class OutcomeHandling(Engine):
             rec.retry_counts.pop(number, None)
         rec.done[number] = (event.etag, event.crc64, command.length)
         rec.bytes_done += command.length
-        if rec.state is FileState.UPLOADING:
+        if rec.uploading:
             self._progress(rec)
         self._save_checkpoint(rec, force=False)
         self._advance(rec)
@@ -425,7 +425,7 @@ class OutcomeHandling(Engine):
         rec.next_fresh = plan.part_count + 1
         rec.needs_listing = False
         rec.signature_retry_used = False
-        if rec.state is FileState.UPLOADING:
+        if rec.uploading:
             self._progress(rec)
         self._save_checkpoint(rec, force=True)
         self._advance(rec)
@@ -439,7 +439,7 @@ class OutcomeHandling(Engine):
             return
         expected = rec.expected_crc
         if event.server_crc64 is not None and event.server_crc64 != expected:
-            if rec.state is FileState.UPLOADING:
+            if rec.uploading:
                 assert expected is not None
                 self._fail(rec, _crc_error("object", expected, event.server_crc64))
             return
@@ -450,7 +450,7 @@ class OutcomeHandling(Engine):
         assert rec is not None
         current = self._is_current_op(flight, rec)
         self._release(flight)
-        if not current or rec.state is not FileState.UPLOADING:
+        if not current or not rec.uploading:
             return
         rec.verify_pending = False
         if event.size == rec.size and event.server_crc64 in (None, rec.expected_crc):
@@ -470,7 +470,7 @@ class OutcomeHandling(Engine):
         rec.object_confirmed = True
         rec.object_verified = verified
         rec.object_crc = rec.expected_crc
-        if rec.state is FileState.UPLOADING:
+        if rec.uploading:
             self._succeed(rec)
 
     def _on_aborted(self, flight: _Flight, event: MultipartAborted) -> None:

@@ -134,6 +134,12 @@ class FileRecord:
         self.last_save: float | None = None
         self.flush_armed = False
 
+    @property
+    def uploading(self) -> bool:
+        """Uploading and still in the list. A deleted or cleaned record keeps its last state
+        (late outcomes still find it through their flights) but must not act on it."""
+        return self.state is FileState.UPLOADING and not self.removed
+
     # ------------------------------------------------------------------ upload bookkeeping
 
     def reset_upload(self) -> None:
