@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from .clock import Clock
 from .core.commands import (
     AbortMultipart,
+    AuthReason,
     CallVod,
     CompleteMultipart,
     HeadObject,
@@ -28,6 +29,7 @@ from .core.commands import (
     VodAction,
 )
 from .core.events import (
+    CommandAbandoned,
     CommandFailed,
     MultipartAborted,
     MultipartCompleted,
@@ -255,6 +257,10 @@ class Performer:
 
     def _provide_auth(self, command: RequestAuth) -> Outcome:
         assert self._auth_provider is not None
+        if command.reason is AuthReason.REFRESH and command.media_kind is MediaKind.IMAGE:
+            # VOD has no RefreshUploadImage: a new CreateUploadImage would scope the new
+            # credentials to another object key. Let the current ones run out instead.
+            return CommandAbandoned(command_id=command.command_id)
         context = self._context(command.file_id)
         answer = self._auth_provider(
             AuthRequest(
