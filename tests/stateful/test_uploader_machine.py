@@ -341,7 +341,10 @@ class UploaderMachine(RuleBasedStateMachine):
                     assert body_etag[1].upper() == part.etag.strip('"').upper()
 
 
+# Steps are microseconds each (no I/O), so even the ci profile can afford long runs; the
+# profile's max_examples still applies when it asks for more (thorough: 1000).
+_profile = UploaderMachine.TestCase.settings
 UploaderMachine.TestCase.settings = settings(
-    UploaderMachine.TestCase.settings, stateful_step_count=60
+    _profile, max_examples=max(_profile.max_examples, 250), stateful_step_count=100
 )
 TestUploaderMachine = UploaderMachine.TestCase
