@@ -72,6 +72,21 @@ def _error_xml(status: int, code: str, message: str, host: str) -> bytes:
     )
 
 
+_BUSY_BODY = xmlutil.render(
+    "Error",
+    [
+        ("Code", "SlowDown"),
+        ("Message", "Too many open connections to the emulator."),
+        ("RequestId", "0" * 24),
+        ("HostId", ""),
+    ],
+)
+_BUSY_RESPONSE = (
+    b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/xml\r\n"
+    b"Connection: close\r\nContent-Length: " + str(len(_BUSY_BODY)).encode() + b"\r\n\r\n"
+) + _BUSY_BODY
+
+
 class EmulatorHTTPServer(ThreadingHTTPServer):
     """A ThreadingHTTPServer that knows its app and tracks open connections so
     :meth:`close_connections` can end keep-alive and stalled connections at shutdown."""
@@ -80,17 +95,34 @@ class EmulatorHTTPServer(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 128
 
-    def __init__(self, address: tuple[str, int], app: App, *, read_timeout: float = 60.0) -> None:
+    def __init__(
+        self,
+        address: tuple[str, int],
+        app: App,
+        *,
+        read_timeout: float = 60.0,
+        max_connections: int = 1024,
+    ) -> None:
         self.app = app
         self.read_timeout = read_timeout
+        self.max_connections = max_connections
         self.stopping = threading.Event()
         self._connections: set[socket.socket] = set()
         self._connections_lock = threading.Lock()
         super().__init__(address, _Handler)
 
     def process_request(self, request: Any, client_address: Any) -> None:
+        """One thread per connection, up to ``max_connections``; beyond that a connection
+        gets ``503 SlowDown`` and is closed, so a flood cannot exhaust threads."""
         with self._connections_lock:
-            self._connections.add(request)
+            full = len(self._connections) >= self.max_connections
+            if not full:
+                self._connections.add(request)
+        if full:
+            with contextlib.suppress(OSError):
+                request.sendall(_BUSY_RESPONSE)
+            self.shutdown_request(request)
+            return
         super().process_request(request, client_address)
 
     def shutdown_request(self, request: Any) -> None:
@@ -509,8 +541,10 @@ class ThreadedServer:
         control: ControlHandler | None = None,
         app: App | None = None,
         read_timeout: float = 60.0,
+        max_connections: int = 1024,
     ) -> None:
         self.state = state
+        self.max_connections = max_connections
         self.host = host
         self.requested_port = port
         self.app = app or create_app(state, control=control)
@@ -536,7 +570,10 @@ class ThreadedServer:
         family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
         server_class = type("_Server", (EmulatorHTTPServer,), {"address_family": family})
         self._server = server_class(
-            (self.host, self.requested_port), self.app, read_timeout=self.read_timeout
+            (self.host, self.requested_port),
+            self.app,
+            read_timeout=self.read_timeout,
+            max_connections=self.max_connections,
         )
         self._thread = threading.Thread(
             target=self._run, name=f"vodref-emulator-{self.port}", daemon=True

@@ -374,3 +374,29 @@ def test_expect_continue_and_http10(served: Served) -> None:
     get_target = served.bucket.sign_url("GET", "continue.txt", 60).split(str(served.port), 1)[1]
     reply = raw_exchange(served.port, f"GET {get_target} HTTP/1.0\r\n\r\n".encode())
     assert reply.startswith(b"HTTP/1.1 200") and reply.endswith(b"body")
+
+
+def test_connection_limit() -> None:
+    """EMU-SRV-002: beyond max_connections a new connection gets 503 SlowDown and is
+    closed; once a connection ends, new ones are served again."""
+    state = EmulatorState()
+    with ThreadedServer(state, max_connections=2) as server:
+        held = [http.client.HTTPConnection("127.0.0.1", server.port, timeout=5) for _ in range(2)]
+        for connection in held:
+            connection.request("GET", "/")
+            connection.getresponse().read()
+        reply = raw_exchange(server.port, b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+        assert reply.startswith(b"HTTP/1.1 503") and b"<Code>SlowDown</Code>" in reply
+        held.pop().close()
+        deadline = time.monotonic() + 5
+        while True:  # the server notices the close asynchronously
+            reply = raw_exchange(
+                server.port, b"GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"
+            )
+            if not reply.startswith(b"HTTP/1.1 503") or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        assert reply.startswith(b"HTTP/1.1 403")  # served (anonymous ListBuckets)
+        for connection in held:
+            connection.close()
+    state.db.close()
