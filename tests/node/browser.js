@@ -9,7 +9,7 @@
  * with --endpoint, from argv; the client is built as the VOD SDK builds it:
  * {accessKeyId, accessKeySecret, stsToken, endpoint, bucket, secure}.
  *
- * argv: --key KEY [--size N] [--endpoint URL] [--page-origin URL]
+ * argv: --key KEY [--size N] [--endpoint URL] [--page-origin URL] [--clock-skew-seconds S]
  * Prints one JSON line (see lib/common.js) with each step's outcome and the network log.
  */
 const crypto = require('crypto');
@@ -31,7 +31,10 @@ async function main(args) {
   const endpoint = args.endpoint || env('OSS_ENDPOINT');
   const endpointHost = new URL(endpoint).hostname;
   if (!['127.0.0.1', 'localhost'].includes(endpointHost)) throw new Error(`not loopback: ${endpoint}`);
-  const OSS = loadBrowserOSS(args['page-origin'] || 'http://localhost:8080');
+  const OSS = loadBrowserOSS(
+    args['page-origin'] || 'http://localhost:8080',
+    Number(args['clock-skew-seconds'] || 0)
+  );
   const options = {
     accessKeyId: env('OSS_ACCESS_KEY_ID'),
     accessKeySecret: env('OSS_ACCESS_KEY_SECRET'),

@@ -167,7 +167,7 @@ def node_emulator() -> Iterator[NodeEmulator]:
 def run_node(
     node_runtime: NodeRuntime, ali_oss_modules: Path, node_emulator: NodeEmulator
 ) -> NodeRunner:
-    """``run_node(script, *args, bucket=..., credentials=None, addressing="ip", signature="v1")``.
+    """``run_node(script, *args, bucket=..., credentials=None, addressing="ip", ...)``.
 
     Runs ``tests/node/<script>`` with the emulator's endpoint in the environment, waits
     at most SCRIPT_TIMEOUT_SECONDS, and returns the parsed JSON of its last stdout line
@@ -181,6 +181,7 @@ def run_node(
         credentials: Credentials | None = None,
         addressing: str = "ip",
         signature: str = "v1",
+        clock_skew_seconds: int = 0,
         timeout: float = SCRIPT_TIMEOUT_SECONDS,
     ) -> dict[str, Any]:
         creds = credentials or Credentials(
@@ -196,6 +197,7 @@ def run_node(
             OSS_REGION="oss-" + node_emulator.state.config.region,
             OSS_ADDRESSING=addressing,
             OSS_SIGNATURE=signature,
+            OSS_CLOCK_SKEW_SECONDS=str(clock_skew_seconds),
         )
         env.pop("OSS_STS_TOKEN", None)
         if creds.security_token:

@@ -146,3 +146,25 @@ def test_browser_build_with_ip_endpoint_names_no_bucket(
     requests = [e for e in result["network"] if e["event"] == "request"]
     assert requests[0]["host"] == f"127.0.0.1:{node_emulator.port}"
     assert requests[0]["path"] == "/browser/ip.mp4.txt"
+
+
+def test_browser_build_corrects_a_skewed_clock_from_server_time(
+    run_node: NodeRunner, node_emulator: NodeEmulator, bucket_name: str
+) -> None:
+    """EMU-OSS-027 as the browser build uses it: on 403 RequestTimeTooSkewed ali-oss reads
+    ``<ServerTime>`` from the error, sets ``amendTimeSkewed`` and retries (with no limit: an
+    unparseable ServerTime would loop). With the page clock 30 minutes ahead the first
+    request fails, the retry and everything after it succeed."""
+    result = run_node(
+        "browser.js", "--key", "browser/skewed.mp4", "--size", str(SIZE),
+        "--endpoint", f"http://localhost:{node_emulator.port}",
+        "--clock-skew-seconds", "1800",
+        bucket=bucket_name,
+    )  # fmt: skip
+    assert result["ok"] is True, result
+    for step in ("put", "head", "get", "multipart"):
+        assert result[step]["ok"] is True, (step, result[step])
+    assert result["multipart"]["downloaded"] == result["multipart"]["md5"]
+    statuses = [e["status"] for e in result["network"] if e["event"] == "request"]
+    assert statuses[0] == 403
+    assert statuses.count(403) == 1, statuses

@@ -237,8 +237,31 @@ class XMLHttpRequest {
   }
 }
 
-/** Install the browser globals and load ali-oss's browser build; returns its OSS class. */
-function loadBrowserOSS(pageOrigin) {
+/** A Date whose "now" is off by skewMs, as on a machine with a wrong clock. */
+function skewedDate(skewMs) {
+  const RealDate = Date;
+  class SkewedDate extends RealDate {
+    constructor(...args) {
+      if (args.length === 0) super(RealDate.now() + skewMs);
+      else super(...args);
+    }
+
+    static now() {
+      return RealDate.now() + skewMs;
+    }
+  }
+  return SkewedDate;
+}
+
+/**
+ * Install the browser globals and load ali-oss's browser build; returns its OSS class.
+ * clockSkewSeconds shifts the page's clock (ali-oss's browser build then meets
+ * RequestTimeTooSkewed and corrects itself from the error's ServerTime).
+ */
+function loadBrowserOSS(pageOrigin, clockSkewSeconds = 0) {
+  if (clockSkewSeconds) {
+    globalThis.Date = skewedDate(clockSkewSeconds * 1000);
+  }
   globalThis.window = globalThis;
   globalThis.location = new URL('/upload.html', pageOrigin);
   Object.defineProperty(globalThis, 'navigator', {

@@ -9,6 +9,8 @@
  *   OSS_ACCESS_KEY_SECRET   secret
  *   OSS_STS_TOKEN           security token (optional: STS mode)
  *   OSS_REGION              e.g. oss-cn-shanghai (default)
+ *   OSS_CLOCK_SKEW_SECONDS  pretend the client clock is off by this much (ali-oss's
+ *                           amendTimeSkewed option shifts every request date)
  *   OSS_SIGNATURE           v1 (default, what the VOD JS SDK uses) or v4
  *                           (ali-oss authorizationV4: OSS4-HMAC-SHA256)
  *   OSS_ADDRESSING          how ali-oss reaches the bucket:
@@ -83,6 +85,10 @@ function clientOptions(overrides) {
     opts.authorizationV4 = true;
   } else if (signature !== 'v1') {
     throw new Error(`unknown OSS_SIGNATURE ${signature}`);
+  }
+  const skew = Number(env('OSS_CLOCK_SKEW_SECONDS', '0'));
+  if (skew) {
+    opts.amendTimeSkewed = skew * 1000;
   }
   const token = process.env.OSS_STS_TOKEN;
   if (token) {
