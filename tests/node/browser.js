@@ -10,6 +10,8 @@
  * {accessKeyId, accessKeySecret, stsToken, endpoint, bucket, secure}.
  *
  * argv: --key KEY [--size N] [--endpoint URL] [--page-origin URL] [--clock-skew-seconds S]
+ *       [--notification VALUE]  the x-oss-notification header the VOD SDK sends at
+ *                               Initiate/Complete (base64 of its paramData, or empty)
  * Prints one JSON line (see lib/common.js) with each step's outcome and the network log.
  */
 const crypto = require('crypto');
@@ -60,7 +62,10 @@ async function main(args) {
   for (let i = 0; i < size; i += data.length) data.copy(big, i);
   const progress = [];
   out.multipart = await step(async () => {
+    const headers = {};
+    if (args.notification !== undefined) headers['x-oss-notification'] = String(args.notification === true ? '' : args.notification);
     const r = await client.multipartUpload(key, big, {
+      headers,
       partSize: 102400,
       parallel: 5,
       progress: async (p, checkpoint) => {

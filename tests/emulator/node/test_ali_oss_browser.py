@@ -78,9 +78,12 @@ def test_browser_build_uploads_with_upload_auth_through_cors(
     creds = Credentials(auth["AccessKeyId"], auth["AccessKeySecret"], auth["SecurityToken"])
     # The UploadAuth is for this one key, so the small-object steps use it too: the script
     # puts "<key>.txt", which must be refused, then the video itself must go through.
+    # The VOD SDK sends x-oss-notification (base64 of its paramData) on the multipart
+    # requests: a signed x-oss-* header that the preflight must allow.
+    notification = base64.b64encode(b'{"Vod":{"UserData":"{\\"k\\":1}"}}').decode()
     result = run_node(
         "browser.js", "--key", key, "--size", str(SIZE),
-        "--endpoint", address["Endpoint"],
+        "--endpoint", address["Endpoint"], "--notification", notification,
         bucket=address["Bucket"], credentials=creds,
     )  # fmt: skip
     assert result["ok"] is True, result
@@ -112,10 +115,12 @@ def test_browser_build_with_root_key_round_trip(
     run_node: NodeRunner, node_emulator: NodeEmulator, bucket_name: str
 ) -> None:
     """Put, head (the ``x-oss-*`` headers readable because exposed), get and a multipart
-    upload from the browser build with the root key on ``localhost``."""
+    upload from the browser build with the root key on ``localhost``, carrying an empty
+    ``x-oss-notification`` (signed as ``x-oss-notification:``). EMU-OSS-020, EMU-OSS-032."""
     result = run_node(
         "browser.js", "--key", "browser/root.mp4", "--size", str(SIZE),
         "--endpoint", f"http://localhost:{node_emulator.port}",
+        "--notification", "",  # the VOD SDK's value without paramData: signed, empty
         bucket=bucket_name,
     )  # fmt: skip
     assert result["ok"] is True, result
