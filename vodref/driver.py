@@ -71,6 +71,7 @@ class Driver:
         notify: NotificationSink,
         workers: int,
         on_auth_wanted: Callable[[RequestAuth], None] | None = None,
+        on_checkpoint_deleted: Callable[[str], None] | None = None,
     ) -> None:
         self._core = core
         self._performer = performer
@@ -78,6 +79,7 @@ class Driver:
         self._clock = clock
         self._notify = notify
         self._on_auth_wanted = on_auth_wanted
+        self._on_checkpoint_deleted = on_checkpoint_deleted
         self._lock = threading.RLock()
         self._changed = threading.Condition(self._lock)
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="vodref-worker")
@@ -169,6 +171,8 @@ class Driver:
                 self._store.save(command.key, command.checkpoint)
             elif isinstance(command, DeleteCheckpoint):
                 self._store.delete(command.key)
+                if self._on_checkpoint_deleted is not None:
+                    self._on_checkpoint_deleted(command.file_id)
             elif isinstance(command, CancelRequests):
                 self._canceled.update(c for c in command.command_ids if c in self._in_flight)
                 self._abandon_waiting_auth(command.command_ids)

@@ -65,6 +65,8 @@ class FileContext:
     source: FileSource
     vod_params: Mapping[str, object]
     param_data: str | None
+    # Store key of "this path was last uploaded with this fingerprint" (videos only).
+    identity_key: str | None = None
 
 
 def grant_to_outcome(

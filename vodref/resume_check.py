@@ -45,3 +45,22 @@ def verify_checkpoint_parts(checkpoint: Checkpoint, source: FileSource) -> tuple
     if dropped == 0:
         return checkpoint, 0
     return dataclasses.replace(checkpoint, parts=tuple(kept)), dropped
+
+
+def carry_over_video(
+    old: Checkpoint, *, file_name: str, size: int, fingerprint: str, part_size: int
+) -> Checkpoint:
+    """A checkpoint for the *changed* file that keeps the old one's VideoId and target but no
+    upload and no parts: the core then refreshes the same video (no duplicate, no orphan in
+    status Uploading) and uploads the new content from byte 0 with a new multipart upload."""
+    return Checkpoint(
+        file_name=file_name,
+        file_size=size,
+        fingerprint=fingerprint,
+        media_kind=old.media_kind,
+        video_id=old.video_id,
+        target=old.target,
+        upload_id=None,
+        part_size=part_size,
+        parts=(),
+    )

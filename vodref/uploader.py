@@ -18,6 +18,8 @@ table). What differs on purpose:
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import inspect
 import logging
 import os
@@ -56,6 +58,7 @@ from .core.events import (
     UploadAuthProvided,
 )
 from .core.options import RetryPolicy, UploaderOptions
+from .core.planning import plan_parts
 from .core.states import UploaderState
 from .core.values import MediaKind, StsToken, TargetOverride
 from .core.views import FileView
@@ -67,7 +70,7 @@ from .errors import (
     UploadWaitTimeout,
 )
 from .performer import FileContext, Performer, VodApiFactory
-from .resume_check import verify_checkpoint_parts
+from .resume_check import carry_over_video, verify_checkpoint_parts
 from .sources import FileSource, open_source
 from .transport.base import ObjectTransport
 from .transport.oss_http import OssHttpTransport
@@ -184,6 +187,7 @@ class Vod:
             # The dispatcher is created just below; callbacks only run once files exist.
             notify=lambda notification: self._dispatcher(notification),  # noqa: PLW0108
             workers=parallel * max_concurrent_files + 2,
+            on_checkpoint_deleted=self._forget_identity,
         )
         self._dispatcher = CallbackDispatcher(callbacks, self._view, self._driver.lock)
         self._closed = False
@@ -261,32 +265,49 @@ class Vod:
             if is_image is None:
                 is_image = bool(_IMAGE_EXTENSIONS.search(file_name))
             fingerprint = fingerprint_for(source, self.options.user_id)
+            media_kind = MediaKind.IMAGE if is_image else MediaKind.VIDEO
             checkpoint = self._load_checkpoint(fingerprint, source)
+            if checkpoint is None and media_kind is MediaKind.VIDEO:
+                checkpoint = self._carry_over(source, file_name, fingerprint)
             override = None
             if endpoint or bucket or object:
                 override = TargetOverride(endpoint=endpoint, bucket=bucket, key=object)
             with self._files_lock:
                 self._next_file_number += 1
                 file_id = f"file-{self._next_file_number}"
+            identity_key = (
+                _identity_key(source, self.options.user_id)
+                if media_kind is MediaKind.VIDEO
+                else None
+            )
             self._files[file_id] = FileContext(
-                source=source, vod_params=vod_params, param_data=param_text
+                source=source,
+                vod_params=vod_params,
+                param_data=param_text,
+                identity_key=identity_key,
+            )
+            event = AddFile(
+                file_id=file_id,
+                name=file_name,
+                size=source.size,
+                fingerprint=fingerprint,
+                media_kind=media_kind,
+                target_override=override,
+                param_data=param_text,
+                checkpoint=checkpoint,
             )
             try:
-                self._driver.submit(
-                    AddFile(
-                        file_id=file_id,
-                        name=file_name,
-                        size=source.size,
-                        fingerprint=fingerprint,
-                        media_kind=MediaKind.IMAGE if is_image else MediaKind.VIDEO,
-                        target_override=override,
-                        param_data=param_text,
-                        checkpoint=checkpoint,
-                    )
-                )
+                try:
+                    self._driver.submit(event)
+                except CheckpointError as error:
+                    # The core judged the stored record unfit for this file: start afresh.
+                    log.warning("not resuming %s: %s", file_name, error)
+                    self._driver.submit(dataclasses.replace(event, checkpoint=None))
             except BaseException:
                 self._files.pop(file_id, None)
                 raise
+            if identity_key is not None:
+                self._store.save(identity_key, {"fingerprint": fingerprint})
         except BaseException:
             source.close()
             raise
@@ -316,6 +337,44 @@ class Vod:
                 dropped,
             )
         return checkpoint
+
+    def _forget_identity(self, file_id: str) -> None:
+        """The file's checkpoint is gone (success, cancel, delete): so is its path index."""
+        context = self._files.get(file_id)
+        if context is not None and context.identity_key is not None:
+            self._store.delete(context.identity_key)
+
+    def _carry_over(
+        self, source: FileSource, file_name: str, fingerprint: str
+    ) -> Checkpoint | None:
+        """The same path was being uploaded with other content (the fingerprint changed):
+        keep that unfinished upload's VideoId for the new content (UPL-CKPT-002)."""
+        try:
+            index = self._store.load(_identity_key(source, self.options.user_id))
+            previous = index.get("fingerprint") if index else None
+            if not isinstance(previous, str) or previous == fingerprint:
+                return None
+            record = self._store.load(previous)
+            if record is None:
+                return None
+            old = Checkpoint.from_dict(record)
+        except (CheckpointStoreError, CheckpointError):
+            return None
+        if old.video_id is None:
+            return None
+        self._store.delete(previous)
+        log.warning(
+            "%s changed since its unfinished upload; uploading it again for video %s",
+            file_name,
+            old.video_id,
+        )
+        return carry_over_video(
+            old,
+            file_name=file_name,
+            size=source.size,
+            fingerprint=fingerprint,
+            part_size=plan_parts(source.size, self.options.part_size).part_size,
+        )
 
     def delete_file(self, index: FileRef) -> None:
         """JS ``deleteFile(index)``: cancel (aborting the multipart upload) and remove."""
@@ -583,3 +642,12 @@ def _known_options() -> list[str]:
         for name, parameter in inspect.signature(Vod.__init__).parameters.items()
         if parameter.kind is inspect.Parameter.KEYWORD_ONLY
     ]
+
+
+def _identity_key(source: FileSource, user_id: str | None) -> str:
+    """Store key of the small index record "this path was last uploaded with fingerprint X",
+    which lets a changed file keep its unfinished video."""
+    digest = hashlib.sha256(
+        f"{user_id or ''}\0{source.identity}".encode("utf-8", "surrogateescape")
+    )
+    return "v1:path:" + digest.hexdigest()
