@@ -134,3 +134,67 @@ def test_upload_auth_multipart_interrupted_refreshed_and_resumed(
     info.set_VideoId(created["VideoId"])
     video = _vod(acs_client, node_emulator.port, info, vod_host)["Video"]
     assert video["Status"] in ("UploadSucc", "Normal"), video
+
+
+def test_upload_auth_expires_mid_upload_then_refresh_resumes(
+    run_node: NodeRunner,
+    node_emulator: NodeEmulator,
+    acs_client: AcsClient,
+    tmp_path: Path,
+) -> None:
+    """The token-expiry path of the VOD SDK (sdk-semantics §4.1, §4.5): the UploadAuth runs
+    out between parts, ali-oss fails the upload with ``SecurityTokenExpiredError`` (code
+    ``SecurityTokenExpired``, the SDK's onUploadTokenExpired trigger), and after
+    RefreshUploadVideo the same checkpoint finishes the same upload.
+
+    EMU-VOD-005, EMU-VOD-006, EMU-OSS-024."""
+    data = (hashlib.sha256(b"vod-expiry").digest() * (SIZE // 32 + 1))[:SIZE]
+    source = tmp_path / "expiring.mp4"
+    source.write_bytes(data)
+    create = CreateUploadVideoRequest.CreateUploadVideoRequest()
+    create.set_Title("expiring upload auth")
+    create.set_FileName("expiring.mp4")
+    created = _vod(acs_client, node_emulator.port, create, "127.0.0.1")
+    address = _decode(created["UploadAddress"])
+    auth = _decode(created["UploadAuth"])
+    key, bucket = address["FileName"], address["Bucket"]
+    checkpoint_file = tmp_path / "checkpoint.json"
+    first = run_node(
+        "multipart.js", "--key", key, "--file", str(source),
+        "--checkpoint-file", str(checkpoint_file), "--cancel-after", "2",
+        bucket=bucket, credentials=_credentials(auth),
+    )  # fmt: skip
+    assert first["ok"] is True and first["cancelled"] is True, first
+    saved = json.loads(checkpoint_file.read_text())
+
+    clock = node_emulator.state.clock
+    snapshot = clock.snapshot()
+    clock.advance(float(auth["Expiration"]) + 1)
+    try:
+        expired = run_node(
+            "multipart.js", "--key", key, "--file", str(source),
+            "--resume-from", str(checkpoint_file),
+            bucket=bucket, credentials=_credentials(auth),
+        )  # fmt: skip
+        assert expired["ok"] is False
+        error = expired["error"]
+        assert error["name"] == "SecurityTokenExpiredError", error
+        assert error["code"] == "SecurityTokenExpired"
+        assert error["status"] == 403
+        assert error["message"].startswith(
+            "Failed to upload some parts with error: SecurityTokenExpiredError"
+        )
+
+        refresh = RefreshUploadVideoRequest.RefreshUploadVideoRequest()
+        refresh.set_VideoId(created["VideoId"])
+        new_auth = _decode(_vod(acs_client, node_emulator.port, refresh, "127.0.0.1")["UploadAuth"])
+        resumed = run_node(
+            "multipart.js", "--key", key, "--file", str(source),
+            "--resume-from", str(checkpoint_file),
+            bucket=bucket, credentials=_credentials(new_auth),
+        )  # fmt: skip
+    finally:
+        clock.restore(snapshot)
+    assert resumed["ok"] is True, resumed
+    assert resumed["finalCheckpoint"]["uploadId"] == saved["uploadId"]
+    assert resumed["verify"]["get"]["matches"] is True
