@@ -266,6 +266,11 @@ def test_proactive_refresh_before_expiry_keeps_uploading() -> None:
     part = d.take(UploadPart)
     d.complete(part)
     assert d.take(UploadPart).credentials.expires_at == pytest.approx(2700 + 3000)
+    image = ScriptedDriver(options(refresh_margin=300), credentials_ttl=3000)
+    image.add("i", make_data(3 * KIB100), media_kind=MediaKind.IMAGE)
+    image.send(StartUpload())
+    image.complete(image.take(RequestAuth))
+    assert image.core.next_deadline() is None  # UP-DEV-031: images are never refreshed early
     no_provider = ScriptedDriver(options(refresh_margin=300), credentials_ttl=3000)
     no_provider.add("f", make_data(3 * KIB100))
     no_provider.send(StartUpload())

@@ -49,6 +49,8 @@ additive; any incompatible change is recorded in the log below.
 
 Change log:
 - 0.1.0: first version.
+- 0.1.1: no proactive ``RequestAuth(REFRESH)`` for images (fewer commands; a driver that
+  abandoned them keeps working).
 """
 
 from .checkpoint import FORMAT_VERSION, Checkpoint, CheckpointPart

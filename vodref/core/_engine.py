@@ -224,6 +224,10 @@ class Engine:
         margin = self._options.refresh_margin
         if credentials is None or credentials.expires_at is None or margin is None:
             return
+        if rec.media_kind is MediaKind.IMAGE:
+            # No RefreshUploadImage exists: new image credentials name another key, so a
+            # proactive refresh would restart the upload. Let the current ones run out.
+            return
         when = credentials.expires_at - margin
         # Already inside the margin: refreshing now would ask again at once after every
         # answer; the reactive path handles expiry instead.
