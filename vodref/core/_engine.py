@@ -85,7 +85,10 @@ class Engine:
         self._flights: dict[int, _Flight] = {}
         self._timers: list[tuple[float, int, int, FileRecord | None, int, Any]] = []
         self._timer_seq = 0
-        self._files: dict[str, FileRecord] = {}
+        self._files: dict[str, FileRecord] = {}  # the list, in order
+        # Indexes over _files, kept by _move so that settling after each event costs O(1)
+        # instead of a scan of the list: Uploading files, those waiting for credentials
+        # after an expiry, and how many are Ready.
         self._active: dict[str, FileRecord] = {}
         self._expired: set[str] = set()
         self._ready_count = 0
