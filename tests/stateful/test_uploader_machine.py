@@ -40,6 +40,7 @@ from hypothesis.stateful import (
 
 from vodref.core import (
     AbortMultipart,
+    AuthReason,
     CallVod,
     CancelFile,
     Checkpoint,
@@ -136,6 +137,8 @@ class UploaderMachine(RuleBasedStateMachine):
         """Check every new command against the model; called after each step."""
         d = self.driver
         for command in d.log[self.seen_log :]:
+            if isinstance(command, RequestAuth) and command.reason is not AuthReason.START:
+                event(f"credentials requested: {command.reason.value}")
             if isinstance(command, AbortMultipart):
                 self.aborted.add(command.upload_id)
             if type(command).__name__ == "SaveCheckpoint":
