@@ -42,7 +42,7 @@ from .core.events import (
     StsTokenProvided,
     UploadAuthProvided,
 )
-from .core.values import ErrorKind, ListedPart, MediaKind, ServiceError, StsToken
+from .core.values import Credentials, ErrorKind, ListedPart, MediaKind, ServiceError, StsToken
 from .crc import crc64
 from .errors import MalformedAuthError, SourceChangedError, SourceError, TransportError
 from .sources import FileSource
@@ -67,6 +67,8 @@ class FileContext:
     param_data: str | None
     # Store key of "this path was last uploaded with this fingerprint" (videos only).
     identity_key: str | None = None
+    # The file's VideoId once known: lets the driver refresh credentials for an abort.
+    video_id: str | None = None
 
 
 def grant_to_outcome(
@@ -83,6 +85,10 @@ def grant_to_outcome(
         video_id=media_id or grant.video_id,
         image_url=grant.image_url,
     )
+
+
+# Token-class OSS codes (as the core classifies them) on which an abort is retried once.
+_TOKEN_CODES = frozenset({"SecurityTokenExpired", "InvalidAccessKeyId"})
 
 
 def _local_error(code: str, message: str) -> ServiceError:
@@ -206,13 +212,7 @@ class Performer:
                 command_id=command_id, server_crc64=stored.crc64, etag=stored.etag
             )
         if isinstance(command, AbortMultipart):
-            try:
-                self._transport.abort_multipart(
-                    command.target, command.credentials, command.upload_id
-                )
-            except TransportError as error:
-                if error.error.code != "NoSuchUpload":
-                    raise
+            self._abort(command)
             return MultipartAborted(command_id=command_id)
         if isinstance(command, HeadObject):
             info = self._transport.head_object(command.target, command.credentials)
@@ -229,6 +229,57 @@ class Performer:
         if isinstance(command, RequestAuth):
             return self._provide_auth(command)
         raise TypeError(f"no performer for {type(command).__name__}")
+
+    def _abort(self, command: AbortMultipart) -> None:
+        """Abort; if the credentials expired meanwhile and a provider can refresh the video,
+        abort once more with fresh ones. A canceled file never asks the core for new
+        credentials, and without this its upload would stay open on the server."""
+        credentials = command.credentials
+        for attempt in (1, 2):
+            try:
+                self._transport.abort_multipart(command.target, credentials, command.upload_id)
+                return
+            except TransportError as error:
+                if error.error.code == "NoSuchUpload":
+                    return
+                fresh = None
+                if attempt == 1 and error.error.code in _TOKEN_CODES:
+                    fresh = self._fresh_credentials(command.file_id)
+                if fresh is None:
+                    raise
+                credentials = fresh
+
+    def _fresh_credentials(self, file_id: str) -> Credentials | None:
+        context = self._files(file_id)
+        if self._auth_provider is None or context is None or context.video_id is None:
+            return None
+        answer = self._auth_provider(
+            AuthRequest(
+                file_name=context.source.name,
+                file_size=context.source.size,
+                is_image=False,
+                video_id=context.video_id,
+                vod_params=context.vod_params,
+                refresh=True,
+            )
+        )
+        if isinstance(answer, StsToken):
+            if self._vod_api_factory is None:
+                return None
+            api = self._vod_api_factory(answer)
+            try:
+                answer = api.refresh_upload_video(context.video_id)
+            finally:
+                close = getattr(api, "close", None)
+                if callable(close):
+                    close()
+        return decode_upload_auth(answer.upload_auth, self._clock).credentials
+
+    def _remember_video(self, file_id: str, outcome: UploadAuthProvided) -> UploadAuthProvided:
+        context = self._files(file_id)
+        if context is not None and outcome.video_id and outcome.image_url is None:
+            context.video_id = outcome.video_id
+        return outcome
 
     def _call_vod(self, command: CallVod) -> Outcome:
         if self._vod_api_factory is None:
@@ -253,8 +304,9 @@ class Performer:
             close = getattr(api, "close", None)
             if callable(close):
                 close()
-        return grant_to_outcome(
-            command.command_id, grant, self._clock, media_kind=command.media_kind
+        return self._remember_video(
+            command.file_id,
+            grant_to_outcome(command.command_id, grant, self._clock, media_kind=command.media_kind),
         )
 
     def _provide_auth(self, command: RequestAuth) -> Outcome:
@@ -276,6 +328,9 @@ class Performer:
         )
         if isinstance(answer, StsToken):
             return StsTokenProvided(command_id=command.command_id, token=answer)
-        return grant_to_outcome(
-            command.command_id, answer, self._clock, media_kind=command.media_kind
+        return self._remember_video(
+            command.file_id,
+            grant_to_outcome(
+                command.command_id, answer, self._clock, media_kind=command.media_kind
+            ),
         )

@@ -285,6 +285,7 @@ class Vod:
                 vod_params=vod_params,
                 param_data=param_text,
                 identity_key=identity_key,
+                video_id=checkpoint.video_id if checkpoint is not None else None,
             )
             event = AddFile(
                 file_id=file_id,
