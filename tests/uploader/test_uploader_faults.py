@@ -15,6 +15,7 @@ import pytest
 from uploader_support import (
     MIN_PART,
     Tracer,
+    expire_upload_tokens,
     file_crc,
     open_uploads,
     operations,
@@ -149,6 +150,10 @@ def test_cancel_aborts_the_multipart_upload(
     [view] = vod.wait(timeout=10)
     assert view.state is FileState.CANCELED
     assert open_uploads(emu) == []
+    aborts = [
+        r["status"] for r in emu.control.requests() if r["operation"] == "AbortMultipartUpload"
+    ]
+    assert aborts[-1] == 204  # the first abort met the expired token, the second succeeded
     assert "AbortMultipartUpload" in operations(emu)
     assert tracer.of("canceled") == [("canceled", "cancel.mp4", "cancel")]
     assert vod.get_checkpoint(0) is None
@@ -208,3 +213,26 @@ def test_pause_one_file_while_another_uploads(
     assert views[0].upload_id == paused_upload
     for view, path in zip(views, (first, second), strict=True):
         assert stored_object(emu, root_transport, view) == (path.stat().st_size, file_crc(path))
+
+
+def test_cancel_after_token_expiry_still_aborts(
+    emu: Any, make_vod: Any, sizes_dir: Path, tracer: Tracer
+) -> None:
+    """UP-CANCEL-001 UPL-API-007 UPL-DRV-001: the credentials expire, then the file is
+    canceled: the abort is refreshed through the provider and no upload is left open."""
+    _slow_parts(emu, 0.1)
+    reached = _run_until(tracer, MIN_PART)
+    path = write_file(sizes_dir, "expired-cancel.mp4", PARTS * MIN_PART)
+    vod = make_vod(parallel=2, **tracer.callbacks())
+    vod.add_file(path)
+    vod.start_upload()
+    assert reached.wait(10)
+    assert expire_upload_tokens(emu)
+    vod.cancel_file(0)
+    [view] = vod.wait(timeout=20)
+    assert view.state is FileState.CANCELED
+    assert open_uploads(emu) == []
+    aborts = [
+        r["status"] for r in emu.control.requests() if r["operation"] == "AbortMultipartUpload"
+    ]
+    assert aborts[-1] == 204  # the first abort met the expired token, the second succeeded
