@@ -274,6 +274,8 @@ class UploaderMachine(RuleBasedStateMachine):
         else:
             raise AssertionError("the core never became idle")
         self.observe()
+        stuck = [v.file_id for v in d.core.files() if v.state is FileState.UPLOADING]
+        assert not stuck, f"idle core with files still Uploading: {stuck}"
         current = {
             view.upload_id
             for view in d.core.files()
@@ -324,6 +326,8 @@ class UploaderMachine(RuleBasedStateMachine):
             if isinstance(command, UploadPart):
                 parts_in_flight[command.file_id] = parts_in_flight.get(command.file_id, 0) + 1
         assert all(n <= self.options.parallel for n in parts_in_flight.values()), parts_in_flight
+        # the core awaits exactly the outcomes the network still owes it
+        assert {c.command_id for c in d.core.in_flight()} == {c.command_id for c in d.pending}
         for view in d.core.files():
             if view.video_id is not None:
                 bound = self.video.setdefault(view.file_id, view.video_id)
