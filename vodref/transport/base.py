@@ -2,7 +2,8 @@
 
 Implementations: :class:`~vodref.transport.oss_http.OssHttpTransport` (oss2 over HTTP, with
 an in-process requests adapter for the emulator app in :mod:`vodref.transport.inprocess`)
-and :class:`~vodref.transport.scripted.ScriptedTransport` for unit tests. Every failure is
+and :class:`~vodref.transport.memory.MemoryTransport` (in-memory, scriptable failures) for
+unit tests. Every failure is
 raised as :class:`~vodref.errors.TransportError` carrying a classified
 :class:`~vodref.core.values.ServiceError`; nothing else escapes an implementation.
 
