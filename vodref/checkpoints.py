@@ -27,6 +27,7 @@ import json
 import os
 import tempfile
 import threading
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Protocol
@@ -138,8 +139,16 @@ _DELETE = object()
 class FileCheckpointStore:
     """One JSON file per key, written atomically by a coalescing writer thread."""
 
-    def __init__(self, directory: str | os.PathLike[str] | None = None) -> None:
+    def __init__(
+        self,
+        directory: str | os.PathLike[str] | None = None,
+        *,
+        min_write_interval: float = 0.005,
+    ) -> None:
+        """``min_write_interval``: the writer starts a write at most this often (seconds), so
+        saves arriving faster are coalesced; a crash loses at most that much progress."""
         self.directory = Path(directory) if directory is not None else default_checkpoint_dir()
+        self._min_write_interval = min_write_interval
         try:
             self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
             os.chmod(self.directory, 0o700)
@@ -154,6 +163,7 @@ class FileCheckpointStore:
         self._closed = False
         self._error: CheckpointStoreError | None = None
         self._directory_dirty = False
+        self._flushing = 0
         # Writer thread only: what the files of a key hold now (see _write_checkpoint).
         self._written: dict[str, _Written] = {}
         self.writes = 0
@@ -238,8 +248,13 @@ class FileCheckpointStore:
 
     def flush(self) -> None:
         with self._cond:
-            while (self._pending or self._writing) and self._writer.is_alive():
-                self._cond.wait(0.5)
+            self._flushing += 1
+            self._cond.notify_all()
+            try:
+                while (self._pending or self._writing) and self._writer.is_alive():
+                    self._cond.wait(0.5)
+            finally:
+                self._flushing -= 1
             error, self._error = self._error, None
             dirty, self._directory_dirty = self._directory_dirty, False
         if dirty:
@@ -259,15 +274,25 @@ class FileCheckpointStore:
             self._fsync_directory()
 
     def _write_loop(self) -> None:
+        last_write = 0.0
         while True:
             with self._cond:
                 while not self._pending and not self._closed:
                     self._cond.wait()
                 if not self._pending and self._closed:
                     return
+                # Let a few more saves arrive (a part lands every ~3 ms at 350 MiB/s with
+                # 1 MiB parts): one write then covers them all. Close and flush don't wait.
+                resume_at = last_write + self._min_write_interval
+                while not self._closed and not self._flushing:
+                    remaining = resume_at - time.monotonic()
+                    if remaining <= 0:
+                        break
+                    self._cond.wait(remaining)  # new saves notify too: keep waiting
                 batch = self._pending
                 self._pending = {}
                 self._writing = set(batch)
+            last_write = time.monotonic()
             for key, operation in batch.items():
                 try:
                     if operation is _DELETE:
@@ -313,26 +338,30 @@ class FileCheckpointStore:
     def _write_checkpoint(self, key: str, checkpoint: Checkpoint) -> None:
         """Append the new parts to the journal when only parts were added; else snapshot."""
         header = _header(checkpoint)
-        parts = {p.number: (p.etag, p.crc64, p.size) for p in checkpoint.parts}
         written = self._written.get(key)
+        new = (
+            None
+            if written is None or written.header != header
+            else _added_parts(written.parts, checkpoint)
+        )
         if (
             written is not None
-            and written.header == header
-            and written.parts.items() <= parts.items()
-            and written.journal_parts + len(parts) - len(written.parts) <= max(64, len(parts) // 2)
+            and new is not None
+            and written.journal_parts + len(new) <= max(64, len(checkpoint.parts) // 2)
         ):
-            new = sorted(set(parts.items()) - set(written.parts.items()))
             if not new:
                 return
             line = json.dumps(
-                [[number, etag, f"{crc:016x}", size] for number, (etag, crc, size) in new],
+                [[number, etag, f"{crc:016x}", size] for number, etag, crc, size in new],
                 separators=(",", ":"),
             )
             self._append(self._journal_path(self._path(key), written.epoch), line)
-            written.parts = parts
+            for number, etag, crc, size in new:
+                written.parts[number] = (etag, crc, size)
             written.journal_parts += len(new)
             self.appends += 1
             return
+        parts = {p.number: (p.etag, p.crc64, p.size) for p in checkpoint.parts}
         epoch = os.urandom(6).hex()
         record = checkpoint.to_dict()
         assert_no_secrets(record)
@@ -396,6 +425,26 @@ class _Written:
         self.parts = parts
         self.epoch = epoch
         self.journal_parts = journal_parts
+
+
+def _added_parts(
+    written: dict[int, tuple[str, int, int]], checkpoint: Checkpoint
+) -> list[tuple[int, str, int, int]] | None:
+    """The parts ``checkpoint`` adds to ``written``, or None if it also drops or changes
+    some (then only a new snapshot is right)."""
+    if len(checkpoint.parts) < len(written):
+        return None
+    added = []
+    kept = 0
+    for part in checkpoint.parts:
+        known = written.get(part.number)
+        if known is None:
+            added.append((part.number, part.etag, part.crc64, part.size))
+        elif known == (part.etag, part.crc64, part.size):
+            kept += 1
+        else:
+            return None
+    return added if kept == len(written) else None
 
 
 def _header(checkpoint: Checkpoint) -> tuple[object, ...]:
