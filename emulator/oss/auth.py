@@ -465,6 +465,22 @@ def authenticate(request: Request, target: OssTarget, ctx: AuthContext) -> Crede
     )
 
 
+def claimed_access_key_id(request: Request, params: dict[str, str]) -> str | None:
+    """The AccessKeyId a request says it is signed with, before any verification."""
+    authorization = _header(request, "Authorization")
+    if authorization.startswith(V4_ALGORITHM):
+        for item in authorization[len(V4_ALGORITHM) :].split(","):
+            name, _, value = item.strip().partition("=")
+            if name.strip() == "Credential":
+                return value.strip().split("/", 1)[0] or None
+        return None
+    if authorization.startswith("OSS "):
+        return authorization[4:].rpartition(":")[0].strip() or None
+    if "x-oss-credential" in params:
+        return params["x-oss-credential"].split("/", 1)[0] or None
+    return params.get("OSSAccessKeyId") or None
+
+
 def authorize(credential: Credential, target: OssTarget) -> None:
     """AccessDenied unless the credential's scope allows this operation on this resource."""
     if not credential.scope.allows(action=target.operation, bucket=target.bucket, key=target.key):

@@ -125,6 +125,11 @@ class OssBackend:
         if conn.execute("SELECT 1 FROM oss_buckets WHERE name = ?", (bucket,)).fetchone() is None:
             raise errors.no_such_bucket(bucket)
 
+    def bucket_exists(self, bucket: str) -> bool:
+        with self.db.read() as conn:
+            found = conn.execute("SELECT 1 FROM oss_buckets WHERE name = ?", (bucket,))
+            return found.fetchone() is not None
+
     def require_bucket(self, bucket: str) -> None:
         with self.db.read() as conn:
             self._require_bucket(conn, bucket)

@@ -14,16 +14,17 @@ import base64
 import binascii
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from emulator.http import ErrorEffect, Request, Response
 from emulator.oss import exceptions as errors
 from emulator.oss import xmlutil
-from emulator.oss.auth import AuthContext, authenticate, authorize
+from emulator.oss.auth import AuthContext, authenticate, authorize, claimed_access_key_id
 from emulator.oss.exceptions import OssError
 from emulator.oss.models import ObjectInfo
 from emulator.oss.object_responses import OBJECT_HANDLERS
-from emulator.oss.urls import OssTarget, classify, validate_target
+from emulator.oss.urls import OssTarget, classify, retarget, validate_target
 from emulator.oss.wire import (
     Call,
     empty_response,
@@ -255,11 +256,47 @@ BUCKET_HANDLERS: dict[str, Handler] = {
 HANDLERS: dict[str, Handler] = {**BUCKET_HANDLERS, **OBJECT_HANDLERS}
 
 
+def _bucketless_target(state: EmulatorState, request: Request, target: OssTarget) -> OssTarget:
+    """Recover the bucket of a browser request that could not name it.
+
+    ali-oss in a browser, given an IP or ``localhost`` endpoint (what a VOD UploadAddress
+    holds when the app reached the emulator by IP), sends ``PUT /<key>`` with the bucket in
+    neither the Host (a browser cannot override it) nor the path, while signing
+    ``/<bucket>/<key>``. When the first path segment is not a bucket and the request's
+    credential is scoped to one object (a VOD UploadAuth), the whole path is that object's
+    key in the credential's bucket. Anything else is left alone and fails as before.
+    """
+    if target.virtual_hosted or target.bucket is None or state.oss.bucket_exists(target.bucket):
+        return target
+    access_key_id = claimed_access_key_id(request, target.params)
+    credential = None if access_key_id is None else state.credentials.get(access_key_id)
+    scope = None if credential is None else credential.scope
+    if scope is None or scope.bucket is None:
+        return target
+    whole = target.bucket if target.key is None else f"{target.bucket}/{target.key}"
+    covered = whole == scope.key or (
+        scope.key_prefix is not None and whole.startswith(scope.key_prefix)
+    )
+    if not covered:
+        return target
+    return retarget(target, request.method, bucket=scope.bucket, key=whole)
+
+
 def _dispatch(state: EmulatorState, request: Request, call: Call) -> Response:
     target = call.target
     if target.operation == "Options":
         return preflight(request)
+    target = _bucketless_target(state, request, target)
+    call = replace(call, target=target)
     validate_target(target)
+    # As OSS: a missing bucket is NoSuchBucket before any signature check. Answering
+    # SignatureDoesNotMatch instead would send the VOD JS SDK into its token-refresh loop.
+    if (
+        target.bucket is not None
+        and target.operation != "PutBucket"
+        and not state.oss.bucket_exists(target.bucket)
+    ):
+        raise errors.no_such_bucket(target.bucket)
     credential = authenticate(
         request,
         target,

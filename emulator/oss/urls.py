@@ -188,6 +188,18 @@ def _classify(method: str, raw_path: str, raw_query: str, host: str) -> OssTarge
     )
 
 
+def retarget(target: OssTarget, method: str, *, bucket: str, key: str) -> OssTarget:
+    """The same request addressed to ``bucket``/``key`` (the API name is worked out again:
+    ``PUT /name`` is PutBucket path-style but PutObject once ``name`` is known to be a key)."""
+    return OssTarget(
+        bucket=bucket,
+        key=key,
+        operation=_operation(method, bucket, key, target.params),
+        params=target.params,
+        virtual_hosted=False,
+    )
+
+
 def validate_target(target: OssTarget) -> None:
     """Reject malformed bucket names and keys before any state is touched."""
     if target.bucket is not None and not valid_bucket_name(target.bucket):

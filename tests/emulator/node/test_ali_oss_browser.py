@@ -12,12 +12,14 @@ What it shows:
   calls VOD at ``localhost``), ali-oss addresses ``<bucket>.localhost:PORT``; every
   request passes its preflight and ali-oss can read the ETag of each part, so the
   checkpointed multipart upload completes.
-- With ``endpoint: http://127.0.0.1:PORT`` a browser cannot work: Node's ali-oss sends the
-  bucket in a ``Host: <bucket>.oss-<region>.aliyuncs.com`` header, but a browser refuses
-  to set ``Host``. The request then names no bucket (``/<key>`` on ``127.0.0.1``), and the
-  emulator, like OSS, answers ``SignatureDoesNotMatch``. The VOD SDK treats that error as
-  token expiry (sdk-semantics §4.1), so the app loops on RefreshUploadVideo. Point the
-  web app at ``localhost``.
+- With ``endpoint: http://127.0.0.1:PORT`` Node's ali-oss sends the bucket in a
+  ``Host: <bucket>.oss-<region>.aliyuncs.com`` header, but a browser refuses to set
+  ``Host``, so the request names no bucket (``/<key>`` on ``127.0.0.1``). With a VOD
+  UploadAuth (scoped to one object) the emulator recovers the bucket from the credential,
+  so the VOD flow works from a browser whichever address the app used. With any other
+  key the first path segment is taken as the bucket and the answer is ``NoSuchBucket``
+  (never ``SignatureDoesNotMatch``, which the VOD SDK would take for token expiry and
+  loop on RefreshUploadVideo).
 """
 
 from __future__ import annotations
@@ -136,9 +138,10 @@ def test_browser_build_with_root_key_round_trip(
 def test_browser_build_with_ip_endpoint_names_no_bucket(
     run_node: NodeRunner, node_emulator: NodeEmulator, bucket_name: str
 ) -> None:
-    """The trap: an IP endpoint in a browser sends ``/<key>`` to ``127.0.0.1`` with no
-    bucket anywhere, and the answer is SignatureDoesNotMatch (which the VOD SDK takes for
-    an expired token). Documented in tests/node/README.md."""
+    """An IP endpoint in a browser sends ``/<key>`` to ``127.0.0.1`` with no bucket
+    anywhere. With the root key nothing says which bucket was meant: the first segment is
+    taken as the bucket and the answer is NoSuchBucket, a clear failure rather than the
+    SignatureDoesNotMatch that the VOD SDK would treat as token expiry. EMU-OSS-001."""
     result = run_node(
         "browser.js", "--key", "browser/ip.mp4", "--size", str(SIZE),
         "--endpoint", node_emulator.url,
@@ -146,11 +149,54 @@ def test_browser_build_with_ip_endpoint_names_no_bucket(
     )  # fmt: skip
     assert result["ok"] is True, result
     assert result["put"]["ok"] is False
-    assert result["put"]["error"]["name"] == "SignatureDoesNotMatchError", result["put"]
-    assert result["multipart"]["error"]["name"] == "SignatureDoesNotMatchError"
+    assert result["put"]["error"]["name"] == "NoSuchBucketError", result["put"]
+    assert result["multipart"]["error"]["name"] == "NoSuchBucketError"
     requests = [e for e in result["network"] if e["event"] == "request"]
     assert requests[0]["host"] == f"127.0.0.1:{node_emulator.port}"
     assert requests[0]["path"] == "/browser/ip.mp4.txt"
+
+
+def test_browser_build_with_ip_endpoint_and_upload_auth_finds_the_bucket(
+    run_node: NodeRunner, node_emulator: NodeEmulator
+) -> None:
+    """The VOD flow from a browser when the app called VOD at ``127.0.0.1``: the
+    UploadAddress Endpoint is the IP, the browser's requests name no bucket, and the
+    emulator takes it from the UploadAuth's one-object scope. EMU-OSS-001, EMU-VOD-003."""
+    client = AcsClient(
+        node_emulator.access_key_id,
+        node_emulator.access_key_secret,
+        "cn-shanghai",
+        auto_retry=False,
+    )
+    try:
+        request = CreateUploadVideoRequest.CreateUploadVideoRequest()
+        request.set_Title("browser upload by ip")
+        request.set_FileName("clip.mp4")
+        request.set_endpoint(f"127.0.0.1:{node_emulator.port}")
+        answer = json.loads(client.do_action_with_exception(request))
+    finally:
+        client.session.close()
+    address = json.loads(base64.b64decode(answer["UploadAddress"]))
+    auth = json.loads(base64.b64decode(answer["UploadAuth"]))
+    assert address["Endpoint"] == node_emulator.url
+    key = address["FileName"]
+    creds = Credentials(auth["AccessKeyId"], auth["AccessKeySecret"], auth["SecurityToken"])
+    result = run_node(
+        "browser.js", "--key", key, "--size", str(SIZE),
+        "--endpoint", address["Endpoint"],
+        bucket=address["Bucket"], credentials=creds,
+    )  # fmt: skip
+    assert result["ok"] is True, result
+    # "<key>.txt" is outside the UploadAuth's scope: its first segment is no bucket.
+    assert result["put"]["ok"] is False
+    multipart = result["multipart"]
+    assert multipart["ok"] is True, multipart
+    assert (
+        multipart["downloaded"] == multipart["md5"] == hashlib.md5(_expected_bytes(key)).hexdigest()
+    )
+    requests = [e for e in result["network"] if e["event"] == "request"]
+    assert {e["host"] for e in requests} == {f"127.0.0.1:{node_emulator.port}"}
+    assert all(not e["path"].startswith(f"/{address['Bucket']}") for e in requests)
 
 
 def test_browser_build_corrects_a_skewed_clock_from_server_time(
