@@ -1,7 +1,7 @@
 """Shared helpers for the VOD, STS and RPC tests: a running emulator and the real SDKs.
 
 Every client here is an unmodified official SDK pointed at the emulator exactly as
-docs/clients.md tells users to (each snippet there is mirrored by a helper below):
+the README's client section tells users to (each snippet there is mirrored by a helper below):
 
 - aliyunsdkcore (RPC v1, HMAC-SHA1): ``AcsClient(..., auto_retry=False)`` plus
   ``add_endpoint(region, product, "127.0.0.1:PORT")``; STS requests also need
@@ -92,7 +92,7 @@ def core_client(
     access_key_secret: str | None = None,
     security_token: str | None = None,
 ) -> AcsClient:
-    """An AcsClient aimed at the emulator (docs/clients.md, "aliyun-python-sdk-core")."""
+    """An AcsClient aimed at the emulator (README: "aliyun-python-sdk-core")."""
     key_id = access_key_id or emulator.access_key_id
     secret = access_key_secret or emulator.access_key_secret
     if security_token is not None:
@@ -136,7 +136,7 @@ def tea_config(
     access_key_secret: str | None = None,
     security_token: str | None = None,
 ) -> Any:
-    """A tea Config aimed at the emulator (docs/clients.md, "tea clients")."""
+    """A tea Config aimed at the emulator (the README's client section, "tea clients")."""
     from alibabacloud_tea_openapi.models import Config  # noqa: PLC0415 (slow import)
 
     return Config(

@@ -1,4 +1,5 @@
-"""docs/clients.md stays true: its Python snippets run, in order, against a live emulator.
+"""The README's "Pointing the official clients at the emulator" stays true: its Python
+snippets run, in order, against a live emulator.
 
 Each ```python block of the document is executed in one shared namespace, with the
 placeholder address ``127.0.0.1:9000`` replaced by the test emulator's. The Node snippet is
@@ -17,24 +18,33 @@ from typing import Any
 import pytest
 from rpc_support import RunningEmulator
 
-DOC = Path(__file__).resolve().parents[3] / "docs" / "clients.md"
+README = Path(__file__).resolve().parents[3] / "README.md"
+SECTION = "## Pointing the official clients at the emulator"
 PLACEHOLDER = "127.0.0.1:9000"
 PYTHON_BLOCK = re.compile(r"^```python\n(.*?)^```", re.MULTILINE | re.DOTALL)
 
 
+def section_text() -> str:
+    """The README section, from its heading to the next heading of the same level."""
+    text = README.read_text(encoding="utf-8")
+    start = text.index(SECTION)
+    end = text.find("\n## ", start + len(SECTION))
+    return text[start : None if end < 0 else end]
+
+
 def python_blocks() -> list[str]:
-    return PYTHON_BLOCK.findall(DOC.read_text(encoding="utf-8"))
+    return PYTHON_BLOCK.findall(section_text())
 
 
 def test_the_document_has_snippets_for_every_client() -> None:
-    text = DOC.read_text(encoding="utf-8")
+    text = section_text()
     for heading in (
-        "## oss2",
-        "## alibabacloud-oss-v2",
-        "## aliyun-python-sdk-core",
-        "## tea clients",
-        "## voduploadsdk",
-        "## ali-oss (Node)",
+        "### oss2",
+        "### alibabacloud-oss-v2",
+        "### aliyun-python-sdk-core",
+        "### tea clients",
+        "### voduploadsdk",
+        "### ali-oss (Node)",
     ):
         assert heading in text, heading
     assert len(python_blocks()) >= 8
@@ -52,9 +62,8 @@ def test_every_python_snippet_runs(
     namespace: dict[str, Any] = {"__name__": "clients_doc"}
     try:
         for number, block in enumerate(python_blocks(), start=1):
-            code = compile(
-                block.replace(PLACEHOLDER, rpc_emulator.host_port), f"clients.md#{number}", "exec"
-            )
+            source = block.replace(PLACEHOLDER, rpc_emulator.host_port)
+            code = compile(source, f"README-clients#{number}", "exec")
             exec(code, namespace)
     finally:
         namespace.clear()

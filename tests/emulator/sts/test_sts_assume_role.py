@@ -243,7 +243,7 @@ def test_dump_lists_sts_credentials_without_secrets(rpc_emulator: RunningEmulato
 
 
 def test_assume_role_with_a_schemed_endpoint(rpc_emulator: RunningEmulator) -> None:
-    """EMU-STS-001: docs/clients.md's alternative to set_protocol_type: an endpoint with
+    """EMU-STS-001: the README's client section's alternative to set_protocol_type: an endpoint with
     ``http://`` wins over the https that AssumeRoleRequest forces."""
     client = AcsClient(
         rpc_emulator.access_key_id, rpc_emulator.access_key_secret, "cn-shanghai", auto_retry=False

@@ -1,4 +1,4 @@
-"""voduploadsdk, unmodified, through the emulator as its HTTP proxy (docs/clients.md).
+"""voduploadsdk, unmodified, through the emulator as its HTTP proxy (the README's client section).
 
 voduploadsdk has no endpoint setting: it calls ``vod.cn-shanghai.aliyuncs.com`` through
 aliyunsdkcore, uploads to the UploadAddress's endpoint with oss2, and posts unsigned
