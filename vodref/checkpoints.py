@@ -100,22 +100,27 @@ def default_checkpoint_dir() -> Path:
 
 
 class MemoryCheckpointStore:
-    """A dict. For tests, and for callers who want resume within one process only."""
+    """A dict. For tests, and for callers who want resume within one process only.
+
+    Like the file store it keeps a core ``Checkpoint`` as the (immutable) object and encodes
+    it only when loaded, so per-part saves cost no JSON."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._records: dict[str, str] = {}
+        self._records: dict[str, object] = {}
         self.saves = 0
 
     def load(self, key: str) -> dict[str, Any] | None:
         with self._lock:
             raw = self._records.get(key)
-        return None if raw is None else _decode(raw, key)
+        if raw is None:
+            return None
+        return _decode(raw if isinstance(raw, str) else _encode(raw), key)
 
     def save(self, key: str, record: Record | SupportsToDict) -> None:
-        encoded = _encode(record)
+        stored: object = _encode(record) if isinstance(record, Mapping) else record
         with self._lock:
-            self._records[key] = encoded
+            self._records[key] = stored
             self.saves += 1
 
     def delete(self, key: str) -> None:
