@@ -87,6 +87,8 @@ class CallbackDispatcher:
         if isinstance(notification, NotifyStarted):
             self.call_user(callbacks.on_upload_started, notification.file)
         elif isinstance(notification, NotifyProgress):
+            if callbacks.on_upload_progress is None and callbacks.on_upload_bytes is None:
+                return  # no snapshot to take (it needs the driver's lock)
             with self._lock:
                 try:
                     view = self._view_of(notification.file_id)
