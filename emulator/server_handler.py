@@ -1,0 +1,391 @@
+"""The socket server's HTTP layer: one stdlib handler per connection around an App.
+
+:class:`EmulatorHTTPServer` is a ``ThreadingHTTPServer`` that knows its app, caps open
+connections (``503 SlowDown`` beyond ``max_connections``) and can end them all at
+shutdown. :class:`EmulatorRequestHandler` serves one request at a time on a keep-alive
+connection, in the order described in :mod:`emulator.server`: head (read and checked by
+:mod:`emulator.server_wire`), fault decision, body, ``app.handle``, response (transport
+effects performed by :mod:`emulator.server_effects`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import socket
+import threading
+from dataclasses import replace
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, ClassVar
+from urllib.parse import urlsplit
+
+from emulator.app import App
+from emulator.http import (
+    FaultDecision,
+    Headers,
+    Request,
+    Response,
+    TransportAction,
+)
+from emulator.server_effects import (
+    as_chunks,
+    close_body,
+    close_without_answer,
+    reset_connection,
+    send_throttled,
+    send_truncated,
+)
+from emulator.server_wire import (
+    BUSY_RESPONSE,
+    MAX_LINE,
+    ClientGone,
+    HeadError,
+    entity_too_large_xml,
+    error_xml,
+    parse_content_length,
+    parse_request_line,
+    read_chunked_body,
+    read_header_fields,
+    read_sized_body,
+)
+
+# The logger keeps the name it had before the server was split into modules.
+log = logging.getLogger("emulator.server")
+
+_COALESCE_LIMIT = 64 * 1024
+
+
+class EmulatorHTTPServer(ThreadingHTTPServer):
+    """A ThreadingHTTPServer that knows its app and tracks open connections so
+    :meth:`close_connections` can end keep-alive and stalled connections at shutdown."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128
+
+    def __init__(
+        self,
+        address: tuple[str, int],
+        app: App,
+        *,
+        read_timeout: float = 60.0,
+        max_connections: int = 1024,
+    ) -> None:
+        self.app = app
+        self.read_timeout = read_timeout
+        self.max_connections = max_connections
+        self.stopping = threading.Event()
+        self._connections: set[socket.socket] = set()
+        self._connections_lock = threading.Lock()
+        super().__init__(address, EmulatorRequestHandler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        """One thread per connection, up to ``max_connections``; beyond that a connection
+        gets ``503 SlowDown`` and is closed, so a flood cannot exhaust threads."""
+        with self._connections_lock:
+            full = len(self._connections) >= self.max_connections
+            if not full:
+                self._connections.add(request)
+        if full:
+            with contextlib.suppress(OSError):
+                request.sendall(BUSY_RESPONSE)
+            self.shutdown_request(request)
+            return
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._connections_lock:
+            self._connections.discard(request)
+        super().shutdown_request(request)
+
+    def close_connections(self) -> None:
+        with self._connections_lock:
+            connections = list(self._connections)
+        for connection in connections:
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        log.exception("connection from %s failed", client_address)
+
+
+class EmulatorRequestHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    # TCP_NODELAY: a response is one or a few sends; never let Nagle hold the last one.
+    disable_nagle_algorithm = True
+    server: EmulatorHTTPServer
+    _headers_buffer: list[bytes]  # created by send_response_only (stdlib internals)
+    request_headers: Headers
+    server_version = "AliyunOSS"
+    sys_version = ""
+    # Methods are all dispatched by handle_one_request; this silences the stdlib lookup.
+    error_content_type = "application/xml"
+    _ABSOLUTE_PREFIXES: ClassVar[tuple[str, ...]] = ("http://", "https://")
+
+    def setup(self) -> None:
+        # StreamRequestHandler applies ``timeout`` to the socket: every recv (request
+        # line, headers, body) must make progress within it, which bounds slowloris.
+        self.timeout = self.server.read_timeout  # type: ignore[misc]
+        super().setup()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        log.debug("%s " + format, self.address_string(), *args)
+
+    # -- request line and errors --------------------------------------------------------
+
+    def handle_one_request(self) -> None:
+        try:
+            self.raw_requestline = self.rfile.readline(MAX_LINE + 1)
+            if not self.raw_requestline:
+                self.close_connection = True
+                return
+            if len(self.raw_requestline) > MAX_LINE:
+                self.requestline = self.request_version = self.command = ""
+                self.send_error(414)
+                return
+            if not self.parse_request():
+                return
+            self._serve()
+        except (TimeoutError, ConnectionError, ClientGone):
+            self.close_connection = True
+        except OSError:
+            self.close_connection = True
+
+    def parse_request(self) -> bool:
+        """Parse the request line and headers into ``request_headers``.
+
+        Replaces the stdlib's version (see :func:`~emulator.server_wire.read_header_fields`
+        for the limits). Unlike the stdlib it never rewrites a path starting with ``//``:
+        keys are data.
+        """
+        self.command = ""
+        self.request_version = "HTTP/1.1"
+        self.close_connection = True
+        self.request_headers = Headers()
+        requestline = str(self.raw_requestline, "iso-8859-1").rstrip("\r\n")
+        self.requestline = requestline
+        try:
+            command, path, version = parse_request_line(requestline)
+            self.command, self.path, self.request_version = command, path, version
+            limit = self.server.app.state.config.max_header_bytes
+            headers = read_header_fields(self.rfile, limit)
+        except HeadError as error:
+            self.send_error(error.status, error.message)
+            return False
+        self.request_headers = headers
+        connection = (headers.get("Connection") or "").lower()
+        self.close_connection = connection == "close" or (
+            version == "HTTP/1.0" and connection != "keep-alive"
+        )
+        if (headers.get("Expect") or "").lower() == "100-continue" and version == "HTTP/1.1":
+            self.send_response_only(100)
+            self.end_headers()
+        return True
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """Protocol-level errors (bad request line, oversize headers) as OSS error XML."""
+        reason = self.responses.get(code, ("Error", ""))[0]
+        body = error_xml(
+            code,
+            reason.replace(" ", ""),
+            message or reason,
+            getattr(self, "request_headers", Headers()).get("Host") or "",
+        )
+        # A request line too broken to parse leaves request_version at HTTP/0.9, for which
+        # the stdlib omits the status line; every client here speaks HTTP/1.x.
+        self.request_version = "HTTP/1.1"
+        try:
+            self.send_response_only(code, reason)
+            self.send_header("Content-Type", "application/xml")
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Connection", "close")
+            self.end_headers()
+            if getattr(self, "command", "") != "HEAD":
+                self.wfile.write(body)
+        except OSError:
+            pass
+        self.close_connection = True
+
+    # -- one request ------------------------------------------------------------------
+
+    def _target(self) -> tuple[str, str, str, bool] | None:
+        """(host, raw_path, raw_query, via_proxy), or None after answering an error."""
+        target = self.path
+        via_proxy = target.startswith(self._ABSOLUTE_PREFIXES)
+        if via_proxy:
+            parts = urlsplit(target)
+            host = parts.netloc
+            hostname = (parts.hostname or "").lower()
+            if not hostname.endswith(".aliyuncs.com"):
+                self._simple_error(
+                    403,
+                    "AccessDenied",
+                    "The emulator answers proxy requests for *.aliyuncs.com only and never "
+                    "forwards them.",
+                )
+                return None
+            raw_path, raw_query = parts.path or "/", parts.query
+        else:
+            host = self.request_headers.get("Host") or "{}:{}".format(
+                *self.server.server_address[:2]
+            )
+            raw_path, _, raw_query = target.partition("?")
+        if not raw_path.startswith("/"):
+            self._simple_error(400, "InvalidURI", "Couldn't parse the specified URI.")
+            return None
+        return host, raw_path, raw_query, via_proxy
+
+    def _simple_error(self, status: int, code: str, message: str) -> None:
+        """Answer before the app runs (the body is unread, so the connection closes)."""
+        self.close_connection = True
+        body = error_xml(status, code, message, self.request_headers.get("Host") or "")
+        self._write(
+            Response(status=status, headers=[("Content-Type", "application/xml")], body=body)
+        )
+
+    def _serve(self) -> None:
+        located = self._target()
+        if located is None:
+            return
+        host, raw_path, raw_query, via_proxy = located
+        request = Request(
+            method=self.command,
+            raw_path=raw_path,
+            raw_query=raw_query,
+            headers=self.request_headers,
+            body=b"",
+            host=host,
+            client_address=self.client_address[0],
+            via_proxy=via_proxy,
+        )
+        app = self.server.app
+        state = app.state
+        info = app.classify(request)
+        decision: FaultDecision | None = None
+        if info.service != "control":
+            decision = state.faults.decide(info, now=state.clock.now())
+        transport = decision.transport if decision is not None else None
+        if transport is not None and transport.action is TransportAction.RESET_BEFORE_BODY:
+            app.record(request, info, None, decision)
+            self._abort()
+            return
+        body = self._read_body()
+        if body is None:
+            return
+        response = app.handle(replace(request, body=body), decision=decision, decided=True)
+        self._write(response)
+
+    # -- body ---------------------------------------------------------------------------
+
+    def _too_large(self) -> None:
+        limit = self.server.app.state.config.max_body_bytes
+        body = entity_too_large_xml(limit, self.request_headers.get("Host") or "")
+        self.close_connection = True
+        self._write(Response(status=400, headers=[("Content-Type", "application/xml")], body=body))
+
+    def _read_body(self) -> bytes | None:
+        """The request body, or None after answering an error (or losing the client)."""
+        limit = self.server.app.state.config.max_body_bytes
+        encoding = (self.request_headers.get("Transfer-Encoding") or "").strip().lower()
+        if encoding:
+            if encoding != "chunked":
+                self.send_error(501, "Unsupported Transfer-Encoding")
+                return None
+            body = read_chunked_body(self.rfile, limit)
+            if body is None:
+                self._too_large()
+            return body
+        raw_length = self.request_headers.get("Content-Length")
+        if raw_length is None:
+            return b""
+        length = parse_content_length(raw_length)
+        if length is None:
+            self.send_error(400, "Invalid Content-Length")
+            return None
+        if length > limit:
+            self._too_large()
+            return None
+        return read_sized_body(self.rfile, length)
+
+    # -- response ------------------------------------------------------------------------
+
+    def _abort(self) -> None:
+        """Reset the connection (RST, not FIN)."""
+        self.close_connection = True
+        reset_connection(self.connection)
+
+    def _drop(self) -> None:
+        """Close without answering (FIN)."""
+        self.close_connection = True
+        close_without_answer(self.connection)
+
+    def _wait(self, seconds: float) -> bool:
+        """Sleep, cut short by server shutdown; True if the server is stopping."""
+        return self.server.stopping.wait(max(seconds, 0.0))
+
+    def _write(self, response: Response) -> None:
+        effect = response.transport
+        action = effect.action if effect is not None else None
+        if effect is not None:
+            if action is TransportAction.RESET_AFTER_BODY:
+                self._abort()
+                return
+            if action is TransportAction.DROP_AFTER_COMMIT:
+                self._drop()
+                return
+            if action is TransportAction.STALL:
+                self._wait(effect.seconds)
+                self._drop()
+                return
+            if action is TransportAction.DELAY and self._wait(effect.seconds):
+                self._drop()
+                return
+        is_head = self.command == "HEAD"
+        body = response.body
+        if isinstance(body, bytes | bytearray | memoryview):
+            length = len(body) if response.content_length is None else response.content_length
+        else:
+            length = response.content_length or 0
+        no_body = is_head or response.status in (204, 304) or response.status < 200
+        self.send_response_only(response.status)
+        for name, value in response.headers:
+            if name.lower() not in ("content-length", "connection", "transfer-encoding"):
+                self.send_header(name, value)
+        if response.status not in (204, 304):
+            self.send_header("Content-Length", str(length))
+        if self.close_connection:
+            self.send_header("Connection", "close")
+        self._headers_buffer.append(b"\r\n")
+        if no_body:
+            self.flush_headers()
+            close_body(body)
+            return
+        if action is None and isinstance(body, bytes) and len(body) <= _COALESCE_LIMIT:
+            # One send for head and small body: fewer syscalls, and no Nagle wait for a
+            # second small segment.
+            self._headers_buffer.append(body)
+            self.flush_headers()
+            return
+        self.flush_headers()
+        chunks = as_chunks(body)
+        try:
+            if action is TransportAction.TRUNCATE:
+                assert effect is not None
+                send_truncated(self.wfile, chunks, effect.truncate_at)
+                self._drop()
+            elif action is TransportAction.THROTTLE:
+                assert effect is not None
+                if not send_throttled(self.wfile, chunks, effect.bytes_per_second, self._wait):
+                    self._drop()
+            else:
+                sent = 0
+                for chunk in chunks:
+                    if chunk:
+                        self.wfile.write(chunk)
+                        sent += len(chunk)
+                if sent != length:
+                    # The body ended early (an object overwritten mid-read): the client
+                    # must see a broken response, not a short one that looks complete.
+                    self._drop()
+        finally:
+            close_body(body)
