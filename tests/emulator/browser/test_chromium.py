@@ -1,0 +1,185 @@
+"""The VOD JS upload SDK's OSS traffic from a real browser: headless Chromium.
+
+``tests/emulator/node`` runs ali-oss's browser build in Node under a *simulated* browser
+(``tests/node/lib/browser-env.js``). This module runs it in Debian's Chromium, driven by
+playwright-core (``tests/node/chromium.js``), from a page on another loopback origin
+(``http://localhost:<page port>``) than the emulator's, so everything a browser enforces
+is real: CORS preflights for the signed, non-simple requests (``Authorization``,
+``x-oss-*``, ``x-oss-notification``), ``Access-Control-Allow-Origin`` on every answer
+(errors included), reading ``ETag`` and the request id only when exposed, the Host and
+Content-Length the browser sets itself, and part bodies that ali-oss slices from a
+``File`` and sends as ``ArrayBuffer``-backed buffers.
+
+The app side is Python (aliyunsdkcore calling CreateUploadVideo / RefreshUploadVideo at
+the emulator); the page gets the base64 UploadAuth/UploadAddress as the SDK does and
+runs ``multipartUpload`` (100 KiB parts, 5 in parallel, ``x-oss-notification``,
+checkpoints from ``progress`` saved to localStorage). What it proves:
+
+- a full upload completes and the object's bytes and CRC-64 are what the page generated
+  (checked with oss2 and the root key);
+- an upload cancelled after two parts resumes after a page reload from the checkpoint in
+  localStorage, uploads only the missing parts, completes the same upload id, and leaves
+  no multipart upload open;
+- both UploadAddress forms work from a browser: the app calling VOD at ``localhost``
+  (ali-oss addresses ``<bucket>.localhost:PORT``) and at ``127.0.0.1`` (the browser sends
+  ``Host: 127.0.0.1:PORT`` and ``/<key>``; the emulator takes the bucket from the
+  one-object UploadAuth);
+- an expired UploadAuth surfaces in the page as ali-oss error code
+  ``SecurityTokenExpired`` (what makes the SDK call onUploadTokenExpired), and the
+  RefreshUploadVideo credential resumes the same upload id.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+import oss2
+import pytest
+from browser_support import (
+    BrowserEmulator,
+    ChromiumSession,
+    CreatedVideo,
+    VodApp,
+    WireRecord,
+    xorshift_bytes,
+)
+
+pytestmark = [pytest.mark.node]
+
+PART = 100 * 1024
+SIZE = 6 * PART + 12_345  # 6 parts of 100 KiB and a remainder: 7 parts
+PARTS = 7
+HOSTS = pytest.mark.parametrize(
+    "vod_host", ["localhost", "127.0.0.1"], ids=["app-uses-localhost", "app-uses-127.0.0.1"]
+)
+# What the SDK sends as x-oss-notification: base64 of the addFile paramData.
+PARAM_DATA = {"Vod": {"Title": "browser upload", "UserData": {"MessageCallback": {}}}}
+NOTIFICATION = base64.b64encode(json.dumps(PARAM_DATA).encode()).decode()
+
+
+def _crc64(data: bytes) -> int:
+    crc = oss2.utils.Crc64(0)
+    crc.update(data)
+    return int(crc.crc)
+
+
+def _upload(
+    chromium: ChromiumSession, video: CreatedVideo, seed: int, **options: Any
+) -> dict[str, Any]:
+    answer = chromium.call(
+        "upload",
+        uploadAuth=video.upload_auth,
+        uploadAddress=video.upload_address,
+        seed=seed,
+        size=SIZE,
+        fileName="movie.mp4",
+        partSize=PART,
+        parallel=5,
+        notification=NOTIFICATION,
+        **options,
+    )
+    result: dict[str, Any] = answer["result"]
+    result["_console"] = answer["console"]
+    result["_network"] = answer["network"]
+    return result
+
+
+def _object_requests(wire: list[WireRecord], key: str) -> list[WireRecord]:
+    return [record for record in wire if record.path.endswith("/" + key)]
+
+
+def _assert_cors_wire(wire: list[WireRecord], origin: str, video: CreatedVideo, port: int) -> None:
+    """What Chromium put on the wire: every signed request preceded by its preflight,
+    both answered for the page's origin (EMU-OSS-032), and the Host the browser chose."""
+    assert wire, "the browser sent nothing"
+    address = video.address
+    host = (
+        f"{address['Bucket']}.localhost:{port}"
+        if address["Endpoint"].startswith("http://localhost:")
+        else f"127.0.0.1:{port}"
+    )
+    preflighted: set[tuple[str, str]] = set()
+    for record in wire:
+        assert record.host == host, record
+        assert record.header("origin") == origin, record
+        assert record.response_headers.get("access-control-allow-origin") == origin, record
+        if record.method == "OPTIONS":
+            assert record.status == 200, record
+            requested = record.header("access-control-request-headers") or ""
+            allowed = record.response_headers.get("access-control-allow-headers") or ""
+            for name in ("authorization", "x-oss-date", "x-oss-security-token"):
+                assert name in requested.split(","), record
+            assert set(requested.split(",")) <= set(allowed.lower().split(",")), record
+            method = record.header("access-control-request-method") or ""
+            assert method in record.response_headers["access-control-allow-methods"], record
+            preflighted.add((method, record.query))
+            continue
+        # Signed with the UploadAuth's STS token, and only after its own preflight.
+        assert record.header("x-oss-security-token"), record
+        assert (record.method, record.query) in preflighted, record
+        expose = record.response_headers.get("access-control-expose-headers", "").lower()
+        for name in ("etag", "x-oss-request-id", "x-oss-hash-crc64ecma"):
+            assert name in expose, record
+
+
+def _assert_stored(emulator: BrowserEmulator, video: CreatedVideo, seed: int) -> None:
+    """The object is the page's bytes (oss2 checks the CRC on the way, too)."""
+    expected = xorshift_bytes(seed, SIZE)
+    address = video.address
+    bucket = emulator.root_bucket(address["Bucket"])
+    head = bucket.head_object(address["FileName"])
+    assert head.content_length == SIZE
+    assert head.server_crc == _crc64(expected)
+    assert bucket.get_object(address["FileName"]).read() == expected
+    assert emulator.open_uploads(address["FileName"]) == []
+
+
+@HOSTS
+def test_multipart_upload_from_chromium_completes(
+    chromium: ChromiumSession, browser_emulator: BrowserEmulator, vod: VodApp, vod_host: str
+) -> None:
+    """EMU-VOD-001, EMU-VOD-003, EMU-VOD-004, EMU-VOD-008, EMU-OSS-024, EMU-OSS-032."""
+    video = vod.create(vod_host, "full upload", "movie.mp4")
+    assert video.address["Endpoint"] == f"http://{vod_host}:{browser_emulator.port}"
+    key = video.address["FileName"]
+    mark = browser_emulator.app.mark()
+
+    result = _upload(chromium, video, seed=11)
+
+    assert result["ok"] is True, result
+    assert result["complete"]["status"] == 200, result
+    expected = xorshift_bytes(11, SIZE)
+    # The browser could read the CRC header of the Complete answer: it is exposed.
+    assert result["complete"]["crc64"] == str(_crc64(expected))
+    events = result["events"]
+    assert events[0]["p"] == 0 and events[0]["doneParts"] == []
+    assert events[-1]["p"] == 1
+    checkpoints = [event for event in events if "doneParts" in event]
+    assert sorted(checkpoints[-1]["doneParts"]) == list(range(1, PARTS + 1))
+    assert all(event["etagsReadable"] for event in checkpoints)
+    assert len({event["uploadId"] for event in checkpoints}) == 1
+    assert result["storedAfter"] is None  # the SDK drops its checkpoint when done
+    _assert_stored(browser_emulator, video, seed=11)
+    assert vod.status(video.video_id, vod_host) in ("UploadSucc", "Normal")
+
+    # Chromium caches preflights per URL, so the CORS check reads the key's whole history.
+    _assert_cors_wire(
+        _object_requests(browser_emulator.app.wire(), key),
+        chromium.ready["origin"],
+        video,
+        browser_emulator.port,
+    )
+    wire = _object_requests(browser_emulator.app.wire(mark), key)
+    initiate = [r for r in wire if r.method == "POST" and "uploads" in r.params]
+    complete = [r for r in wire if r.method == "POST" and "uploadId" in r.params]
+    parts = [r for r in wire if r.method == "PUT" and "partNumber" in r.params]
+    assert len(initiate) == 1 and len(complete) == 1
+    # The SDK's x-oss-notification reaches Initiate and Complete (ali-oss copies it onto
+    # every part as well).
+    for record in [*initiate, *complete, *parts]:
+        assert record.header("x-oss-notification") == NOTIFICATION, record
+    sizes = {int(r.params_dict["partNumber"]): int(r.header("content-length") or -1) for r in parts}
+    assert sizes == {**dict.fromkeys(range(1, PARTS), PART), PARTS: SIZE - 6 * PART}
+    assert {r.header("content-type") for r in parts} == {"video/mp4"}
