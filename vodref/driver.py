@@ -24,7 +24,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol, cast
 
 from .checkpoints import CheckpointStore
@@ -42,6 +42,7 @@ from .core.commands import (
 from .core.errors import CoreError, OutcomeError
 from .core.events import CommandAbandoned, CommandFailed, Event, Outcome
 from .core.values import ErrorKind, ServiceError
+from .errors import CheckpointStoreError
 from .performer import Performer
 
 __all__ = ["CoreLike", "Driver", "NotificationSink"]
@@ -70,7 +71,6 @@ class Driver:
         clock: Clock,
         notify: NotificationSink,
         workers: int,
-        on_auth_wanted: Callable[[RequestAuth], None] | None = None,
         on_checkpoint_deleted: Callable[[str], None] | None = None,
     ) -> None:
         self._core = core
@@ -78,7 +78,6 @@ class Driver:
         self._store = store
         self._clock = clock
         self._notify = notify
-        self._on_auth_wanted = on_auth_wanted
         self._on_checkpoint_deleted = on_checkpoint_deleted
         self._lock = threading.RLock()
         self._changed = threading.Condition(self._lock)
@@ -130,10 +129,6 @@ class Driver:
             self._dispatch(commands)
             self._changed.notify_all()
 
-    def awaiting_auth(self, file_id: str) -> RequestAuth | None:
-        with self._lock:
-            return self._awaiting_auth.get(file_id)
-
     def awaiting_auth_any(self) -> list[RequestAuth]:
         with self._lock:
             return list(self._awaiting_auth.values())
@@ -167,12 +162,8 @@ class Driver:
             if isinstance(command, Notify):
                 self._callbacks_pending += 1
                 self._callbacks.put(command)
-            elif isinstance(command, SaveCheckpoint):
-                self._store.save(command.key, command.checkpoint)
-            elif isinstance(command, DeleteCheckpoint):
-                self._store.delete(command.key)
-                if self._on_checkpoint_deleted is not None:
-                    self._on_checkpoint_deleted(command.file_id)
+            elif isinstance(command, SaveCheckpoint | DeleteCheckpoint):
+                self._checkpoint_effect(command)
             elif isinstance(command, CancelRequests):
                 self._canceled.update(c for c in command.command_ids if c in self._in_flight)
                 self._abandon_waiting_auth(command.command_ids)
@@ -183,14 +174,26 @@ class Driver:
                     # current credentials and asks again when they really expire.
                     self._submit_outcome_later(CommandAbandoned(command_id=command.command_id))
                 else:
+                    # The application answers (set_upload_auth_and_address & co.).
                     self._awaiting_auth[command.file_id] = command
-                    if self._on_auth_wanted is not None:
-                        self._on_auth_wanted(command)
             elif isinstance(command, Request):
                 self._in_flight[command.command_id] = command
                 self._pool.submit(self._run, command)
             else:
                 log.debug("ignoring effect %r", command)
+
+    def _checkpoint_effect(self, command: SaveCheckpoint | DeleteCheckpoint) -> None:
+        # A store failure (disk full, closed store) must not stop the commands after this
+        # one: the upload goes on, only its resumability suffers, and the log says so.
+        try:
+            if isinstance(command, SaveCheckpoint):
+                self._store.save(command.key, command.checkpoint)
+            else:
+                self._store.delete(command.key)
+                if self._on_checkpoint_deleted is not None:
+                    self._on_checkpoint_deleted(command.file_id)
+        except CheckpointStoreError:
+            log.exception("checkpoint store failed; the upload continues without it")
 
     def _abandon_waiting_auth(self, command_ids: Iterable[int]) -> None:
         wanted = set(command_ids)
@@ -291,6 +294,3 @@ class Driver:
     @property
     def closed(self) -> bool:
         return self._closed
-
-    def pool_submit(self, function: Callable[[], None]) -> Future[None]:
-        return self._pool.submit(function)

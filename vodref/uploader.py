@@ -308,7 +308,10 @@ class Vod:
                 self._files.pop(file_id, None)
                 raise
             if identity_key is not None:
-                self._store.save(identity_key, {"fingerprint": fingerprint})
+                try:
+                    self._store.save(identity_key, {"fingerprint": fingerprint})
+                except CheckpointStoreError as error:
+                    log.warning("cannot record %s for resume: %s", file_name, error)
         except BaseException:
             source.close()
             raise
@@ -592,9 +595,12 @@ class Vod:
         return self.list_files()
 
     def upload(
-        self, *files: str | os.PathLike[str], timeout: float | None = None
+        self,
+        *files: str | os.PathLike[str] | BinaryIO | bytes | FileSource,
+        timeout: float | None = None,
     ) -> list[FileView]:
-        """Convenience: add the files, start, wait; the final snapshots in order."""
+        """Convenience: add the files (anything ``add_file`` takes), start, wait; the final
+        snapshots in order."""
         added = [self.add_file(path).file_id for path in files]
         self.start_upload()
         self.wait(timeout)
