@@ -45,7 +45,7 @@ from .progress import ProgressBoard
 from .sources import open_source
 from .transport.oss_http import OssHttpTransport
 from .uploader import Vod
-from .vod_api import AcsVodApi, AuthRequest, UploadGrant, VodAuthProvider
+from .vod_api import AcsVodApi, VodAuthProvider
 
 __all__ = ["main"]
 
@@ -260,22 +260,7 @@ def _auth_provider(service: dict[str, Any], args: argparse.Namespace) -> Any:
         endpoint=service["vod_endpoint"],
         timeout=args.timeout,
     )
-    provider = VodAuthProvider(api)
-    title = args.title
-
-    def provide(request: AuthRequest) -> UploadGrant:
-        if title and not request.vod_params.get("Title"):
-            request = AuthRequest(
-                file_name=request.file_name,
-                file_size=request.file_size,
-                is_image=request.is_image,
-                video_id=request.video_id,
-                vod_params={**request.vod_params, "Title": title},
-                refresh=request.refresh,
-            )
-        return provider(request)
-
-    return provide
+    return VodAuthProvider(api)
 
 
 def _check_inputs(args: argparse.Namespace, paths: Sequence[str]) -> None:
@@ -315,7 +300,12 @@ def run_upload(args: argparse.Namespace, paths: Sequence[str], out: TextIO, err:
             on_upload_failed=reporter.failed,
         )
         try:
-            views = [vod.add_file(path, is_image=True if args.image else None) for path in paths]
+            # The title travels as the JS paramData does, so both credential modes use it.
+            param_data = {"Vod": {"Title": args.title}} if args.title else None
+            views = [
+                vod.add_file(path, param_data=param_data, is_image=True if args.image else None)
+                for path in paths
+            ]
             for view in views:
                 reporter.added(view)
             vod.start_upload()

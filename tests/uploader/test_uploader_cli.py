@@ -14,6 +14,7 @@ from typing import Any
 
 from uploader_support import (
     MIN_PART,
+    assume_role,
     env_without_cloud_credentials,
     file_crc,
     open_uploads,
@@ -193,3 +194,23 @@ def test_demo_and_emulator_commands(tmp_path: Path) -> None:
     assert "100.0%" in demo.stderr
     help_text = _run(["emulator", "--help"], env)
     assert help_text.returncode == 0 and "--data-dir" in help_text.stdout
+
+
+def test_sts_credentials_from_the_environment(emu: Any, tmp_path: Path) -> None:
+    """UPL-CLI-001 UPL-API-006: with ALIBABA_CLOUD_SECURITY_TOKEN set the CLI runs in STS
+    mode: it calls CreateUploadVideo itself, signed with the temporary credentials."""
+    sts = assume_role(emu)
+    env = _env(
+        tmp_path,
+        VODREF_VOD_ENDPOINT=emu.url,
+        ALIBABA_CLOUD_ACCESS_KEY_ID=sts["AccessKeyId"],
+        ALIBABA_CLOUD_ACCESS_KEY_SECRET=sts["AccessKeySecret"],
+        ALIBABA_CLOUD_SECURITY_TOKEN=sts["SecurityToken"],
+    )
+    path = write_file(tmp_path, "sts-cli.mp4", 2 * MIN_PART)
+    result = _run(["upload", str(path), "--title", "From STS", "--progress", "none"], env)
+    assert result.returncode == 0, result.stderr
+    video_id = _result_video_id(result.stdout)
+    [video] = [v for v in emu.control.state()["vod"]["videos"] if v["video_id"] == video_id]
+    assert video["title"] == "From STS"
+    assert "CreateUploadVideo" in operations(emu)
