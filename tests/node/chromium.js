@@ -21,7 +21,8 @@
  *                                                 localStorage survives, as for a user)
  *     {"op": "close"}                             close the browser, answer, exit 0
  * `console` holds the page's console messages (Chromium logs CORS refusals there),
- * `network` what the page requested: method, url, status or the failure text. Both are
+ * `network` what the page requested: method, url, status (of each answer) or the
+ * failure text (a request that got none, e.g. refused by CORS). Both are
  * drained with every answer. End of stdin closes the browser too.
  *
  * Nothing leaves the machine: the page and the emulator are on loopback, Chromium runs
@@ -99,9 +100,8 @@ async function main(args) {
     page.setDefaultTimeout(timeoutMs);
     page.on('console', msg => consoleLog.push({ type: msg.type(), text: msg.text() }));
     page.on('pageerror', err => pageErrors.push(String(err && err.stack ? err.stack : err)));
-    page.on('requestfinished', async req => {
-      const res = await req.response().catch(() => null);
-      network.push({ method: req.method(), url: shortUrl(req.url()), status: res ? res.status() : null });
+    page.on('response', res => {
+      network.push({ method: res.request().method(), url: shortUrl(res.url()), status: res.status() });
     });
     page.on('requestfailed', req => {
       const failure = req.failure();
@@ -122,6 +122,9 @@ async function main(args) {
       secureContext: await page.evaluate(() => window.isSecureContext),
     });
 
+    // Console and network events reach Node after the evaluate's answer may have: let
+    // them land before draining, so each answer carries its own call's events.
+    const settle = () => new Promise(resolve => setTimeout(resolve, 50));
     const drain = () => ({
       console: consoleLog.splice(0),
       pageErrors: pageErrors.splice(0),
@@ -145,6 +148,7 @@ async function main(args) {
             ([fn, fnArgs]) => window.vodrefPage[fn](fnArgs),
             [command.fn, command.args || {}]
           );
+          await settle();
         } else if (command.op === 'reload') {
           await open();
           answer.result = { reloaded: true };

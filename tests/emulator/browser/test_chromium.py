@@ -66,14 +66,14 @@ def _crc64(data: bytes) -> int:
 
 
 def _upload(
-    chromium: ChromiumSession, video: CreatedVideo, seed: int, **options: Any
+    chromium: ChromiumSession, video: CreatedVideo, seed: int, size: int = SIZE, **options: Any
 ) -> dict[str, Any]:
     answer = chromium.call(
         "upload",
         uploadAuth=video.upload_auth,
         uploadAddress=video.upload_address,
         seed=seed,
-        size=SIZE,
+        size=size,
         fileName="movie.mp4",
         partSize=PART,
         parallel=5,
@@ -124,13 +124,15 @@ def _assert_cors_wire(wire: list[WireRecord], origin: str, video: CreatedVideo, 
             assert name in expose, record
 
 
-def _assert_stored(emulator: BrowserEmulator, video: CreatedVideo, seed: int) -> None:
+def _assert_stored(
+    emulator: BrowserEmulator, video: CreatedVideo, seed: int, size: int = SIZE
+) -> None:
     """The object is the page's bytes (oss2 checks the CRC on the way, too)."""
-    expected = xorshift_bytes(seed, SIZE)
+    expected = xorshift_bytes(seed, size)
     address = video.address
     bucket = emulator.root_bucket(address["Bucket"])
     head = bucket.head_object(address["FileName"])
-    assert head.content_length == SIZE
+    assert head.content_length == size
     assert head.server_crc == _crc64(expected)
     assert bucket.get_object(address["FileName"]).read() == expected
     assert emulator.open_uploads(address["FileName"]) == []
@@ -183,3 +185,144 @@ def test_multipart_upload_from_chromium_completes(
     sizes = {int(r.params_dict["partNumber"]): int(r.header("content-length") or -1) for r in parts}
     assert sizes == {**dict.fromkeys(range(1, PARTS), PART), PARTS: SIZE - 6 * PART}
     assert {r.header("content-type") for r in parts} == {"video/mp4"}
+
+
+def _part_numbers(wire: list[WireRecord]) -> list[int]:
+    return sorted(
+        int(r.params_dict["partNumber"])
+        for r in wire
+        if r.method == "PUT" and "partNumber" in r.params
+    )
+
+
+@HOSTS
+def test_cancelled_upload_resumes_after_page_reload(
+    chromium: ChromiumSession, browser_emulator: BrowserEmulator, vod: VodApp, vod_host: str
+) -> None:
+    """The SDK's resume across a reload: ``client.cancel()`` after two parts, the
+    checkpoint survives in localStorage only, the reloaded page resumes it with the same
+    File, uploads only the parts the checkpoint lacks, completes the same upload id, and
+    no multipart upload stays open.
+
+    EMU-VOD-003, EMU-VOD-004, EMU-OSS-024, EMU-OSS-032, EMU-CTL-003."""
+    video = vod.create(vod_host, "resumed after reload", "movie.mp4")
+    key = video.address["FileName"]
+    first = _upload(chromium, video, seed=22, cancelAfter=2)
+    assert first["ok"] is False and first["cancelled"] is True, first
+    saved = first["storedAfter"]
+    assert saved is not None and len(saved["doneParts"]) == 2, first
+    upload_id = saved["uploadId"]
+    done = sorted(part["number"] for part in saved["doneParts"])
+    open_uploads = browser_emulator.open_uploads(key)
+    assert [upload["upload_id"] for upload in open_uploads] == [upload_id]
+    # Parts in flight at the cancel may have landed too; the checkpoint's are there.
+    assert set(done) <= {part["part_number"] for part in open_uploads[0]["parts"]}
+
+    chromium.reload()  # a new JS context: only localStorage remembers the upload
+    about = chromium.call("about")["result"]
+    assert about["storedKeys"] == [f"vodref-checkpoint:{key}"], about
+
+    mark = browser_emulator.app.mark()
+    second = _upload(chromium, video, seed=22, resume="stored")
+    assert second["ok"] is True, second
+    assert second["resumedFrom"] == {"uploadId": upload_id, "doneParts": done}
+    assert {e["uploadId"] for e in second["events"] if "uploadId" in e} == {upload_id}
+    wire = _object_requests(browser_emulator.app.wire(mark), key)
+    assert not [r for r in wire if "uploads" in r.params], "a resume must not initiate"
+    assert _part_numbers(wire) == sorted(set(range(1, PARTS + 1)) - set(done))
+    completes = [r for r in wire if r.method == "POST" and "uploadId" in r.params]
+    assert [r.params_dict["uploadId"] for r in completes] == [upload_id]
+    assert second["storedAfter"] is None
+    _assert_stored(browser_emulator, video, seed=22)
+    bucket = browser_emulator.root_bucket(video.address["Bucket"])
+    assert bucket.list_multipart_uploads(prefix=key).upload_list == []
+    _assert_cors_wire(
+        _object_requests(browser_emulator.app.wire(), key),
+        chromium.ready["origin"],
+        video,
+        browser_emulator.port,
+    )
+
+
+@HOSTS
+def test_expired_upload_auth_fails_in_page_then_refresh_resumes_same_upload(
+    chromium: ChromiumSession, browser_emulator: BrowserEmulator, vod: VodApp, vod_host: str
+) -> None:
+    """The token-expiry path of the SDK (onUploadTokenExpired, resumeUploadWithAuth) in a
+    real browser: once the UploadAuth has expired (control plane ``expire_token``), the
+    parts fail with 403 and the page reads the error document (it carries CORS headers),
+    so ali-oss reports code ``SecurityTokenExpired``; the RefreshUploadVideo credential
+    then finishes the same upload id from the same checkpoint.
+
+    EMU-VOD-005, EMU-VOD-006, EMU-OSS-024, EMU-OSS-030, EMU-OSS-032, EMU-CTL-006."""
+    video = vod.create(vod_host, "expiring upload auth", "movie.mp4")
+    key = video.address["FileName"]
+    first = _upload(chromium, video, seed=33, cancelAfter=2)
+    assert first["cancelled"] is True, first
+    upload_id = first["storedAfter"]["uploadId"]
+
+    token = browser_emulator.control.expire_token(video.auth["AccessKeyId"])
+    assert token.expired is True
+
+    mark = browser_emulator.app.mark()
+    expired = _upload(chromium, video, seed=33, resume="stored")
+    assert expired["ok"] is False and expired["cancelled"] is False, expired
+    error = expired["error"]
+    assert error["name"] == "SecurityTokenExpiredError", expired
+    assert error["code"] == "SecurityTokenExpired"
+    assert error["status"] == 403
+    assert len(error["requestId"]) == 24  # read from the exposed x-oss-request-id
+    assert error["message"].startswith(
+        "Failed to upload some parts with error: SecurityTokenExpiredError"
+    )
+    wire = _object_requests(browser_emulator.app.wire(mark), key)
+    rejected = [r for r in wire if r.method == "PUT"]
+    assert rejected and {r.status for r in rejected} == {403}
+    # The checkpoint is as it was: nothing was done with the expired credential.
+    assert expired["storedAfter"] == first["storedAfter"]
+
+    refreshed = vod.refresh(video.video_id, vod_host)
+    assert refreshed.auth["AccessKeyId"] != video.auth["AccessKeyId"]
+    assert refreshed.address == video.address
+    resumed = _upload(chromium, refreshed, seed=33, resume="stored")
+    assert resumed["ok"] is True, resumed
+    assert resumed["resumedFrom"]["uploadId"] == upload_id
+    _assert_stored(browser_emulator, video, seed=33)
+    _assert_cors_wire(
+        _object_requests(browser_emulator.app.wire(), key),
+        chromium.ready["origin"],
+        video,
+        browser_emulator.port,
+    )
+
+
+@HOSTS
+def test_small_file_is_one_put_of_the_file(
+    chromium: ChromiumSession, browser_emulator: BrowserEmulator, vod: VodApp, vod_host: str
+) -> None:
+    """Below 100 KiB ali-oss's multipartUpload is a single PutObject whose body is the
+    File itself (no part slicing), with the SDK's x-oss-notification.
+
+    EMU-VOD-004, EMU-OSS-024, EMU-OSS-032."""
+    size = 50 * 1024 + 7
+    video = vod.create(vod_host, "small file", "movie.mp4")
+    key = video.address["FileName"]
+    mark = browser_emulator.app.mark()
+    result = _upload(chromium, video, seed=44, size=size)
+    assert result["ok"] is True, result
+    assert result["complete"]["status"] == 200
+    assert result["complete"]["crc64"] == str(_crc64(xorshift_bytes(44, size)))
+    assert [event["p"] for event in result["events"]] == [1]
+    wire = _object_requests(browser_emulator.app.wire(mark), key)
+    wire = [r for r in wire if r.method != "OPTIONS"]
+    assert [(r.method, r.query) for r in wire] == [("PUT", "")]
+    assert wire[0].header("content-length") == str(size)
+    assert wire[0].header("content-type") == "video/mp4"
+    assert wire[0].header("x-oss-notification") == NOTIFICATION
+    _assert_stored(browser_emulator, video, seed=44, size=size)
+    _assert_cors_wire(
+        _object_requests(browser_emulator.app.wire(), key),
+        chromium.ready["origin"],
+        video,
+        browser_emulator.port,
+    )
