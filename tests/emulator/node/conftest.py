@@ -12,6 +12,7 @@
   place only after it succeeded.
 - ``node_emulator``: a threaded emulator on 127.0.0.1 with a free port, for this module.
 - ``run_node``: runs one script of ``tests/node`` and returns its JSON result line.
+- ``upload_file``: writes a named file of deterministic pseudo-random bytes to upload.
 """
 
 from __future__ import annotations
@@ -29,7 +30,14 @@ from typing import Any
 
 import oss2
 import pytest
-from node_support import Credentials, NodeEmulator, NodeRunner, NodeRuntime
+from node_support import (
+    MULTIPART_SIZE,
+    Credentials,
+    NodeEmulator,
+    NodeRunner,
+    NodeRuntime,
+    pseudo_random,
+)
 
 from emulator.config import DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET
 from emulator.server import ThreadedServer
@@ -248,3 +256,17 @@ def bucket_name(node_emulator: NodeEmulator, oss2_root: Callable[[str], Any]) ->
     name = "node-ali-oss"
     oss2_root(name).create_bucket()
     return name
+
+
+@pytest.fixture
+def upload_file(tmp_path: Path) -> Callable[[str, int], tuple[Path, bytes]]:
+    """``upload_file(name, size=MULTIPART_SIZE)``: (path, data) of a fresh file under
+    ``tmp_path`` whose bytes depend only on ``name`` and ``size``."""
+
+    def make(name: str, size: int = MULTIPART_SIZE) -> tuple[Path, bytes]:
+        data = pseudo_random(size, name)
+        path = tmp_path / name
+        path.write_bytes(data)
+        return path, data
+
+    return make
