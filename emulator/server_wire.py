@@ -18,6 +18,7 @@ raises :class:`ClientGone` (nothing can be answered; the connection just closes)
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from io import BufferedIOBase
 
 from emulator.http import Headers
@@ -43,8 +44,11 @@ class HeadError(Exception):
         self.message = message
 
 
-def error_xml(status: int, code: str, message: str, host: str) -> bytes:
-    """An OSS error document for an answer the server gives before (or without) the app."""
+def error_xml(
+    status: int, code: str, message: str, host: str, extras: Iterable[xmlutil.Node] = ()
+) -> bytes:
+    """An OSS error document for an answer the server gives before (or without) the app;
+    ``extras`` follow ``HostId`` as further child elements."""
     return xmlutil.render(
         "Error",
         [
@@ -52,21 +56,19 @@ def error_xml(status: int, code: str, message: str, host: str) -> bytes:
             ("Message", message),
             ("RequestId", new_request_id()),
             ("HostId", host),
+            *extras,
         ],
     )
 
 
 def entity_too_large_xml(limit: int, host: str) -> bytes:
     """OSS's ``EntityTooLarge`` for a body over ``max_body_bytes``."""
-    return xmlutil.render(
-        "Error",
-        [
-            ("Code", "EntityTooLarge"),
-            ("Message", "Your proposed upload exceeds the maximum allowed size."),
-            ("RequestId", new_request_id()),
-            ("HostId", host),
-            ("MaxSizeAllowed", str(limit)),
-        ],
+    return error_xml(
+        400,
+        "EntityTooLarge",
+        "Your proposed upload exceeds the maximum allowed size.",
+        host,
+        [("MaxSizeAllowed", str(limit))],
     )
 
 
