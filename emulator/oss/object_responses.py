@@ -62,6 +62,19 @@ def _checked_md5(call: Call) -> bytes:
     return digest
 
 
+def _stored_response(etag: str, crc64: int, md5: bytes) -> Response:
+    """The empty 200 of PutObject and UploadPart: what was stored, as the client checks it."""
+    return Response(
+        status=200,
+        headers=[
+            ("ETag", f'"{etag}"'),
+            ("x-oss-hash-crc64ecma", str(crc64)),
+            ("Content-MD5", content_md5_base64(md5)),
+        ],
+        body=b"",
+    )
+
+
 def _new_object(call: Call) -> NewObject:
     headers = call.request.headers
     metadata: dict[str, str] = {}
@@ -115,15 +128,7 @@ def put_object(state: EmulatorState, call: Call) -> Response:
     info = state.oss.put_object(
         call.bucket, call.key, call.request.body, md5_digest=digest, new=_new_object(call)
     )
-    return Response(
-        status=200,
-        headers=[
-            ("ETag", f'"{info.etag}"'),
-            ("x-oss-hash-crc64ecma", str(info.crc64)),
-            ("Content-MD5", content_md5_base64(digest)),
-        ],
-        body=b"",
-    )
+    return _stored_response(info.etag, info.crc64, digest)
 
 
 def _check_conditions(call: Call, info: ObjectInfo) -> Response | None:
@@ -322,15 +327,7 @@ def upload_part(state: EmulatorState, call: Call) -> Response:
     part = state.oss.upload_part(
         call.bucket, call.key, upload_id, part_number, call.request.body, md5_digest=digest
     )
-    return Response(
-        status=200,
-        headers=[
-            ("ETag", f'"{part.etag}"'),
-            ("x-oss-hash-crc64ecma", str(part.crc64)),
-            ("Content-MD5", content_md5_base64(digest)),
-        ],
-        body=b"",
-    )
+    return _stored_response(part.etag, part.crc64, digest)
 
 
 def list_parts(state: EmulatorState, call: Call) -> Response:
