@@ -170,11 +170,7 @@ class VodBackend:
     # -- videos ------------------------------------------------------------------------
 
     def create_upload_video(self, spec: VideoSpec) -> UploadGrant:
-        validation.check_text("Title", spec.title, max_bytes=validation.TITLE_MAX_BYTES)
-        validation.check_text(
-            "Description", spec.description, max_bytes=validation.DESCRIPTION_MAX_BYTES
-        )
-        tags = validation.check_tags(spec.tags)
+        tags = validation.check_title_description_tags(spec.title, spec.description, spec.tags)
         extension = validation.check_video_file_name(spec.file_name)
         if spec.user_data:
             validation.check_user_data(spec.user_data)
@@ -318,11 +314,7 @@ class VodBackend:
 
     def create_upload_image(self, spec: ImageSpec) -> UploadGrant:
         image_type, extension = validation.check_image(spec.image_type, spec.image_ext)
-        validation.check_text("Title", spec.title, max_bytes=validation.TITLE_MAX_BYTES)
-        validation.check_text(
-            "Description", spec.description, max_bytes=validation.DESCRIPTION_MAX_BYTES
-        )
-        tags = validation.check_tags(spec.tags)
+        tags = validation.check_title_description_tags(spec.title, spec.description, spec.tags)
         if spec.user_data:
             validation.check_user_data(spec.user_data)
         bucket = self._bucket_for(spec.storage_location)
@@ -350,11 +342,7 @@ class VodBackend:
         extension = validation.check_attached_media(
             spec.business_type, spec.media_ext, spec.file_name or None
         )
-        validation.check_text("Title", spec.title, max_bytes=validation.TITLE_MAX_BYTES)
-        validation.check_text(
-            "Description", spec.description, max_bytes=validation.DESCRIPTION_MAX_BYTES
-        )
-        tags = validation.check_tags(spec.tags)
+        tags = validation.check_title_description_tags(spec.title, spec.description, spec.tags)
         cate_ids = (
             ",".join(validation.split_ids("CateIds", spec.cate_ids, limit=validation.CATE_IDS_MAX))
             if spec.cate_ids

@@ -76,6 +76,14 @@ def check_tags(value: str) -> str:
     return ",".join(tags)
 
 
+def check_title_description_tags(title: str, description: str, tags: str) -> str:
+    """Title, Description and Tags, checked in that order (the first failure is the error);
+    returns the normalised tags."""
+    check_text("Title", title, max_bytes=TITLE_MAX_BYTES)
+    check_text("Description", description, max_bytes=DESCRIPTION_MAX_BYTES)
+    return check_tags(tags)
+
+
 def check_user_data(value: str) -> str:
     """UserData is a JSON object (MessageCallback, Extend, ...), at most 1024 bytes."""
     if _utf8_length(value) > USER_DATA_MAX_BYTES:
