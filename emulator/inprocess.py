@@ -193,6 +193,20 @@ def _enact(effect: TransportEffect, body: bytes, timeout: float | None) -> bytes
     return body[: effect.truncate_at]
 
 
+def _exchange_prepared(
+    transport: InProcessTransport, prepared: Any, timeout: float | None
+) -> Answer:
+    """One exchange for a PreparedRequest of ``requests`` or of aliyunsdkcore's vendored
+    copy (the two share these attributes)."""
+    return transport.exchange(
+        method=prepared.method,
+        url=prepared.url,
+        headers=list(prepared.headers.items()),
+        body=_body_bytes(prepared.body),
+        timeout=timeout,
+    )
+
+
 # -- standard requests, through responses ------------------------------------------------
 def _requests_exception(failure: TransportFailure, request: Any) -> Exception:
     if failure.kind == "read_timeout":
@@ -219,13 +233,7 @@ def _install_responses(
         forget_calls()
         timeout = _read_timeout(getattr(prepared, "req_kwargs", {}).get("timeout"))
         try:
-            answer = transport.exchange(
-                method=prepared.method,
-                url=prepared.url,
-                headers=list(prepared.headers.items()),
-                body=_body_bytes(prepared.body),
-                timeout=timeout,
-            )
+            answer = _exchange_prepared(transport, prepared, timeout)
         except TransportFailure as failure:
             return _requests_exception(failure, prepared)
         return (answer.status, answer.headers, answer.body)
@@ -248,13 +256,7 @@ def _install_vendored(
             return real_send(adapter, request, *args, **kwargs)
         timeout = _read_timeout(kwargs.get("timeout", args[1] if len(args) > 1 else None))
         try:
-            answer = transport.exchange(
-                method=request.method,
-                url=request.url,
-                headers=list(request.headers.items()),
-                body=_body_bytes(request.body),
-                timeout=timeout,
-            )
+            answer = _exchange_prepared(transport, request, timeout)
         except TransportFailure as failure:
             if failure.kind == "read_timeout":
                 raise vendored_exceptions.ReadTimeout(
