@@ -256,7 +256,9 @@ BUCKET_HANDLERS: dict[str, Handler] = {
 HANDLERS: dict[str, Handler] = {**BUCKET_HANDLERS, **OBJECT_HANDLERS}
 
 
-def _bucketless_target(state: EmulatorState, request: Request, target: OssTarget) -> OssTarget:
+def _bucketless_target(
+    state: EmulatorState, request: Request, target: OssTarget, ctx: AuthContext
+) -> OssTarget:
     """Recover the bucket of a browser request that could not name it.
 
     ali-oss in a browser, given an IP or ``localhost`` endpoint (what a VOD UploadAddress
@@ -264,7 +266,10 @@ def _bucketless_target(state: EmulatorState, request: Request, target: OssTarget
     neither the Host (a browser cannot override it) nor the path, while signing
     ``/<bucket>/<key>``. When the first path segment is not a bucket and the request's
     credential is scoped to one object (a VOD UploadAuth), the whole path is that object's
-    key in the credential's bucket. Anything else is left alone and fails as before.
+    key in the credential's bucket. So is another key whose signature verifies as in that
+    bucket (one video's UploadAuth used on another's UploadAddress): authorize() then
+    answers AccessDenied, as OSS does, instead of reading ``sv`` as a bucket name.
+    Anything else is left alone and fails as before.
     """
     if target.virtual_hosted or target.bucket is None or state.oss.bucket_exists(target.bucket):
         return target
@@ -277,16 +282,26 @@ def _bucketless_target(state: EmulatorState, request: Request, target: OssTarget
     covered = whole == scope.key or (
         scope.key_prefix is not None and whole.startswith(scope.key_prefix)
     )
+    retargeted = retarget(target, request.method, bucket=scope.bucket, key=whole)
     if not covered:
-        return target
-    return retarget(target, request.method, bucket=scope.bucket, key=whole)
+        try:
+            authenticate(request, retargeted, ctx)
+        except OssError as error:
+            if error.code == "SignatureDoesNotMatch":
+                return target
+    return retargeted
 
 
 def _dispatch(state: EmulatorState, request: Request, call: Call) -> Response:
     target = call.target
     if target.operation == "Options":
         return preflight(request)
-    target = _bucketless_target(state, request, target)
+    ctx = AuthContext(
+        credentials=state.credentials,
+        now=call.now,
+        max_skew=state.config.max_clock_skew_seconds,
+    )
+    target = _bucketless_target(state, request, target, ctx)
     call = replace(call, target=target)
     validate_target(target)
     # As OSS: a missing bucket is NoSuchBucket before any signature check. Answering
@@ -297,15 +312,7 @@ def _dispatch(state: EmulatorState, request: Request, call: Call) -> Response:
         and not state.oss.bucket_exists(target.bucket)
     ):
         raise errors.no_such_bucket(target.bucket)
-    credential = authenticate(
-        request,
-        target,
-        AuthContext(
-            credentials=state.credentials,
-            now=call.now,
-            max_skew=state.config.max_clock_skew_seconds,
-        ),
-    )
+    credential = authenticate(request, target, ctx)
     handler = HANDLERS.get(target.operation)
     if handler is None:
         if target.operation in ("PutBucketAcl", "PutObjectAcl", "GetObjectAcl", "AppendObject"):

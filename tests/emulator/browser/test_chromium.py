@@ -326,3 +326,34 @@ def test_small_file_is_one_put_of_the_file(
         video,
         browser_emulator.port,
     )
+
+
+@HOSTS
+def test_upload_auth_for_another_key_is_access_denied_from_either_endpoint(
+    chromium: ChromiumSession, browser_emulator: BrowserEmulator, vod: VodApp, vod_host: str
+) -> None:
+    """Regression: one video's UploadAuth used on another key (the app mixing up two
+    videos' UploadAuth and UploadAddress) is 403 ``AccessDenied`` in the page, as at OSS
+    and as with the ``localhost`` endpoint. From ``127.0.0.1`` the browser's request is
+    bucket-less (``PUT /sv/<token>/...``); the emulator used to recover the bucket only
+    for the credential's own key and otherwise read ``sv`` as the bucket, answering 400
+    ``InvalidBucketName``.
+
+    EMU-VOD-004, EMU-OSS-025, EMU-OSS-032."""
+    mine = vod.create(vod_host, "mine", "movie.mp4")
+    other = vod.create(vod_host, "other", "movie.mp4")
+    auth, address = mine.auth, other.address
+    assert address["Bucket"] == mine.address["Bucket"]
+    options = {
+        "accessKeyId": auth["AccessKeyId"],
+        "accessKeySecret": auth["AccessKeySecret"],
+        "stsToken": auth["SecurityToken"],
+        "endpoint": address["Endpoint"],
+        "bucket": address["Bucket"],
+    }
+    answer = chromium.call("probe", options=options, key=address["FileName"], ops=["put"])
+    error = answer["result"]["put"].get("error")
+    assert error is not None, answer["result"]
+    assert (error["status"], error["code"]) == (403, "AccessDenied"), error
+    bucket = browser_emulator.root_bucket(address["Bucket"])
+    assert not bucket.object_exists(address["FileName"])

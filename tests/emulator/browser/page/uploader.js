@@ -148,6 +148,47 @@
     return out;
   }
 
+  /**
+   * Single ali-oss calls with explicit client options, each reported on its own:
+   * {options: {accessKeyId, accessKeySecret, stsToken?, endpoint, bucket, ...},
+   *  key, ops: ['put', 'head', 'getObjectMeta', 'get', 'list', 'delete', 'headMissing']}
+   * Answer: {op: {ok, ...headers} | {ok: false, error}}.
+   */
+  async function probe(args) {
+    const client = new OSS(Object.assign({ secure: false, timeout: 20000 }, args.options));
+    const body = new TextEncoder().encode('hello from chromium\n');
+    const out = {};
+    const calls = {
+      put: async () => pickHeaders((await client.put(args.key, new Blob([body], { type: 'text/plain' }))).res),
+      head: async () => {
+        const r = await client.head(args.key);
+        return Object.assign(pickHeaders(r.res), { meta: r.meta });
+      },
+      getObjectMeta: async () => pickHeaders((await client.getObjectMeta(args.key)).res),
+      get: async () => {
+        const r = await client.get(args.key);
+        const got = new Uint8Array(r.content);
+        return Object.assign(pickHeaders(r.res), {
+          matches: got.length === body.length && got.every((b, i) => b === body[i]),
+        });
+      },
+      list: async () => {
+        const r = await client.list({ prefix: args.key, 'max-keys': 10 });
+        return Object.assign(pickHeaders(r.res), { names: (r.objects || []).map(o => o.name) });
+      },
+      delete: async () => pickHeaders((await client.delete(args.key)).res),
+      headMissing: async () => pickHeaders((await client.head(`${args.key}.missing`)).res),
+    };
+    for (const op of args.ops) {
+      try {
+        out[op] = Object.assign({ ok: true }, await calls[op]());
+      } catch (err) {
+        out[op] = { ok: false, error: describeError(err) };
+      }
+    }
+    return out;
+  }
+
   /** What the page can say about itself without the network. */
   function about() {
     return {
@@ -158,5 +199,5 @@
     };
   }
 
-  window.vodrefPage = { ready: typeof OSS === 'function', upload, about, generate: (a) => Array.from(generate(a.seed, a.size)) };
+  window.vodrefPage = { ready: typeof OSS === 'function', upload, probe, about, generate: (a) => Array.from(generate(a.seed, a.size)) };
 })();
