@@ -349,7 +349,8 @@ class ChromiumSession:
         self._lines.put(None)
 
     def stderr(self) -> str:
-        self._stderr.flush()
+        if not self._stderr.closed:
+            self._stderr.flush()
         return self._stderr_path.read_text()[-4000:]
 
     def _receive(self, timeout: float) -> dict[str, Any]:
@@ -385,12 +386,15 @@ class ChromiumSession:
         return self._command("reload")
 
     def close(self) -> None:
+        """Ask chromium.js to close the browser; kill it if it does not exit in time."""
+        stdin = self._proc.stdin
         try:
-            if self._proc.poll() is None and self._proc.stdin is not None:
+            if stdin is not None and not stdin.closed:
                 try:
-                    self._proc.stdin.write(json.dumps({"id": 0, "op": "close"}) + "\n")
-                    self._proc.stdin.close()
-                except (BrokenPipeError, OSError):
+                    if self._proc.poll() is None:
+                        stdin.write(json.dumps({"id": 0, "op": "close"}) + "\n")
+                    stdin.close()
+                except OSError:  # it is gone already (BrokenPipeError)
                     pass
             try:
                 self._proc.wait(timeout=20)
@@ -401,8 +405,6 @@ class ChromiumSession:
             self._reader.join(timeout=10)
             if self._proc.stdout is not None:
                 self._proc.stdout.close()
-            if self._proc.stdin is not None and not self._proc.stdin.closed:
-                self._proc.stdin.close()
             self._stderr.close()
 
 
