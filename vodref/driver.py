@@ -274,6 +274,9 @@ class Driver:
                     return False
                 self._changed.wait(0.2 if remaining is None else min(0.2, remaining))
 
+    def on_callback_thread(self) -> bool:
+        return threading.current_thread() is self._callback_thread
+
     def idle(self) -> bool:
         """No request in flight and no callback pending (call under the lock)."""
         return not (set(self._in_flight) - {r.command_id for r in self._awaiting_auth.values()})

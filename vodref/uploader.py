@@ -589,6 +589,9 @@ class Vod:
         """Block until the queue has drained (every file Success, Failure, Canceled or
         Stopped, and their callbacks have run). Raises
         :class:`~vodref.errors.UploadWaitTimeout` when ``timeout`` seconds pass first."""
+        if self._driver.on_callback_thread():
+            # The callbacks still queued run on this very thread: waiting would never end.
+            raise UsageError("wait() cannot be called from an uploader callback")
         if not self._driver.wait_until(self._queue_done, timeout):
             raise UploadWaitTimeout(f"uploads still running after {timeout} s")
         self._store.flush()

@@ -286,3 +286,26 @@ def test_progress_bars_redraw_in_place_on_a_terminal() -> None:
     board.finish("b", "FAILED AccessDenied")
     assert "FAILED AccessDenied" in board.render_line("b")
     board.close()
+
+
+def test_wait_from_a_callback_is_refused(tmp_path: Path) -> None:
+    """UPL-DRV-005: callbacks run on one thread; wait() there would deadlock, so it raises."""
+    errors: list[BaseException] = []
+    holder: dict[str, Vod] = {}
+
+    def started(info: Any) -> None:
+        try:
+            holder["vod"].wait(timeout=1)
+        except UsageError as error:
+            errors.append(error)
+        holder["vod"].stop_upload()
+
+    vod = Vod(checkpoint_store=MemoryCheckpointStore(), on_upload_started=started)
+    holder["vod"] = vod
+    try:
+        vod.add_file(write_file(tmp_path, "a.mp4", 10))
+        vod.start_upload()
+        vod.wait(timeout=5)
+        assert errors and "callback" in str(errors[0])
+    finally:
+        vod.close()
