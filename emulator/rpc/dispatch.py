@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from emulator.credentials import Credential
 from emulator.http import Request, Response
-from emulator.rpc import errors
+from emulator.rpc import cors, errors
 from emulator.rpc.auth import Verifier
 from emulator.rpc.call import RpcCall
 from emulator.rpc.params import (
@@ -37,6 +37,8 @@ class InternalError(errors.RpcError):
 
 
 def handle(state: EmulatorState, request: Request) -> Response:
+    if request.method == "OPTIONS":
+        return cors.preflight(request)
     params = all_params(request)
     target = target_of(request, params)
     try:

@@ -24,6 +24,7 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 from emulator.http import Request, Response
+from emulator.rpc.cors import allow_origin
 from emulator.rpc.params import all_params
 
 JSON_CONTENT_TYPE = "application/json;charset=utf-8"
@@ -72,15 +73,17 @@ def _xml_element(name: str, value: Any) -> str:
 def render(
     request: Request, *, status: int, document: Mapping[str, Any], root: str, request_id: str
 ) -> Response:
-    """Serialise a response document as JSON (default) or XML (``Format=XML``)."""
+    """Serialise a response document as JSON (default) or XML (``Format=XML``), readable
+    by the requesting page when the request came from a browser (EMU-RPC-013)."""
     headers = [("x-acs-request-id", request_id)]
     if wants_xml(request):
         body = "<?xml version='1.0' encoding='UTF-8'?>" + _xml_element(root, document)
         headers.insert(0, ("Content-Type", XML_CONTENT_TYPE))
-        return Response(status=status, headers=headers, body=body.encode("utf-8"))
-    headers.insert(0, ("Content-Type", JSON_CONTENT_TYPE))
-    payload = json.dumps(document, ensure_ascii=False, separators=(",", ":"))
-    return Response(status=status, headers=headers, body=payload.encode("utf-8"))
+    else:
+        headers.insert(0, ("Content-Type", JSON_CONTENT_TYPE))
+        body = json.dumps(document, ensure_ascii=False, separators=(",", ":"))
+    response = Response(status=status, headers=headers, body=body.encode("utf-8"))
+    return allow_origin(request, response)
 
 
 def error_response(
