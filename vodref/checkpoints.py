@@ -148,7 +148,7 @@ class FileCheckpointStore:
         self,
         directory: str | os.PathLike[str] | None = None,
         *,
-        min_write_interval: float = 0.005,
+        min_write_interval: float = 0.01,
     ) -> None:
         """``min_write_interval``: the writer starts a write at most this often (seconds), so
         saves arriving faster are coalesced; a crash loses at most that much progress."""
