@@ -91,7 +91,7 @@ def _result_video_id(stdout: str) -> str:
 def test_sigkill_at_half_then_rerun_resumes(emu: Any, root_transport: Any, tmp_path: Path) -> None:
     """UPL-CLI-001 UPL-CLI-004 UP-RESUME-002 UP-RESUME-003: same VideoId, one multipart
     upload, re-sent bytes <= parallel x part_size + one part, object CRC-64 equal."""
-    emu.control.add_fault(effect=Effect.delay(0.03), match=Match(operation="UploadPart"))
+    emu.control.add_fault(effect=Effect.delay(0.1), match=Match(operation="UploadPart"))
     path = write_file(tmp_path, "movie.mp4", PARTS * MIN_PART - 999)
     env = _env(tmp_path, emu)
     events = _kill_at_half(_upload_args(path), env, path.stat().st_size)
@@ -120,7 +120,7 @@ def test_embedded_emulator_sigkill_and_rerun(tmp_path: Path) -> None:
     user data directory, so a re-run after SIGKILL resumes the same video and keeps the
     parts acknowledged before the kill (minus at most parallel + 1)."""
     slow = json.dumps(
-        [{"match": {"operation": "UploadPart"}, "effect": {"type": "delay", "seconds": 0.03}}]
+        [{"match": {"operation": "UploadPart"}, "effect": {"type": "delay", "seconds": 0.1}}]
     )
     env = _env(tmp_path, VODREF_EMULATOR_FAULTS=slow)
     path = write_file(tmp_path, "home-video.mp4", PARTS * MIN_PART)
@@ -139,7 +139,9 @@ def test_embedded_emulator_sigkill_and_rerun(tmp_path: Path) -> None:
 def test_ctrl_c_stops_cleanly_and_rerun_finishes(emu: Any, tmp_path: Path) -> None:
     """UPL-CLI-005: SIGINT: exit 130 with a message, checkpoint kept, re-run completes the
     same video."""
-    emu.control.add_fault(effect=Effect.delay(0.03), match=Match(operation="UploadPart"))
+    # Slow enough that the upload cannot finish between the progress line the test reads
+    # and the SIGINT it sends, even on a loaded 2-core CI machine.
+    emu.control.add_fault(effect=Effect.delay(0.25), match=Match(operation="UploadPart"))
     path = write_file(tmp_path, "interrupted.mp4", PARTS * MIN_PART)
     env = _env(tmp_path, emu)
     process = subprocess.Popen(
@@ -159,6 +161,7 @@ def test_ctrl_c_stops_cleanly_and_rerun_finishes(emu: Any, tmp_path: Path) -> No
     assert process.returncode == 130, stderr
     assert "interrupted" in stderr and "Traceback" not in stderr
     assert list((tmp_path / "xdg-cache" / "vodref" / "checkpoints").glob("*.json"))
+    emu.control.clear_faults()
     rerun = _run([*_upload_args(path)], env)
     assert rerun.returncode == 0, rerun.stderr
     assert operations(emu).count("CreateUploadVideo") == 1
