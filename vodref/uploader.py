@@ -41,9 +41,6 @@ from .checkpoints import CheckpointStore, FileCheckpointStore
 from .clock import Clock, SystemClock
 from .core import Uploader
 from .core.checkpoint import Checkpoint
-from .core.commands import (
-    RequestAuth,
-)
 from .core.errors import CheckpointError, InvalidOptionError, UnknownFileError, UsageError
 from .core.events import (
     AddFile,
@@ -54,14 +51,13 @@ from .core.events import (
     ResumeFile,
     StartUpload,
     StopUpload,
-    StsTokenProvided,
-    UploadAuthProvided,
 )
 from .core.options import RetryPolicy, UploaderOptions
 from .core.planning import plan_parts
 from .core.states import UploaderState
 from .core.values import MediaKind, StsToken, TargetOverride
 from .core.views import FileView
+from .credential_calls import CredentialCalls, FileRef
 from .driver import Driver
 from .errors import (
     CheckpointStoreError,
@@ -74,7 +70,6 @@ from .resume_check import carry_over_video, verify_checkpoint_parts
 from .sources import FileSource, open_source
 from .transport.base import ObjectTransport
 from .transport.oss_http import OssHttpTransport
-from .upload_auth import decode_upload_address, decode_upload_auth, wall_to_monotonic
 from .vod_api import AcsVodApi, AuthProvider
 
 __all__ = ["Vod", "fingerprint_for"]  # fingerprint_for: re-exported from api_support
@@ -82,10 +77,9 @@ __all__ = ["Vod", "fingerprint_for"]  # fingerprint_for: re-exported from api_su
 log = logging.getLogger("vodref")
 
 _IMAGE_EXTENSIONS = re.compile(r"\.(jpe?g|png|gif)$", re.IGNORECASE)
-FileRef = int | str | FileView
 
 
-class Vod:
+class Vod(CredentialCalls):
     """The uploader. Keyword-only options; an unknown keyword raises
     :class:`~vodref.errors.UnknownOptionError` (with a suggestion for JS camelCase names)."""
 
@@ -422,141 +416,6 @@ class Vod:
         never happen, parts already sent are kept; ``start_upload`` continues."""
         self._check_open()
         self._driver.submit(StopUpload())
-
-    # ------------------------------------------------------------------ credentials
-
-    def set_upload_auth_and_address(
-        self,
-        upload_info: FileRef,
-        upload_auth: str,
-        upload_address: str | None,
-        video_id: str | None = None,
-    ) -> None:
-        """JS ``setUploadAuthAndAddress(uploadInfo, uploadAuth, uploadAddress, videoId)``,
-        normally from ``on_upload_started``. Malformed values raise
-        :class:`~vodref.errors.MalformedAuthError` and change nothing."""
-        self._check_open()
-        file_id = self._resolve(upload_info)
-        decoded = decode_upload_auth(upload_auth, self._clock)
-        address = None if upload_address is None else decode_upload_address(upload_address)
-        self._answer(
-            file_id,
-            lambda request: UploadAuthProvided(
-                command_id=request.command_id,
-                credentials=decoded.credentials,
-                address=address,
-                video_id=video_id,
-            ),
-        )
-
-    def set_sts_token(
-        self,
-        upload_info: FileRef,
-        access_key_id: str,
-        access_key_secret: str,
-        security_token: str,
-        expiration: float | None = None,
-    ) -> None:
-        """JS ``setSTSToken(uploadInfo, accessKeyId, accessKeySecret, securityToken)``: the
-        uploader calls VOD itself with these credentials. ``expiration`` (Unix time) enables
-        proactive refresh."""
-        self._check_open()
-        file_id = self._resolve(upload_info)
-        token = self._sts_token(access_key_id, access_key_secret, security_token, expiration)
-        self._answer(
-            file_id, lambda request: StsTokenProvided(command_id=request.command_id, token=token)
-        )
-
-    def set_sts_token_directly_upload(
-        self,
-        upload_info: FileRef,
-        access_key_id: str,
-        access_key_secret: str,
-        security_token: str,
-        expiration: float | None = None,
-    ) -> None:
-        """JS ``setSTSTokenDirectlyUpload``: upload straight to the ``add_file`` endpoint,
-        bucket and object with STS credentials; no VOD call."""
-        self._check_open()
-        file_id = self._resolve(upload_info)
-        token = self._sts_token(access_key_id, access_key_secret, security_token, expiration)
-        self._answer(
-            file_id,
-            lambda request: StsTokenProvided(
-                command_id=request.command_id, token=token, direct=True
-            ),
-        )
-
-    def resume_upload_with_auth(self, upload_auth: str, *, file: FileRef | None = None) -> None:
-        """JS ``resumeUploadWithAuth(uploadAuth)`` after ``on_upload_token_expired``: same
-        object, same multipart upload; parts already sent are not sent again."""
-        self._check_open()
-        decoded = decode_upload_auth(upload_auth, self._clock)
-        file_id = self._expired_file(file)
-        self._answer(
-            file_id,
-            lambda request: UploadAuthProvided(
-                command_id=request.command_id, credentials=decoded.credentials
-            ),
-        )
-
-    def resume_upload_with_sts_token(
-        self,
-        access_key_id: str,
-        access_key_secret: str,
-        security_token: str,
-        expiration: float | None = None,
-        *,
-        file: FileRef | None = None,
-    ) -> None:
-        """JS ``resumeUploadWithSTSToken(ak, sk, token)``: refreshes the video's credentials
-        through RefreshUploadVideo with the new STS token (broken in JS 1.5.x) and
-        continues the same multipart upload."""
-        self._check_open()
-        token = self._sts_token(access_key_id, access_key_secret, security_token, expiration)
-        file_id = self._expired_file(file)
-        self._answer(
-            file_id, lambda request: StsTokenProvided(command_id=request.command_id, token=token)
-        )
-
-    def _sts_token(
-        self,
-        access_key_id: str,
-        access_key_secret: str,
-        security_token: str,
-        expiration: float | None,
-    ) -> StsToken:
-        for label, value in (
-            ("access_key_id", access_key_id),
-            ("access_key_secret", access_key_secret),
-            ("security_token", security_token),
-        ):
-            if not isinstance(value, str) or not value:
-                raise InvalidOptionError(f"{label} must be a non-empty string")
-        return StsToken(
-            access_key_id=access_key_id,
-            access_key_secret=access_key_secret,
-            security_token=security_token,
-            expires_at=wall_to_monotonic(expiration, self._clock),
-        )
-
-    def _expired_file(self, file: FileRef | None) -> str:
-        if file is not None:
-            return self._resolve(file)
-        waiting = self._driver.awaiting_auth_any()
-        expired = [r for r in waiting if r.reason.value == "expired"] or waiting
-        if not expired:
-            raise UsageError("no upload is waiting for new credentials")
-        return expired[0].file_id
-
-    def _answer(self, file_id: str, build: Callable[[RequestAuth], Any]) -> None:
-        try:
-            self._driver.answer_auth(file_id, build)
-        except LookupError:
-            raise UsageError(
-                f"file {file_id} is not waiting for credentials (call this from "
-                "on_upload_started or on_upload_token_expired)"
-            ) from None
 
     # ------------------------------------------------------------------ checkpoints
 
