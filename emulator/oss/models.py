@@ -43,8 +43,8 @@ from emulator.oss.records import (
     PartInfo,
     StoredObject,
     UploadInfo,
+    dump_rows,
     object_from_row,
-    object_summary,
     part_from_row,
 )
 
@@ -559,42 +559,7 @@ class OssBackend:
             objects = conn.execute("SELECT * FROM oss_objects ORDER BY bucket, key").fetchall()
             uploads = conn.execute("SELECT * FROM oss_uploads ORDER BY bucket, key").fetchall()
             parts = conn.execute("SELECT * FROM oss_parts ORDER BY part_number").fetchall()
-        by_upload: dict[str, list[dict[str, Any]]] = {}
-        for row in parts:
-            part = part_from_row(row)
-            by_upload.setdefault(row["upload_id"], []).append(
-                {
-                    "part_number": part.part_number,
-                    "size": part.size,
-                    "etag": part.etag,
-                    "crc64": part.crc64,
-                    "last_modified": part.last_modified,
-                }
-            )
-        return {
-            "buckets": [
-                {
-                    "name": bucket["name"],
-                    "created_at": bucket["created_at"],
-                    "objects": [
-                        object_summary(object_from_row(row))
-                        for row in objects
-                        if row["bucket"] == bucket["name"]
-                    ],
-                }
-                for bucket in buckets
-            ],
-            "uploads": [
-                {
-                    "bucket": row["bucket"],
-                    "key": row["key"],
-                    "upload_id": row["upload_id"],
-                    "initiated": row["initiated"],
-                    "parts": by_upload.get(row["upload_id"], []),
-                }
-                for row in uploads
-            ],
-        }
+        return dump_rows(buckets=buckets, objects=objects, uploads=uploads, parts=parts)
 
 
 def md5_digest(body: bytes) -> bytes:

@@ -155,3 +155,49 @@ def object_summary(stored: StoredObject) -> dict[str, Any]:
         "metadata": dict(info.metadata),
         "blobs": len(stored.manifest),
     }
+
+
+def dump_rows(
+    *,
+    buckets: list[sqlite3.Row],
+    objects: list[sqlite3.Row],
+    uploads: list[sqlite3.Row],
+    parts: list[sqlite3.Row],
+) -> dict[str, Any]:
+    """The control plane's JSON view of the OSS tables (see ``OssBackend.dump``)."""
+    by_upload: dict[str, list[dict[str, Any]]] = {}
+    for row in parts:
+        part = part_from_row(row)
+        by_upload.setdefault(row["upload_id"], []).append(
+            {
+                "part_number": part.part_number,
+                "size": part.size,
+                "etag": part.etag,
+                "crc64": part.crc64,
+                "last_modified": part.last_modified,
+            }
+        )
+    return {
+        "buckets": [
+            {
+                "name": bucket["name"],
+                "created_at": bucket["created_at"],
+                "objects": [
+                    object_summary(object_from_row(row))
+                    for row in objects
+                    if row["bucket"] == bucket["name"]
+                ],
+            }
+            for bucket in buckets
+        ],
+        "uploads": [
+            {
+                "bucket": row["bucket"],
+                "key": row["key"],
+                "upload_id": row["upload_id"],
+                "initiated": row["initiated"],
+                "parts": by_upload.get(row["upload_id"], []),
+            }
+            for row in uploads
+        ],
+    }
