@@ -368,12 +368,12 @@ class Engine:
             if len(rec.done) != plan.part_count or rec.in_flight_numbers:
                 return
             done = rec.done
-            pieces = [(done[n][1], done[n][2]) for n in range(1, plan.part_count + 1)]
+            pieces = [(done[n].crc64, done[n].size) for n in range(1, plan.part_count + 1)]
             rec.expected_crc = crc64_combine_all(pieces)
             step = CompleteMultipart(
                 command_id=self._new_id(),
                 upload_id=rec.upload_id,
-                parts=tuple((n, done[n][0]) for n in range(1, plan.part_count + 1)),
+                parts=tuple((n, done[n].etag) for n in range(1, plan.part_count + 1)),
                 expected_crc64=rec.expected_crc,
                 **base,
             )

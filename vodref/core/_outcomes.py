@@ -384,7 +384,7 @@ class OutcomeHandling(Engine):
         rec.signature_retry_used = False
         if rec.retry_counts:
             rec.retry_counts.pop(number, None)
-        rec.done[number] = (event.etag, event.crc64, command.length)
+        rec.add_done(number, event.etag, event.crc64, command.length)
         rec.bytes_done += command.length
         if rec.uploading:
             self._progress(rec)
@@ -403,19 +403,18 @@ class OutcomeHandling(Engine):
             return
         plan = rec.plan
         listed = {part.number: part for part in event.parts}
-        kept = {}
-        for number, (etag, crc, size) in rec.claimed.items():
+        kept: set[int] = set()
+        for number, claimed in rec.claimed.items():
             part = listed.get(number)
             if (
                 part is not None
                 and number <= plan.part_count
-                and part.size == size == plan.part_range(number)[1]
-                and _norm_etag(part.etag) == _norm_etag(etag)
+                and part.size == claimed.size == plan.part_range(number)[1]
+                and _norm_etag(part.etag) == _norm_etag(claimed.etag)
             ):
-                kept[number] = (etag, crc, size)
-        rec.done = kept
-        rec.claimed = {}
-        rec.bytes_done = sum(size for _, _, size in kept.values())
+                kept.add(number)
+        rec.keep_claimed(kept)
+        rec.bytes_done = sum(part.size for part in rec.done.values())
         rec.requeue.clear()
         rec.requeue.extend(
             n

@@ -6,9 +6,10 @@ from these fields (see ``_transfer.TransferEngine._advance``), never stored twic
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections import deque
 
-from .checkpoint import Checkpoint, CheckpointPart
+from .checkpoint import Checkpoint, CheckpointPart, _trusted_checkpoint, _trusted_part
 from .commands import AuthReason
 from .events import AddFile
 from .planning import PartPlan
@@ -23,9 +24,6 @@ from .values import (
 )
 from .views import FileView
 
-# etag, crc64, size
-DonePart = tuple[str, int, int]
-
 
 class FileRecord:
     __slots__ = (
@@ -36,9 +34,12 @@ class FileRecord:
         "budget_used",
         "bytes_done",
         "claimed",
+        "claimed_parts",
         "credentials",
         "dirty",
         "done",
+        "done_parts",
+        "done_tuple",
         "error",
         "expected_crc",
         "file_id",
@@ -112,10 +113,16 @@ class FileRecord:
         self.object_crc: int | None = None
         self.object_verified = False
         self.expected_crc: int | None = None
-        # parts of the current upload
-        self.done: dict[int, DonePart] = {}
+        # Parts of the current upload, by number. Change them only through the methods
+        # below, which keep the sorted sequences a checkpoint is built from in step: each
+        # entry is built once, so a save costs one tuple copy, not a sort and a new entry per
+        # part.
+        self.done: dict[int, CheckpointPart] = {}
+        self.done_parts: list[CheckpointPart] = []  # done's values, sorted by number
+        self.done_tuple: tuple[CheckpointPart, ...] | None = ()  # None: done_parts changed
         # Parts a checkpoint says were acknowledged: only believed after ListParts agrees.
-        self.claimed: dict[int, DonePart] = {}
+        self.claimed: dict[int, CheckpointPart] = {}
+        self.claimed_parts: tuple[CheckpointPart, ...] = ()  # sorted by number
         self.bytes_done = 0
         self.requeue: deque[int] = deque()
         self.next_fresh = 1
@@ -149,6 +156,9 @@ class FileRecord:
         self.verify_pending = False
         self.done = {}
         self.claimed = {}
+        self.done_parts = []
+        self.done_tuple = ()
+        self.claimed_parts = ()
         self.bytes_done = 0
         self.requeue.clear()
         self.next_fresh = 1
@@ -156,6 +166,40 @@ class FileRecord:
         self.waiting_parts.clear()
         self.expected_crc = None
         self.attempt += 1
+
+    def add_done(self, number: int, etag: str, crc64: int, size: int) -> None:
+        """Part ``number`` was acknowledged (again, if it was already done: the new one wins)."""
+        part = _trusted_part(number, etag, crc64, size)
+        parts = self.done_parts
+        if number in self.done:
+            parts[bisect_left(parts, number, key=_number)] = part
+        elif not parts or parts[-1].number < number:
+            parts.append(part)  # the usual case: parts are acknowledged roughly in order
+        else:
+            parts.insert(bisect_left(parts, number, key=_number), part)
+        self.done[number] = part
+        self.done_tuple = None
+
+    def done_checkpoint_parts(self) -> tuple[CheckpointPart, ...]:
+        """``done`` as checkpoint entries sorted by number; rebuilt only after a change."""
+        parts = self.done_tuple
+        if parts is None:
+            parts = self.done_tuple = tuple(self.done_parts)
+        return parts
+
+    def claim(self, parts: tuple[CheckpointPart, ...]) -> None:
+        """Remember what a loaded checkpoint says was acknowledged, until ListParts answers."""
+        self.claimed = {p.number: p for p in parts}
+        self.claimed_parts = tuple(sorted(parts, key=_number))
+
+    def keep_claimed(self, numbers: set[int]) -> None:
+        """ListParts answered: the claimed parts in ``numbers`` are done, the others are not
+        (any part acknowledged before is forgotten too)."""
+        self.done = {n: p for n, p in self.claimed.items() if n in numbers}
+        self.done_parts = [p for p in self.claimed_parts if p.number in numbers]
+        self.done_tuple = None
+        self.claimed = {}
+        self.claimed_parts = ()
 
     def invalidate_timers(self) -> None:
         """Make every retry timer of this file stale; parts waiting in backoff go back to the
@@ -203,15 +247,10 @@ class FileRecord:
             return None
         parts: tuple[CheckpointPart, ...] = ()
         if self.upload_id is not None:
-            parts = tuple(
-                CheckpointPart(number=number, etag=etag, crc64=crc, size=size)
-                # Before the listing, keep what the loaded checkpoint claimed: a save now (a
-                # stop, say) must not forget parts that are probably on the server.
-                for number, (etag, crc, size) in sorted(
-                    (self.claimed if self.needs_listing else self.done).items()
-                )
-            )
-        return Checkpoint(
+            # Before the listing, keep what the loaded checkpoint claimed: a save now (a stop,
+            # say) must not forget parts that are probably on the server.
+            parts = self.claimed_parts if self.needs_listing else self.done_checkpoint_parts()
+        return _trusted_checkpoint(
             file_name=self.name,
             file_size=self.size,
             fingerprint=self.fingerprint,
@@ -222,3 +261,7 @@ class FileRecord:
             part_size=self.plan.part_size,
             parts=parts,
         )
+
+
+def _number(part: CheckpointPart) -> int:
+    return part.number

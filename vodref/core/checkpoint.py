@@ -72,6 +72,19 @@ class Checkpoint:
     version: int = FORMAT_VERSION
 
     def __post_init__(self) -> None:
+        self._check_fields()
+        if not isinstance(self.parts, tuple):
+            raise CheckpointError("parts must be a tuple")
+        seen: set[int] = set()
+        for part in self.parts:
+            check_instance(part, CheckpointPart, "parts[]", CheckpointError)
+            if part.number in seen:
+                raise CheckpointError(f"part {part.number} listed twice")
+            seen.add(part.number)
+        self._check_consistency()
+
+    def _check_fields(self) -> None:
+        """The checks on single fields; O(1), so the core's trusted path keeps them too."""
         if self.version != FORMAT_VERSION:
             raise CheckpointError(f"unsupported checkpoint version {self.version!r}")
         check_str(self.file_name, "file_name", CheckpointError)
@@ -89,14 +102,8 @@ class Checkpoint:
             minimum=MIN_PART_SIZE,
             maximum=MAX_PART_SIZE,
         )
-        if not isinstance(self.parts, tuple):
-            raise CheckpointError("parts must be a tuple")
-        seen: set[int] = set()
-        for part in self.parts:
-            check_instance(part, CheckpointPart, "parts[]", CheckpointError)
-            if part.number in seen:
-                raise CheckpointError(f"part {part.number} listed twice")
-            seen.add(part.number)
+
+    def _check_consistency(self) -> None:
         if self.upload_id is not None and self.target is None:
             raise CheckpointError("a checkpoint with an upload id needs a target")
         if self.parts and self.upload_id is None:
@@ -151,6 +158,57 @@ class Checkpoint:
         except (ValueError, TypeError, RecursionError) as exc:
             raise CheckpointError(f"checkpoint is not JSON: {exc}") from exc
         return cls.from_dict(data)
+
+
+_set = object.__setattr__
+
+
+def _trusted_part(number: int, etag: str, crc64: int, size: int) -> CheckpointPart:
+    """The core's own construction path for a part it has validated already (``etag`` and
+    ``crc64`` from a ``PartUploaded``, ``number`` and ``size`` from the file's plan): equal to
+    ``CheckpointPart(...)`` with the same values, without re-checking them on every part."""
+    part: CheckpointPart = object.__new__(CheckpointPart)
+    _set(part, "number", number)
+    _set(part, "etag", etag)
+    _set(part, "crc64", crc64)
+    _set(part, "size", size)
+    return part
+
+
+def _trusted_checkpoint(
+    *,
+    file_name: str,
+    file_size: int,
+    fingerprint: str,
+    media_kind: MediaKind,
+    video_id: str | None,
+    target: ObjectTarget | None,
+    upload_id: str | None,
+    part_size: int,
+    parts: tuple[CheckpointPart, ...],
+) -> Checkpoint:
+    """The core's own construction path: a ``Checkpoint`` equal to ``Checkpoint(...)`` with the
+    same arguments, without the O(parts) walk over ``parts``.
+
+    Only for the core, which passes ``CheckpointPart`` values it built (validated) once each,
+    distinct and sorted by number (``FileRecord`` keeps them so). The O(1) field checks still
+    run. Anything from outside the core (``from_dict``, ``from_json``, a user's
+    ``Checkpoint(...)``) goes through ``__post_init__`` and its full validation.
+    """
+    checkpoint: Checkpoint = object.__new__(Checkpoint)
+    _set(checkpoint, "file_name", file_name)
+    _set(checkpoint, "file_size", file_size)
+    _set(checkpoint, "fingerprint", fingerprint)
+    _set(checkpoint, "media_kind", media_kind)
+    _set(checkpoint, "video_id", video_id)
+    _set(checkpoint, "target", target)
+    _set(checkpoint, "upload_id", upload_id)
+    _set(checkpoint, "part_size", part_size)
+    _set(checkpoint, "parts", parts)
+    _set(checkpoint, "version", FORMAT_VERSION)
+    checkpoint._check_fields()
+    checkpoint._check_consistency()
+    return checkpoint
 
 
 def _parse(data: object) -> Checkpoint:

@@ -293,7 +293,7 @@ class Uploader(OutcomeHandling):
             if checkpoint.upload_id is not None:
                 rec.upload_id = checkpoint.upload_id
                 rec.needs_listing = True
-                rec.claimed = {p.number: (p.etag, p.crc64, p.size) for p in checkpoint.parts}
+                rec.claim(checkpoint.parts)
             rec.last_save = None
         self._files[rec.file_id] = rec
         self._ready_count += 1
