@@ -171,12 +171,12 @@ class FileRecord:
         """Part ``number`` was acknowledged (again, if it was already done: the new one wins)."""
         part = _trusted_part(number, etag, crc64, size)
         parts = self.done_parts
-        if number in self.done:
-            parts[bisect_left(parts, number, key=_number)] = part
-        elif not parts or parts[-1].number < number:
+        replaced = number in self.done  # not today (a done part is not sent again); cheap
+        if not replaced and (not parts or parts[-1].number < number):
             parts.append(part)  # the usual case: parts are acknowledged roughly in order
         else:
-            parts.insert(bisect_left(parts, number, key=_number), part)
+            index = bisect_left(parts, number, key=_number)
+            parts[index : index + replaced] = (part,)  # insert, or replace the old entry
         self.done[number] = part
         self.done_tuple = None
 
