@@ -3,11 +3,12 @@
 Drives one file of N parts through vodref.core (auth, initiate, N parts, complete) answering
 every request at once, and prints microseconds per part at N=1,000 and N=10,000 and their
 ratio; then the same with ``checkpoint_interval=0`` (a SaveCheckpoint after every part, as
-the CLI runs files of up to 2,000 parts), where each save must cost O(1) amortised, not
-O(parts). No bytes exist: the CRC-64 values are made up, and the Complete answer echoes the CRC
-the core combined, so what is measured is the core alone (event construction included, as a
-driver would pay it). Targets (issue #2): < 20 us/part, ratio <= 1.3; with per-part
-checkpoints: < ~40 us/part, ratio <= 1.5.
+the CLI runs files of up to 2,000 parts), where a save must not redo the file's parts: what
+stays per save is one copy of the parts tuple (about 2 ns a part, its freeing included),
+which an immutable ``Checkpoint`` needs. No bytes exist: the CRC-64 values are made up, and
+the Complete answer echoes the CRC the core combined, so what is measured is the core alone
+(event construction included, as a driver would pay it). Targets (issue #2): < 20 us/part,
+ratio <= 1.3; with per-part checkpoints: < ~40 us/part, ratio <= 1.5.
 
     .venv/bin/python bench/bench_core.py
 """
@@ -18,6 +19,7 @@ import time
 
 from vodref.core import (
     AddFile,
+    CheckpointPart,
     CompleteMultipart,
     Credentials,
     InitiateMultipart,
@@ -88,6 +90,21 @@ def run(parts: int, checkpoint_interval: float = 1.0) -> float:
     return elapsed
 
 
+def tuple_copy_per_part(parts: int) -> float:
+    """Microseconds per part spent only copying (and freeing) a growing tuple of ``parts``
+    checkpoint entries once per part: the floor a save after every part cannot go under."""
+    entries = [
+        CheckpointPart(number=n, etag="etag", crc64=n, size=PART_SIZE) for n in range(1, parts + 1)
+    ]
+    growing: list[CheckpointPart] = []
+    started = time.perf_counter()
+    for entry in entries:
+        growing.append(entry)
+        copy = tuple(growing)
+        del copy
+    return (time.perf_counter() - started) / parts * 1e6
+
+
 def best_per_part(parts: int, repeats: int, checkpoint_interval: float = 1.0) -> float:
     return min(run(parts, checkpoint_interval) for _ in range(repeats)) / parts * 1e6
 
@@ -106,6 +123,9 @@ def main() -> None:
     print(f"1,000 parts:  {small:6.2f} us/part")
     print(f"10,000 parts: {large:6.2f} us/part")
     print(f"ratio 10k/1k: {large / small:6.2f}")
+    small_copy = min(tuple_copy_per_part(1_000) for _ in range(7))
+    large_copy = min(tuple_copy_per_part(10_000) for _ in range(3))
+    print(f"of which the parts tuple copy alone: {small_copy:.2f} / {large_copy:.2f} us/part")
 
 
 if __name__ == "__main__":
