@@ -148,10 +148,12 @@ class FileCheckpointStore:
         self,
         directory: str | os.PathLike[str] | None = None,
         *,
-        min_write_interval: float = 0.01,
+        min_write_interval: float = 0.05,
     ) -> None:
         """``min_write_interval``: the writer starts a write at most this often (seconds), so
-        saves arriving faster are coalesced; a crash loses at most that much progress."""
+        saves arriving faster are coalesced. A crash can leave the record that much behind,
+        which costs nothing on resume: the parts themselves are found by ListParts, and the
+        first save of a file (its VideoId and upload id) is written at once."""
         self.directory = Path(directory) if directory is not None else default_checkpoint_dir()
         self._min_write_interval = min_write_interval
         try:
