@@ -1,0 +1,100 @@
+"""Transport-level faults and a lost upload, over real sockets, each once: the uploader
+must neither hang nor lose nor duplicate anything.
+
+- a stalled UploadPart (the server reads the body and says nothing): the request times out
+  and the part is sent again;
+- a throttled answer and a truncated CompleteMultipartUpload answer (the object may or may
+  not be committed): Complete is resolved by the service's state, never by guessing;
+- NoSuchUpload from an UploadPart (the multipart upload was aborted behind our back, e.g.
+  by a lifecycle rule): a new multipart upload for the same video (UP-RESUME-005), where JS
+  1.5.x fails the file.
+
+No assertion is about time: the emulator's faults make each case happen, and the
+assertions are about what the service ends up holding.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from uploader_support import (
+    MIN_PART,
+    file_crc,
+    open_uploads,
+    operations,
+    stored_object,
+    upload_part_requests,
+)
+from uploader_support import write_file as write_source
+
+from emulator.faults import Effect, Match
+from vodref.core.states import FileState
+
+PARTS = 8
+
+
+def _source(directory: Path, name: str) -> Path:
+    return write_source(directory, name, PARTS * MIN_PART - 777, seed=len(name))
+
+
+def test_stalled_part_times_out_and_is_sent_again(
+    emu: Any, make_vod: Any, root_transport: Any, sizes_dir: Path
+) -> None:
+    """UP-RETRY-001 UPL-DRV-006: a timeout is retried; the stalled request's part lands once."""
+    emu.control.add_fault(
+        effect=Effect.stall(5.0), match=Match(operation="UploadPart", part_number=2), times=1
+    )
+    path = _source(sizes_dir, "stall.mp4")
+    [view] = make_vod(timeout=0.5).upload(path, timeout=30)
+    assert view.state is FileState.SUCCESS, view.error
+    assert stored_object(emu, root_transport, view) == (path.stat().st_size, file_crc(path))
+    assert len(emu.control.fault_hits()) == 1
+    part_two = [r for r in upload_part_requests(emu) if "partNumber=2&" in r["query"] + "&"]
+    assert len(part_two) >= 2, "the stalled part must have been sent again"
+    assert open_uploads(emu) == []
+
+
+def test_throttled_and_truncated_answers(
+    emu: Any, make_vod: Any, root_transport: Any, sizes_dir: Path
+) -> None:
+    """UP-RESUME-006 UPL-DRV-007: a slow answer is just slow; a Complete whose answer is cut
+    off is settled from the service (retried Complete or HeadObject), and the object is
+    exactly the file."""
+    emu.control.add_fault(
+        effect=Effect.throttle(20_000), match=Match(operation="InitiateMultipartUpload"), times=1
+    )
+    emu.control.add_fault(
+        effect=Effect.truncate(10), match=Match(operation="CompleteMultipartUpload"), times=1
+    )
+    path = _source(sizes_dir, "truncated.mp4")
+    [view] = make_vod().upload(path, timeout=30)
+    assert view.state is FileState.SUCCESS, view.error
+    assert stored_object(emu, root_transport, view) == (path.stat().st_size, file_crc(path))
+    assert len(emu.control.fault_hits()) == 2
+    assert operations(emu).count("InitiateMultipartUpload") == 1
+    assert open_uploads(emu) == []
+
+
+def test_upload_lost_mid_way_restarts_for_the_same_video(
+    emu: Any, make_vod: Any, root_transport: Any, sizes_dir: Path
+) -> None:
+    """UP-RESUME-005: NoSuchUpload on a part starts a new multipart upload for the same
+    VideoId; the file succeeds, one video, nothing left open."""
+    emu.control.add_fault(
+        effect=Effect.error(404, "NoSuchUpload", "The specified upload does not exist."),
+        match=Match(operation="UploadPart", part_number=4),
+        times=1,
+    )
+    path = _source(sizes_dir, "lost.mp4")
+    [view] = make_vod().upload(path, timeout=30)
+    assert view.state is FileState.SUCCESS, view.error
+    assert view.attempt == 2
+    assert stored_object(emu, root_transport, view) == (path.stat().st_size, file_crc(path))
+    assert operations(emu).count("InitiateMultipartUpload") == 2
+    assert operations(emu).count("CreateUploadVideo") == 1
+    assert [v["video_id"] for v in emu.control.state()["vod"]["videos"]] == [view.video_id]
+    # The injected NoSuchUpload was a lie, so the first upload is still open here (on OSS it
+    # would be gone); the object was completed from the second one.
+    [left] = open_uploads(emu)
+    assert left["upload_id"] != view.upload_id
