@@ -9,6 +9,7 @@ visible; the caller commits the metadata row that refers to it only afterwards, 
 
 from __future__ import annotations
 
+import mmap
 import os
 import secrets
 import threading
@@ -23,8 +24,12 @@ class BlobNotFound(KeyError):
     """No blob has this id."""
 
 
+# What a blob is made from: a body as the socket server read it (see emulator.http.Body).
+BlobData = bytes | mmap.mmap
+
+
 class BlobStore(Protocol):
-    def put(self, data: bytes) -> str:
+    def put(self, data: BlobData) -> str:
         """Store ``data`` durably; return its new id."""
         ...
 
@@ -51,16 +56,18 @@ def new_blob_id() -> str:
 
 class MemoryBlobStore:
     def __init__(self) -> None:
-        self._blobs: dict[str, bytes] = {}
+        self._blobs: dict[str, BlobData] = {}
         self._lock = threading.Lock()
 
-    def put(self, data: bytes) -> str:
+    def put(self, data: BlobData) -> str:
+        # Kept as given, not copied: the server's mmap bodies are never written after
+        # the read, and copying 1 MiB would cost fresh pages again.
         blob_id = new_blob_id()
         with self._lock:
-            self._blobs[blob_id] = bytes(data)
+            self._blobs[blob_id] = data
         return blob_id
 
-    def _get(self, blob_id: str) -> bytes:
+    def _get(self, blob_id: str) -> BlobData:
         try:
             return self._blobs[blob_id]
         except KeyError:
@@ -68,7 +75,7 @@ class MemoryBlobStore:
 
     def read(self, blob_id: str, start: int = 0, end: int | None = None) -> bytes:
         data = self._get(blob_id)
-        if start == 0 and (end is None or end >= len(data)):
+        if isinstance(data, bytes) and start == 0 and (end is None or end >= len(data)):
             return data
         return data[start:end]
 
@@ -104,7 +111,7 @@ class DiskBlobStore:
             raise BlobNotFound(blob_id)
         return self.root / blob_id[:2] / blob_id
 
-    def put(self, data: bytes) -> str:
+    def put(self, data: BlobData) -> str:
         blob_id = new_blob_id()
         final = self._path(blob_id)
         final.parent.mkdir(exist_ok=True)

@@ -10,6 +10,7 @@ Raw forms are kept on purpose: signatures are computed over the bytes the client
 
 from __future__ import annotations
 
+import mmap
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from enum import Enum
@@ -57,6 +58,13 @@ class Headers:
         return f"Headers({self._items!r})"
 
 
+# A request body: ``bytes``, or for a large sized body an anonymous ``mmap`` the socket
+# server read it into (see :func:`emulator.server_wire.read_sized_body`). Data
+# operations hash and store either as is; anything that parses a body uses
+# :meth:`Request.body_bytes`.
+Body = bytes | mmap.mmap
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Request:
     """One HTTP request as the client sent it.
@@ -70,7 +78,7 @@ class Request:
     raw_path: str
     raw_query: str
     headers: Headers
-    body: bytes
+    body: Body
     host: str
     scheme: str = "http"
     client_address: str = "127.0.0.1"
@@ -92,6 +100,11 @@ class Request:
         for key, value in self.query:
             result.setdefault(key, value)
         return result
+
+    def body_bytes(self) -> bytes:
+        """The body as ``bytes`` (a copy only when it sits in an ``mmap``)."""
+        body = self.body
+        return body if isinstance(body, bytes) else body[:]
 
     @property
     def base_url(self) -> str:

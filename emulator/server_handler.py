@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 
 from emulator.app import App
 from emulator.http import (
+    Body,
     FaultDecision,
     Headers,
     Request,
@@ -283,7 +284,7 @@ class EmulatorRequestHandler(BaseHTTPRequestHandler):
         self.close_connection = True
         self._write(Response(status=400, headers=[("Content-Type", "application/xml")], body=body))
 
-    def _read_body(self) -> bytes | None:
+    def _read_body(self) -> Body | None:
         """The request body, or None after answering an error (or losing the client)."""
         limit = self.server.app.state.config.max_body_bytes
         encoding = (self.request_headers.get("Transfer-Encoding") or "").strip().lower()

@@ -18,10 +18,11 @@ raises :class:`ClientGone` (nothing can be answered; the connection just closes)
 
 from __future__ import annotations
 
+import mmap
 from collections.abc import Iterable
 from io import BufferedIOBase
 
-from emulator.http import Headers
+from emulator.http import Body, Headers
 from emulator.oss import xmlutil
 from emulator.oss.wire import new_request_id
 
@@ -29,6 +30,10 @@ MAX_CHUNK_LINE = 1024
 MAX_HEADERS = 100
 # The longest request line or header line read, plus one byte to detect an overlong one.
 MAX_LINE = 65536
+# Sized bodies from this size up are read into a pre-faulted anonymous mmap (see
+# read_sized_body); below it, into bytes. 256 KiB keeps the page-rounding waste under 2 %.
+MMAP_BODY_MIN = 256 * 1024
+_POPULATED = mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | getattr(mmap, "MAP_POPULATE", 0)
 
 
 class ClientGone(Exception):
@@ -129,12 +134,32 @@ def parse_content_length(raw_length: str) -> int | None:
     return int(raw_length)
 
 
-def read_sized_body(rfile: BufferedIOBase, length: int) -> bytes:
-    """Exactly ``length`` bytes, or :class:`ClientGone` when the client stops short."""
-    body = rfile.read(length) if length else b""
-    if len(body) != length:
-        raise ClientGone("body shorter than Content-Length")
-    return body
+def read_sized_body(rfile: BufferedIOBase, length: int) -> Body:
+    """Exactly ``length`` bytes, or :class:`ClientGone` when the client stops short.
+
+    A large body goes into an anonymous mmap made with ``MAP_POPULATE``: the in-memory
+    store keeps every body, so each one lands in fresh memory, and faulting it in page by
+    page during ``recv`` cost ~0.4 CPU-s/GiB here; populating the whole mapping in one
+    call costs ~0.25. The mapping is page-aligned, so the kernel's copy into it takes the
+    fast path too.
+    """
+    if length < MMAP_BODY_MIN:
+        body = rfile.read(length) if length else b""
+        if len(body) != length:
+            raise ClientGone("body shorter than Content-Length")
+        return body
+    buffer = mmap.mmap(-1, length, flags=_POPULATED)
+    view = memoryview(buffer)
+    try:
+        filled = 0
+        while filled < length:
+            count = rfile.readinto(view[filled:])
+            if not count:
+                raise ClientGone("body shorter than Content-Length")
+            filled += count
+    finally:
+        view.release()
+    return buffer
 
 
 def read_chunked_body(rfile: BufferedIOBase, limit: int) -> bytes | None:

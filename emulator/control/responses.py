@@ -75,9 +75,10 @@ class ControlHandler:
 def _json_body(request: Request) -> Any:
     if len(request.body) > MAX_CONTROL_BODY:
         raise ControlError(413, "BodyTooLarge", "control requests are limited to 1 MiB")
-    if not request.body.strip():
+    body = request.body_bytes()
+    if not body.strip():
         return None
     try:
-        return json.loads(request.body)
+        return json.loads(body)
     except (ValueError, UnicodeDecodeError):
         raise ControlError(400, "MalformedJSON", "the request body is not valid JSON") from None

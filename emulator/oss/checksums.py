@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import mmap
 from collections.abc import Iterable
 
 import anycrc
@@ -19,7 +20,7 @@ import fastcrc
 _CRC64_XZ = anycrc.Model("CRC64-XZ")
 
 
-def crc64(data: bytes | memoryview) -> int:
+def crc64(data: bytes | memoryview | mmap.mmap) -> int:
     """CRC-64/XZ of ``data`` (0 for empty input)."""
     return int(fastcrc.crc64.xz(data))
 

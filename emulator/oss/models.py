@@ -32,6 +32,7 @@ from emulator.blobs import BlobNotFound, BlobStore
 from emulator.clock import Clock
 from emulator.config import EmulatorConfig
 from emulator.db import Database
+from emulator.http import Body
 from emulator.oss import exceptions as errors
 from emulator.oss.checksums import crc64, crc64_of_parts, etag_of_md5, multipart_etag
 from emulator.oss.listing import ListPage, list_keys
@@ -137,7 +138,7 @@ class OssBackend:
     # -- objects ---------------------------------------------------------------------
 
     def put_object(
-        self, bucket: str, key: str, body: bytes, *, md5_digest: bytes, new: NewObject
+        self, bucket: str, key: str, body: Body, *, md5_digest: bytes, new: NewObject
     ) -> ObjectInfo:
         """Store a Normal object. ``md5_digest`` is the body's MD5 (the caller already
         computed it to check Content-MD5, so it is not hashed twice)."""
@@ -325,7 +326,7 @@ class OssBackend:
         key: str,
         upload_id: str,
         part_number: int,
-        body: bytes,
+        body: Body,
         *,
         md5_digest: bytes,
     ) -> PartInfo:
@@ -562,6 +563,6 @@ class OssBackend:
         return dump_rows(buckets=buckets, objects=objects, uploads=uploads, parts=parts)
 
 
-def md5_digest(body: bytes) -> bytes:
+def md5_digest(body: Body) -> bytes:
     """MD5 of a request body (hashlib releases the GIL for large inputs)."""
     return hashlib.md5(body).digest()

@@ -262,7 +262,7 @@ def delete_object(state: EmulatorState, call: Call) -> Response:
 def delete_multiple(state: EmulatorState, call: Call) -> Response:
     call.check_encoding_type()
     _checked_md5(call)
-    root = xmlutil.parse(call.request.body, max_bytes=DELETE_MAX_XML, root="Delete")
+    root = xmlutil.parse(call.request.body_bytes(), max_bytes=DELETE_MAX_XML, root="Delete")
     quiet = (xmlutil.child_text(root, "Quiet") or "false").strip().lower() == "true"
     keys = [xmlutil.require_text(node, "Key") for node in root.findall("Object")]
     if not keys or len(keys) > DELETE_MAX_KEYS:
@@ -369,7 +369,7 @@ def list_parts(state: EmulatorState, call: Call) -> Response:
 
 def _requested_parts(call: Call) -> list[tuple[int, str]]:
     root = xmlutil.parse(
-        call.request.body, max_bytes=COMPLETE_MAX_XML, root="CompleteMultipartUpload"
+        call.request.body_bytes(), max_bytes=COMPLETE_MAX_XML, root="CompleteMultipartUpload"
     )
     nodes = root.findall("Part")
     if len(nodes) > MAX_PARTS:
@@ -393,7 +393,7 @@ def complete_upload(state: EmulatorState, call: Call) -> Response:
     upload_id = _upload_id(call)
     _checked_md5(call)
     complete_all = (call.request.headers.get("x-oss-complete-all") or "").strip().lower() == "yes"
-    if complete_all and call.request.body.strip():
+    if complete_all and call.request.body_bytes().strip():
         raise errors.invalid_argument(
             "Should not specify both complete all header and http body.",
             "x-oss-complete-all",

@@ -90,10 +90,11 @@ def list_buckets(state: EmulatorState, call: Call) -> Response:
 
 
 def put_bucket(state: EmulatorState, call: Call) -> Response:
-    if call.request.body.strip():
+    body = call.request.body_bytes()
+    if body.strip():
         # Parsed for well-formedness only: storage class and redundancy are not modelled.
         xmlutil.parse(
-            call.request.body,
+            body,
             max_bytes=_CREATE_BUCKET_MAX_XML,
             root="CreateBucketConfiguration",
         )

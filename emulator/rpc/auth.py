@@ -190,7 +190,7 @@ class Verifier:
             query=request.query,
             headers=request.headers,
             signed_headers=signed_headers,
-            body=request.body,
+            body=request.body_bytes(),
         )
 
         def check(secret: str) -> None:

@@ -38,7 +38,7 @@ def form_params(request: Request) -> list[tuple[str, str]]:
     if request.method != "POST" or content_type != FORM_CONTENT_TYPE or not request.body:
         return []
     try:
-        text = request.body.decode("utf-8")
+        text = request.body_bytes().decode("utf-8")
     except UnicodeDecodeError:
         return []
     return parse_qsl(text, keep_blank_values=True)
