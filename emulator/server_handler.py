@@ -306,7 +306,8 @@ class EmulatorRequestHandler(BaseHTTPRequestHandler):
         if length > limit:
             self._too_large()
             return None
-        return read_sized_body(self.rfile, length)
+        in_memory = self.server.app.state.config.data_dir is None
+        return read_sized_body(self.rfile, length, kept=in_memory)
 
     # -- response ------------------------------------------------------------------------
 

@@ -30,8 +30,9 @@ MAX_CHUNK_LINE = 1024
 MAX_HEADERS = 100
 # The longest request line or header line read, plus one byte to detect an overlong one.
 MAX_LINE = 65536
-# Sized bodies from this size up are read into a pre-faulted anonymous mmap (see
-# read_sized_body); below it, into bytes. 256 KiB keeps the page-rounding waste under 2 %.
+# Sized bodies from this size up are read into a pre-faulted anonymous mmap when they will
+# be kept in memory (see read_sized_body); below it, into bytes. 256 KiB keeps the
+# page-rounding waste under 2 %.
 MMAP_BODY_MIN = 256 * 1024
 _POPULATED = mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | getattr(mmap, "MAP_POPULATE", 0)
 
@@ -134,16 +135,17 @@ def parse_content_length(raw_length: str) -> int | None:
     return int(raw_length)
 
 
-def read_sized_body(rfile: BufferedIOBase, length: int) -> Body:
+def read_sized_body(rfile: BufferedIOBase, length: int, *, kept: bool = False) -> Body:
     """Exactly ``length`` bytes, or :class:`ClientGone` when the client stops short.
 
-    A large body goes into an anonymous mmap made with ``MAP_POPULATE``: the in-memory
-    store keeps every body, so each one lands in fresh memory, and faulting it in page by
-    page during ``recv`` cost ~0.4 CPU-s/GiB here; populating the whole mapping in one
-    call costs ~0.25. The mapping is page-aligned, so the kernel's copy into it takes the
-    fast path too.
+    ``kept``: the body will stay in memory (the in-memory blob store). Then a large body
+    goes into an anonymous mmap made with ``MAP_POPULATE``: every kept body lands in fresh
+    memory, and faulting it in page by page during ``recv`` cost ~0.4 CPU-s/GiB here;
+    populating the whole mapping in one call costs ~0.25. A body written to disk and
+    dropped stays ``bytes``: malloc then reuses the freed memory of earlier bodies, which
+    costs no faults at all.
     """
-    if length < MMAP_BODY_MIN:
+    if length < MMAP_BODY_MIN or not kept:
         body = rfile.read(length) if length else b""
         if len(body) != length:
             raise ClientGone("body shorter than Content-Length")
