@@ -145,12 +145,12 @@ def read_sized_body(rfile: BufferedIOBase, length: int, *, kept: bool = False) -
     dropped stays ``bytes``: malloc then reuses the freed memory of earlier bodies, which
     costs no faults at all.
     """
-    if length < MMAP_BODY_MIN or not kept:
+    buffer = _populated_buffer(length) if kept and length >= MMAP_BODY_MIN else None
+    if buffer is None:
         body = rfile.read(length) if length else b""
         if len(body) != length:
             raise ClientGone("body shorter than Content-Length")
         return body
-    buffer = mmap.mmap(-1, length, flags=_POPULATED)
     view = memoryview(buffer)
     try:
         filled = 0
@@ -162,6 +162,16 @@ def read_sized_body(rfile: BufferedIOBase, length: int, *, kept: bool = False) -
     finally:
         view.release()
     return buffer
+
+
+def _populated_buffer(length: int) -> mmap.mmap | None:
+    """A pre-faulted anonymous mapping, or None when the kernel refuses one (each mapping is
+    a VMA, and ``vm.max_map_count`` is 65,530 by default): the body is then read as bytes,
+    slower but never an error."""
+    try:
+        return mmap.mmap(-1, length, flags=_POPULATED)
+    except OSError:
+        return None
 
 
 def read_chunked_body(rfile: BufferedIOBase, limit: int) -> bytes | None:
