@@ -5,8 +5,6 @@ the tests import it by name (pytest puts this directory on ``sys.path``).
 
 - :func:`find_or_install_chromium`: ``/usr/bin/chromium``, installed by
   ``scripts/install-browser`` when missing and we are root.
-- :func:`npm_install`: ``tests/node/package-lock.json`` installed with ``npm ci`` into the
-  same cache directory (same key) as ``tests/emulator/node/conftest.py`` uses.
 - :class:`RecordingApp`: the emulator's app, plus a log of what arrived on the wire
   (headers included, which the control plane's request log leaves out).
 - :class:`PageServer`: the static test page on its own loopback origin.
@@ -18,14 +16,11 @@ the tests import it by name (pytest puts this directory on ``sys.path``).
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 import os
 import queue
-import shutil
 import subprocess
 import threading
-import uuid
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -38,6 +33,7 @@ from aliyunsdkvod.request.v20170321 import (
     GetVideoInfoRequest,
     RefreshUploadVideoRequest,
 )
+from npm_support import NODE_DIR, PROXY_VARIABLES
 
 from emulator.app import App
 from emulator.control import Client as ControlClient
@@ -45,23 +41,9 @@ from emulator.http import Request, Response
 from emulator.state import EmulatorState
 
 REPO = Path(__file__).resolve().parents[3]
-NODE_DIR = REPO / "tests" / "node"
 PAGE_DIR = Path(__file__).resolve().parent / "page"
 INSTALL_SCRIPT = REPO / "scripts" / "install-browser"
-PACKAGE_FILES = ("package.json", "package-lock.json")
 DEFAULT_CHROMIUM = "/usr/bin/chromium"
-# Variables that would route Node, npm or Chromium traffic elsewhere.
-PROXY_VARIABLES = (
-    "HTTP_PROXY",
-    "HTTPS_PROXY",
-    "ALL_PROXY",
-    "NO_PROXY",
-    "http_proxy",
-    "https_proxy",
-    "all_proxy",
-    "no_proxy",
-    "NODE_OPTIONS",
-)
 
 
 class BrowserUnavailable(Exception):
@@ -104,62 +86,6 @@ def find_or_install_chromium(install_timeout: float = 900.0) -> str:
             f"{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
         )
     return path
-
-
-def _install_key(node_major: int) -> str:
-    # The same key as tests/emulator/node/conftest.py: both share one install.
-    digest = hashlib.sha256()
-    for name in PACKAGE_FILES:
-        digest.update(name.encode())
-        digest.update((NODE_DIR / name).read_bytes())
-    digest.update(f"node{node_major}".encode())
-    return digest.hexdigest()[:20]
-
-
-def _installed(final: Path) -> bool:
-    modules = final / "node_modules"
-    return all(
-        (modules / name / "package.json").is_file() for name in ("ali-oss", "playwright-core")
-    )
-
-
-def npm_install(npm: str, node_major: int, root: Path, timeout: float = 600.0) -> Path:
-    """``npm ci`` of tests/node's lockfile into ``root/<key>`` (atomically, by rename);
-    returns its ``node_modules``. An existing complete install is reused."""
-    key = _install_key(node_major)
-    final = root / key
-    if _installed(final):
-        return final / "node_modules"
-    root.mkdir(parents=True, exist_ok=True)
-    work = root / f".{key}.{os.getpid()}.{uuid.uuid4().hex[:8]}"
-    work.mkdir()
-    try:
-        for name in PACKAGE_FILES:
-            shutil.copyfile(NODE_DIR / name, work / name)
-        env = {k: v for k, v in os.environ.items() if k != "NODE_OPTIONS"}
-        proc = subprocess.run(
-            [npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"],
-            cwd=work,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
-        if proc.returncode != 0:
-            raise RuntimeError(
-                f"`npm ci` failed in {work} (exit {proc.returncode}):\n"
-                f"{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
-            )
-        try:
-            work.rename(final)
-        except OSError:
-            if not _installed(final):  # not another run's identical install: a real error
-                raise
-    finally:
-        if work.exists():
-            shutil.rmtree(work, ignore_errors=True)
-    return final / "node_modules"
 
 
 def xorshift_bytes(seed: int, size: int) -> bytes:

@@ -19,7 +19,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,8 +34,8 @@ from browser_support import (
     RecordingApp,
     VodApp,
     find_or_install_chromium,
-    npm_install,
 )
+from npm_support import install_node_modules
 
 from emulator.control import Client as ControlClient
 from emulator.control import ControlHandler
@@ -73,18 +72,8 @@ def browser_node_modules(tmp_path_factory: pytest.TempPathFactory) -> NodeTools:
         [node, "--version"], capture_output=True, text=True, check=True, timeout=30
     ).stdout.strip()
     major = int(version.lstrip("v").split(".")[0])
-    explicit = os.environ.get("VODREF_NODE_CACHE")
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    root = (
-        Path(explicit)
-        if explicit
-        else (Path(xdg) if xdg else Path.home() / ".cache") / "vodref-node"
-    )
     try:
-        modules = npm_install(npm, major, root)
-    except OSError as exc:  # unwritable cache: install under the session's tmp instead
-        sys.stderr.write(f"node cache not writable ({exc}); installing under tmp\n")
-        modules = npm_install(npm, major, tmp_path_factory.mktemp("vodref-node"))
+        modules = install_node_modules(npm, major, lambda: tmp_path_factory.mktemp("vodref-node"))
     except RuntimeError as exc:
         pytest.fail(str(exc), pytrace=False)
     return NodeTools(node=node, modules=modules)

@@ -3,13 +3,8 @@
 - ``node_runtime``: the ``node`` and ``npm`` executables. The tests skip only when ``node``
   is not installed at all; a missing ``npm`` next to an installed ``node`` is an error.
 - ``ali_oss_modules``: a ``node_modules`` directory holding exactly what
-  ``tests/node/package-lock.json`` pins, installed with ``npm ci`` into a cache directory
-  outside the repository (``$VODREF_NODE_CACHE``, else ``$XDG_CACHE_HOME/vodref-node``,
-  else ``~/.cache/vodref-node``; a session temporary directory when none is writable).
-  The directory name is a hash of the package files and the Node major version, so a
-  lockfile change installs afresh and repeated runs reuse the install. A half-finished
-  install never becomes visible: npm runs in a private directory that is renamed into
-  place only after it succeeded.
+  ``tests/node/package-lock.json`` pins, installed and cached by ``tests/npm_support.py``
+  (shared with the Chromium tests).
 - ``node_emulator``: a threaded emulator on 127.0.0.1 with a free port, for this module.
 - ``run_node``: runs one script of ``tests/node`` and returns its JSON result line.
 - ``upload_file``: writes a named file of deterministic pseudo-random bytes to upload.
@@ -17,13 +12,10 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
 import subprocess
-import sys
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -38,28 +30,13 @@ from node_support import (
     NodeRuntime,
     pseudo_random,
 )
+from npm_support import NODE_DIR, PROXY_VARIABLES, install_node_modules
 
 from emulator.config import DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET
 from emulator.server import ThreadedServer
 from emulator.state import EmulatorState
 
-REPO = Path(__file__).resolve().parents[3]
-NODE_DIR = REPO / "tests" / "node"
-PACKAGE_FILES = ("package.json", "package-lock.json")
-NPM_TIMEOUT_SECONDS = 600
 SCRIPT_TIMEOUT_SECONDS = 90
-# Variables that would route Node or npm traffic elsewhere; scripts run without them.
-_PROXY_VARIABLES = (
-    "HTTP_PROXY",
-    "HTTPS_PROXY",
-    "ALL_PROXY",
-    "NO_PROXY",
-    "http_proxy",
-    "https_proxy",
-    "all_proxy",
-    "no_proxy",
-    "NODE_OPTIONS",
-)
 
 
 @pytest.fixture(scope="session")
@@ -76,76 +53,14 @@ def node_runtime() -> NodeRuntime:
     return NodeRuntime(node=node, npm=npm, version=version)
 
 
-def _cache_roots() -> list[Path]:
-    explicit = os.environ.get("VODREF_NODE_CACHE")
-    if explicit:
-        return [Path(explicit)]
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    base = Path(xdg) if xdg else Path.home() / ".cache"
-    return [base / "vodref-node"]
-
-
-def _install_key(runtime: NodeRuntime) -> str:
-    digest = hashlib.sha256()
-    for name in PACKAGE_FILES:
-        digest.update(name.encode())
-        digest.update((NODE_DIR / name).read_bytes())
-    digest.update(f"node{runtime.major}".encode())
-    return digest.hexdigest()[:20]
-
-
-def _npm_ci(runtime: NodeRuntime, root: Path, key: str) -> Path:
-    """Install into ``root/key`` (atomically); returns its ``node_modules``."""
-    final = root / key
-    if (final / "node_modules" / "ali-oss" / "package.json").is_file():
-        return final / "node_modules"
-    root.mkdir(parents=True, exist_ok=True)
-    work = root / f".{key}.{os.getpid()}.{uuid.uuid4().hex[:8]}"
-    work.mkdir()
-    try:
-        for name in PACKAGE_FILES:
-            shutil.copyfile(NODE_DIR / name, work / name)
-        env = {k: v for k, v in os.environ.items() if k != "NODE_OPTIONS"}
-        proc = subprocess.run(
-            [runtime.npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"],
-            cwd=work,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=NPM_TIMEOUT_SECONDS,
-            check=False,
-        )
-        if proc.returncode != 0:
-            pytest.fail(
-                f"`npm ci` failed in {work} (exit {proc.returncode}):\n"
-                f"{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
-            )
-        try:
-            work.rename(final)
-        except OSError:
-            # Another run installed the same key meanwhile; use that one.
-            if not (final / "node_modules" / "ali-oss" / "package.json").is_file():
-                raise
-    finally:
-        if work.exists():
-            shutil.rmtree(work, ignore_errors=True)
-    return final / "node_modules"
-
-
 @pytest.fixture(scope="session")
 def ali_oss_modules(node_runtime: NodeRuntime, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    key = _install_key(node_runtime)
-    last_error: OSError | None = None
-    for root in _cache_roots():
-        try:
-            modules = _npm_ci(node_runtime, root, key)
-        except OSError as exc:  # unwritable cache directory: fall back below
-            last_error = exc
-            continue
-        break
-    else:
-        sys.stderr.write(f"node cache not writable ({last_error}); installing under tmp\n")
-        modules = _npm_ci(node_runtime, tmp_path_factory.mktemp("vodref-node"), key)
+    try:
+        modules = install_node_modules(
+            node_runtime.npm, node_runtime.major, lambda: tmp_path_factory.mktemp("vodref-node")
+        )
+    except RuntimeError as exc:
+        pytest.fail(str(exc), pytrace=False)
     installed = json.loads((modules / "ali-oss" / "package.json").read_text())
     assert installed["version"].startswith("6."), installed["version"]
     return modules
@@ -195,7 +110,7 @@ def run_node(
         creds = credentials or Credentials(
             node_emulator.access_key_id, node_emulator.access_key_secret
         )
-        env = {k: v for k, v in os.environ.items() if k not in _PROXY_VARIABLES}
+        env = {k: v for k, v in os.environ.items() if k not in PROXY_VARIABLES}
         env.update(
             NODE_PATH=str(ali_oss_modules),
             OSS_ENDPOINT=node_emulator.url,
