@@ -73,6 +73,15 @@ def sampled_fingerprint(source: FileSource) -> str:
     return "v1:" + digest.hexdigest()
 
 
+def _exactly(data: bytes, length: int, offset: int, what: object) -> bytes:
+    """``data`` if it is the whole range asked for; a short read means the file shrank."""
+    if len(data) != length:
+        raise SourceChangedError(
+            f"{what} changed while uploading: wanted {length} bytes at {offset}, got {len(data)}"
+        )
+    return data
+
+
 class LocalFileSource:
     """A file on disk, read with ``os.pread`` on one descriptor shared by all threads."""
 
@@ -120,12 +129,7 @@ class LocalFileSource:
             data = os.pread(self._fd, length, offset)
         except OSError as error:
             raise SourceChangedError(f"cannot read {self._path}: {error.strerror}") from None
-        if len(data) != length:
-            raise SourceChangedError(
-                f"{self._path} changed while uploading: wanted {length} bytes at {offset}, "
-                f"got {len(data)}"
-            )
-        return data
+        return _exactly(data, length, offset, self._path)
 
     def fingerprint(self) -> str:
         if self._fingerprint is None:
@@ -188,12 +192,7 @@ class FileObjectSource:
             with self._lock:
                 self._file.seek(offset)
                 data = self._file.read(length)
-        if len(data) != length:
-            raise SourceChangedError(
-                f"{self._name} changed while uploading: wanted {length} bytes at {offset}, "
-                f"got {len(data)}"
-            )
-        return data
+        return _exactly(data, length, offset, self._name)
 
     def fingerprint(self) -> str:
         if self._fingerprint is None:
