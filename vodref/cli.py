@@ -34,7 +34,7 @@ from typing import Any, TextIO
 import platformdirs
 
 from .checkpoints import FileCheckpointStore
-from .core.errors import CoreError
+from .core.errors import VodrefError
 from .core.options import UploaderOptions
 from .core.states import FileState
 from .core.values import StsToken
@@ -333,7 +333,7 @@ def run_upload(args: argparse.Namespace, paths: Sequence[str], out: TextIO, err:
                 "\nvodref: interrupted; finished parts are kept. "
                 "Run the same command again to resume.\n"
             )
-            with contextlib.suppress(CoreError):
+            with contextlib.suppress(VodrefError):
                 vod.stop_upload()
             vod.close()
             reporter.close()
@@ -395,7 +395,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except _UsageProblem as problem:
         err.write(f"vodref: {problem}\n")
         return EXIT_USAGE
-    except CoreError as error:  # bad input: missing file, bad part size, ...
+    except VodrefError as error:  # bad input: missing file, bad part size, ...
         err.write(f"vodref: {error}\n")
         return EXIT_USAGE
     except KeyboardInterrupt:

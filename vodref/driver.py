@@ -39,7 +39,7 @@ from .core.commands import (
     RequestAuth,
     SaveCheckpoint,
 )
-from .core.errors import CoreError, OutcomeError
+from .core.errors import OutcomeError, VodrefError
 from .core.events import CommandAbandoned, CommandFailed, Event, Outcome
 from .core.values import ErrorKind, ServiceError
 from .errors import CheckpointStoreError
@@ -91,7 +91,7 @@ class Driver:
         self.commands_seen = 0
         # Outcomes the core refused with an error: a core bug or a driver bug, never normal.
         # Kept for tests and diagnostics.
-        self.refused_outcomes: list[tuple[Outcome, CoreError]] = []
+        self.refused_outcomes: list[tuple[Outcome, VodrefError]] = []
         self._timer = threading.Thread(target=self._timer_loop, name="vodref-timer", daemon=True)
         self._callback_thread = threading.Thread(
             target=self._callback_loop, name="vodref-callbacks", daemon=True
@@ -147,7 +147,7 @@ class Driver:
                 log.warning("core refused outcome %r", outcome, exc_info=True)
                 self.refused_outcomes.append((outcome, error))
                 commands = []
-            except CoreError as error:
+            except VodrefError as error:
                 log.exception("core refused outcome %r", outcome)
                 self.refused_outcomes.append((outcome, error))
                 commands = []
@@ -232,7 +232,7 @@ class Driver:
                 if deadline is not None and deadline <= now:
                     try:
                         commands = self._core.handle_timer(now)
-                    except CoreError:
+                    except VodrefError:
                         log.exception("core refused a timer tick")
                         commands = []
                     self._dispatch(commands)

@@ -1,37 +1,85 @@
-"""The errors the uploader (outside the pure core) raises, grafted onto the core's tree.
+"""Every error vodref raises on purpose, as one tree under :class:`VodrefError`.
 
-Catching :class:`vodref.core.errors.CoreError` catches everything vodref raises on purpose;
-catching :class:`~vodref.core.errors.UsageError` catches every "you called it wrong" error,
-raised before anything changed::
+Catching :class:`VodrefError` catches everything vodref raises on purpose and never hides a
+bug of its own; catching :class:`UsageError` catches every "you called it wrong" error, raised
+before anything changed. The pure core defines the classes it raises (``vodref.core.errors``);
+the layer around it grafts its own onto the same tree here, and this module exports all of
+them::
 
-    CoreError
-    ├── UsageError
-    │   ├── InvalidOptionError
-    │   │   └── UnknownOptionError       a keyword the uploader does not know
-    │   ├── SourceError                  missing file, directory, unreadable, not binary
-    │   ├── MalformedAuthError           UploadAuth / UploadAddress not base64 JSON with
-    │   │                                the required fields
-    │   └── UploaderClosedError          the uploader was closed
-    ├── UploadWaitTimeout                ``wait()`` gave up before the uploads ended
-    ├── SourceChangedError               the source changed under an upload (short read)
-    ├── CheckpointStoreError             the store could not read or write a record
-    └── TransportError                   a request failed (carries a core ServiceError)
+    VodrefError                       base of everything below
+    ├── UsageError                    the API does not allow this call; nothing changed
+    │   ├── InvalidOptionError        an option is out of range or of the wrong type
+    │   │   └── UnknownOptionError    a keyword the uploader does not know
+    │   ├── InvalidEventError         a core event is malformed (field type, value, clock)
+    │   │   └── EmptyFileError        a file of 0 bytes was added (JS: 'EmptyFile')
+    │   ├── InvalidStateError         not allowed in the current state
+    │   ├── UnknownFileError          no file with that id is in the list
+    │   ├── DuplicateFileError        a file with that id is already in the list
+    │   ├── AuthMismatchError         credentials that contradict what the file has
+    │   ├── SourceError               missing file, directory, unreadable, not binary
+    │   ├── MalformedAuthError        UploadAuth / UploadAddress not base64 JSON with the
+    │   │                             required fields
+    │   └── UploaderClosedError       the uploader was closed
+    ├── OutcomeError                  a core outcome that matches no command
+    │   ├── UnknownCommandError       the command id was never issued
+    │   ├── StaleOutcomeError         the command's fate is already known
+    │   └── OutcomeMismatchError      the outcome does not fit the command it names
+    ├── CheckpointError               a checkpoint that is malformed, of an unknown version,
+    │                                 or not for the file it is offered for
+    ├── UploadWaitTimeout             ``wait()`` gave up before the uploads ended
+    ├── SourceChangedError            the source changed under an upload (short read)
+    ├── CheckpointStoreError          the store could not read or write a record
+    └── TransportError                a request failed (carries a core ServiceError)
+
+The core raises before any mutation: after catching one of its errors the core is exactly as
+it was. Failures of the *service* (OSS or VOD said no, the network dropped) are data, not
+exceptions: :class:`~vodref.core.values.ServiceError` values inside ``CommandFailed`` events,
+kept on a failed file as ``FileView.error``.
 """
 
 from __future__ import annotations
 
-from .core.errors import CoreError, InvalidOptionError, UsageError
+from .core.errors import (
+    AuthMismatchError,
+    CheckpointError,
+    DuplicateFileError,
+    EmptyFileError,
+    InvalidEventError,
+    InvalidOptionError,
+    InvalidStateError,
+    OutcomeError,
+    OutcomeMismatchError,
+    StaleOutcomeError,
+    UnknownCommandError,
+    UnknownFileError,
+    UsageError,
+    VodrefError,
+)
 from .core.values import ServiceError
 
 __all__ = [
+    "AuthMismatchError",
+    "CheckpointError",
     "CheckpointStoreError",
+    "DuplicateFileError",
+    "EmptyFileError",
+    "InvalidEventError",
+    "InvalidOptionError",
+    "InvalidStateError",
     "MalformedAuthError",
+    "OutcomeError",
+    "OutcomeMismatchError",
     "SourceChangedError",
     "SourceError",
+    "StaleOutcomeError",
     "TransportError",
+    "UnknownCommandError",
+    "UnknownFileError",
     "UnknownOptionError",
     "UploadWaitTimeout",
     "UploaderClosedError",
+    "UsageError",
+    "VodrefError",
 ]
 
 
@@ -51,19 +99,19 @@ class UploaderClosedError(UsageError, RuntimeError):
     """The uploader was closed; create a new one."""
 
 
-class UploadWaitTimeout(CoreError, TimeoutError):
+class UploadWaitTimeout(VodrefError, TimeoutError):
     """``Vod.wait(timeout=...)`` returned before every file reached a final state."""
 
 
-class SourceChangedError(CoreError, OSError):
+class SourceChangedError(VodrefError, OSError):
     """The source file shrank, vanished or changed while its upload was running."""
 
 
-class CheckpointStoreError(CoreError, OSError):
+class CheckpointStoreError(VodrefError, OSError):
     """The checkpoint store could not read or write a record."""
 
 
-class TransportError(CoreError):
+class TransportError(VodrefError):
     """A request to OSS or VOD failed. ``error`` is the classified failure as core data."""
 
     def __init__(self, error: ServiceError) -> None:

@@ -19,7 +19,6 @@ from vodref.core import (
     CleanList,
     CommandAbandoned,
     CommandFailed,
-    CoreError,
     Credentials,
     DeleteFile,
     ErrorKind,
@@ -47,6 +46,7 @@ from vodref.core import (
     UnknownCommandError,
     UploadAuthProvided,
     UploaderOptions,
+    VodrefError,
 )
 
 junk = st.one_of(
@@ -137,7 +137,7 @@ def snapshot(d: ScriptedDriver) -> object:
 def build(kind: type[Any], kwargs: dict[str, Any]) -> Any:
     try:
         return kind(**kwargs)
-    except CoreError:
+    except VodrefError:
         return None
 
 
@@ -167,7 +167,7 @@ def test_garbage_outcomes_raise_only_typed_errors(
         before = snapshot(d)
         try:
             d.send(event)
-        except CoreError:
+        except VodrefError:
             assert snapshot(d) == before
         else:
             d.pending = [c for c in d.pending if c.command_id != event.command_id]
@@ -202,7 +202,7 @@ def test_garbage_user_events_raise_only_typed_errors(data: st.DataObject) -> Non
                 event = data.draw(st.sampled_from([StartUpload, StopUpload, CleanList]))()
             now = data.draw(st.one_of(st.floats(min_value=0, max_value=10), junk))
             d.feed(d.core.handle(event, now=now))
-        except CoreError:
+        except VodrefError:
             assert snapshot(d) == before
 
 

@@ -40,7 +40,7 @@ the commands it returns, in order; call ``core.handle_timer(clock())`` when
   driver fires the user callback on ``NotifyStarted`` / ``NotifyTokenExpired`` and answers
   ``core.auth_request(file_id)`` when the user calls set_upload_auth_and_address /
   resume_upload_with_auth; it reports ``CommandAbandoned`` for ``AuthReason.REFRESH``.
-- Every exception ``handle`` raises is a ``CoreError`` raised before any change. For an
+- Every exception ``handle`` raises is a ``VodrefError`` raised before any change. For an
   outcome that was refused (``AuthMismatchError``, ``InvalidEventError``), the request stays
   in flight: answer it again correctly, or report ``CommandFailed``.
 
@@ -87,7 +87,6 @@ from .crc64 import Combiner, crc64_combine, crc64_combine_all, crc64_xz
 from .errors import (
     AuthMismatchError,
     CheckpointError,
-    CoreError,
     DuplicateFileError,
     EmptyFileError,
     InvalidEventError,
@@ -99,6 +98,7 @@ from .errors import (
     UnknownCommandError,
     UnknownFileError,
     UsageError,
+    VodrefError,
 )
 from .events import (
     AddFile,
@@ -180,7 +180,6 @@ __all__ = [
     "CommandAbandoned",
     "CommandFailed",
     "CompleteMultipart",
-    "CoreError",
     "Credentials",
     "DeleteCheckpoint",
     "DeleteFile",
@@ -247,6 +246,7 @@ __all__ = [
     "UsageError",
     "UserEvent",
     "VodAction",
+    "VodrefError",
     "classify",
     "crc64_combine",
     "crc64_combine_all",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 
-from .errors import CoreError
+from .errors import VodrefError
 
 _UINT64_MAX = (1 << 64) - 1
 
@@ -18,7 +18,7 @@ _UINT64_MAX = (1 << 64) - 1
 def check_int(
     value: object,
     name: str,
-    error: type[CoreError],
+    error: type[VodrefError],
     *,
     minimum: int | None = None,
     maximum: int | None = None,
@@ -36,7 +36,7 @@ def check_int(
 def check_float(
     value: object,
     name: str,
-    error: type[CoreError],
+    error: type[VodrefError],
     *,
     minimum: float | None = None,
     maximum: float | None = None,
@@ -55,7 +55,7 @@ def check_float(
     return number
 
 
-def check_str(value: object, name: str, error: type[CoreError], *, empty_ok: bool = False) -> str:
+def check_str(value: object, name: str, error: type[VodrefError], *, empty_ok: bool = False) -> str:
     if not isinstance(value, str):
         raise error(f"{name} must be a str, got {value!r}")
     if not empty_ok and not value:
@@ -63,22 +63,22 @@ def check_str(value: object, name: str, error: type[CoreError], *, empty_ok: boo
     return value
 
 
-def check_optional_str(value: object, name: str, error: type[CoreError]) -> str | None:
+def check_optional_str(value: object, name: str, error: type[VodrefError]) -> str | None:
     if value is None:
         return None
     return check_str(value, name, error)
 
 
-def check_crc64(value: object, name: str, error: type[CoreError]) -> int:
+def check_crc64(value: object, name: str, error: type[VodrefError]) -> int:
     return check_int(value, name, error, minimum=0, maximum=_UINT64_MAX)
 
 
-def check_optional_crc64(value: object, name: str, error: type[CoreError]) -> int | None:
+def check_optional_crc64(value: object, name: str, error: type[VodrefError]) -> int | None:
     if value is None:
         return None
     return check_crc64(value, name, error)
 
 
-def check_instance(value: object, cls: type, name: str, error: type[CoreError]) -> None:
+def check_instance(value: object, cls: type, name: str, error: type[VodrefError]) -> None:
     if not isinstance(value, cls):
         raise error(f"{name} must be a {cls.__name__}, got {value!r}")

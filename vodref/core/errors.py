@@ -1,9 +1,9 @@
-"""The exceptions the pure core raises, as one small tree.
+"""The exceptions the pure core raises: its part of the one tree under :class:`VodrefError`.
 
-Every exception the core raises on purpose derives from :class:`CoreError`, so a driver can
-catch that one class and know it never hides a bug of its own. The tree::
+``vodref.errors`` draws the whole tree, with the classes the layer around the core adds, and
+exports all of them. The core's part::
 
-    CoreError                     base of everything below
+    VodrefError                   base of everything below
     ├── UsageError                the caller asked for something the API does not allow
     │   ├── InvalidOptionError    an option value is out of range or of the wrong type
     │   ├── InvalidEventError     an event is malformed (bad field type, value or clock)
@@ -32,7 +32,6 @@ from __future__ import annotations
 __all__ = [
     "AuthMismatchError",
     "CheckpointError",
-    "CoreError",
     "DuplicateFileError",
     "EmptyFileError",
     "InvalidEventError",
@@ -44,14 +43,15 @@ __all__ = [
     "UnknownCommandError",
     "UnknownFileError",
     "UsageError",
+    "VodrefError",
 ]
 
 
-class CoreError(Exception):
+class VodrefError(Exception):
     """Base class of every error the core raises on purpose."""
 
 
-class UsageError(CoreError):
+class UsageError(VodrefError):
     """The caller used the API in a way it does not allow. Nothing was changed."""
 
 
@@ -101,7 +101,7 @@ class AuthMismatchError(UsageError):
     """
 
 
-class OutcomeError(CoreError):
+class OutcomeError(VodrefError):
     """An outcome event that cannot be matched to a command awaiting one."""
 
 
@@ -119,5 +119,5 @@ class OutcomeMismatchError(OutcomeError):
     ``PartUploaded`` for an ``InitiateMultipart``, or a part list with impossible numbers)."""
 
 
-class CheckpointError(CoreError):
+class CheckpointError(VodrefError):
     """A checkpoint is malformed, has an unknown format version, or describes another file."""

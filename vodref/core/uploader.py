@@ -32,11 +32,11 @@ from .commands import (
 )
 from .errors import (
     CheckpointError,
-    CoreError,
     DuplicateFileError,
     EmptyFileError,
     InvalidEventError,
     UnknownFileError,
+    VodrefError,
 )
 from .events import (
     AddFile,
@@ -123,7 +123,7 @@ class Uploader(OutcomeHandling):
     def handle(self, event: Event, *, now: float) -> list[Command]:
         """Feed one event; return the commands it causes, in order.
 
-        Raises a :class:`~vodref.core.errors.CoreError` subclass, before changing anything,
+        Raises a :class:`~vodref.core.errors.VodrefError` subclass, before changing anything,
         when the event is malformed, not allowed in the current state, or names an unknown,
         settled or mismatched command.
         """
@@ -197,7 +197,7 @@ class Uploader(OutcomeHandling):
         self._out = []
         try:
             action()
-        except CoreError:
+        except VodrefError:
             self._now = previous
             self._out = []
             raise
