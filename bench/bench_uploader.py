@@ -42,9 +42,9 @@ import oss2
 from emulator.config import DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET
 from emulator.control import Client
 from vodref import Vod
-from vodref.checkpoints import FileCheckpointStore
 from vodref.clock import SystemClock
-from vodref.core.states import FileState
+from vodref.core import FileState
+from vodref.stores import FileCheckpointStore
 from vodref.transport import OssHttpTransport
 from vodref.upload_auth import decode_upload_address, decode_upload_auth
 from vodref.vod_api import AcsVodApi, AuthRequest, VodAuthProvider

@@ -35,7 +35,14 @@ from unittest import mock
 from urllib.parse import urlsplit
 
 import requests
-import responses
+
+try:
+    import responses
+except ImportError as missing:  # an install without the extra: say which one
+    raise ImportError(
+        "the emulator's in-process mode (mock_vod, the in-process transport) needs the "
+        "'responses' package: pip install 'vodref[emulator]'"
+    ) from missing
 from aliyunsdkcore.vendored.requests import adapters as vendored_adapters
 from aliyunsdkcore.vendored.requests import exceptions as vendored_exceptions
 from aliyunsdkcore.vendored.requests import models as vendored_models

@@ -6,13 +6,13 @@ from importlib import import_module
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .uploader import Vod as Vod
+    from .api import Vod as Vod
     from .vod_api import AcsVodApi as AcsVodApi
     from .vod_api import VodAuthProvider as VodAuthProvider
 
 __all__ = ["AcsVodApi", "Vod", "VodAuthProvider", "__version__"]
 
-_LAZY = {"Vod": "uploader", "AcsVodApi": "vod_api", "VodAuthProvider": "vod_api"}
+_LAZY = {"Vod": "api", "AcsVodApi": "vod_api", "VodAuthProvider": "vod_api"}
 
 
 def __getattr__(name: str) -> object:

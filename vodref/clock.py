@@ -1,4 +1,5 @@
-"""The driver's view of time, behind a small Protocol so tests can inject their own.
+"""The driver's view of time, behind a small Protocol so tests can inject their own
+(:class:`vodref.testing.ManualClock`).
 
 Two clocks, because they answer different questions:
 
@@ -10,11 +11,10 @@ Two clocks, because they answer different questions:
 
 from __future__ import annotations
 
-import threading
 import time
 from typing import Protocol
 
-__all__ = ["Clock", "ManualClock", "SystemClock"]
+__all__ = ["Clock", "SystemClock"]
 
 
 class Clock(Protocol):
@@ -35,26 +35,3 @@ class SystemClock:
 
     def wall(self) -> float:
         return time.time()
-
-
-class ManualClock:
-    """A clock that only moves when told to (unit tests of deadline handling)."""
-
-    def __init__(self, start: float = 1000.0, wall_offset: float = 1_700_000_000.0) -> None:
-        self._lock = threading.Lock()
-        self._now = start
-        self._wall_offset = wall_offset
-
-    def monotonic(self) -> float:
-        with self._lock:
-            return self._now
-
-    def wall(self) -> float:
-        with self._lock:
-            return self._now + self._wall_offset
-
-    def advance(self, seconds: float) -> None:
-        if seconds < 0:
-            raise ValueError("a clock never goes backwards")
-        with self._lock:
-            self._now += seconds

@@ -27,23 +27,28 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol, cast
 
-from .checkpoints import CheckpointStore
 from .clock import Clock
-from .core.commands import (
+from .core import (
     AuthReason,
     CancelRequests,
     Command,
+    CommandAbandoned,
+    CommandFailed,
     DeleteCheckpoint,
+    ErrorKind,
+    Event,
     Notify,
+    Outcome,
+    OutcomeError,
     Request,
     RequestAuth,
     SaveCheckpoint,
+    ServiceError,
+    VodrefError,
 )
-from .core.errors import OutcomeError, VodrefError
-from .core.events import CommandAbandoned, CommandFailed, Event, Outcome
-from .core.values import ErrorKind, ServiceError
 from .errors import CheckpointStoreError
 from .performer import Performer
+from .stores import CheckpointStore
 
 __all__ = ["CoreLike", "Driver", "NotificationSink"]
 

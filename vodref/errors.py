@@ -39,7 +39,7 @@ kept on a failed file as ``FileView.error``.
 
 from __future__ import annotations
 
-from .core.errors import (
+from .core import (
     AuthMismatchError,
     CheckpointError,
     DuplicateFileError,
@@ -49,13 +49,13 @@ from .core.errors import (
     InvalidStateError,
     OutcomeError,
     OutcomeMismatchError,
+    ServiceError,
     StaleOutcomeError,
     UnknownCommandError,
     UnknownFileError,
     UsageError,
     VodrefError,
 )
-from .core.values import ServiceError
 
 __all__ = [
     "AuthMismatchError",

@@ -13,24 +13,23 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from .checksums import crc64
 from .clock import Clock
-from .core.commands import (
+from .core import (
     AbortMultipart,
     AuthReason,
     CallVod,
-    CompleteMultipart,
-    HeadObject,
-    InitiateMultipart,
-    ListParts,
-    PutObject,
-    Request,
-    RequestAuth,
-    UploadPart,
-    VodAction,
-)
-from .core.events import (
     CommandAbandoned,
     CommandFailed,
+    CompleteMultipart,
+    Credentials,
+    Disposition,
+    ErrorKind,
+    HeadObject,
+    InitiateMultipart,
+    ListedPart,
+    ListParts,
+    MediaKind,
     MultipartAborted,
     MultipartCompleted,
     MultipartInitiated,
@@ -39,14 +38,20 @@ from .core.events import (
     Outcome,
     PartsListed,
     PartUploaded,
+    PutObject,
+    Request,
+    RequestAuth,
+    ServiceError,
+    StsToken,
     StsTokenProvided,
     UploadAuthProvided,
+    UploadPart,
+    VodAction,
+    classify,
 )
-from .core.values import Credentials, ErrorKind, ListedPart, MediaKind, ServiceError, StsToken
-from .crc import crc64
 from .errors import MalformedAuthError, SourceChangedError, SourceError, TransportError
 from .sources import FileSource
-from .transport.base import ObjectTransport
+from .transport import ObjectTransport
 from .upload_auth import decode_upload_address, decode_upload_auth
 from .vod_api import AuthProvider, AuthRequest, UploadGrant, VodApi, VodAuthProvider
 
@@ -87,8 +92,15 @@ def grant_to_outcome(
     )
 
 
-# Token-class OSS codes (as the core classifies them) on which an abort is retried once.
-_TOKEN_CODES = frozenset({"SecurityTokenExpired", "InvalidAccessKeyId"})
+def _credentials_expired(error: ServiceError, credentials: Credentials) -> bool:
+    """Whether the core would wait for new credentials after this failure (its
+    classification, the one home of the token-expiry codes: UP-TOKEN-* in specs/uploader.md)."""
+    disposition = classify(
+        error,
+        has_security_token=bool(credentials.security_token),
+        signature_retry_used=False,
+    )
+    return disposition is Disposition.TOKEN_EXPIRED
 
 
 def _local_error(code: str, message: str) -> ServiceError:
@@ -243,7 +255,7 @@ class Performer:
                 if error.error.code == "NoSuchUpload":
                     return
                 fresh = None
-                if attempt == 1 and error.error.code in _TOKEN_CODES:
+                if attempt == 1 and _credentials_expired(error.error, credentials):
                     fresh = self._fresh_credentials(command.file_id)
                 if fresh is None:
                     raise

@@ -1,13 +1,12 @@
 """Where a file's bytes come from: the ``FileSource`` Protocol and its implementations.
 
 Parts are read whole with ``os.pread`` into fresh ``bytes``: thread-safe (no shared file
-offset), one copy, and it avoids the slow unaligned ``readinto(bytearray)`` path measured in
-shared/research/perf-reliability.md §2.3.
+offset), one copy, and it avoids the slow unaligned ``readinto(bytearray)`` path.
 
 The fingerprint is a SHA-256 over the size and sampled 4 KiB blocks (first, last and evenly
 spaced ones). It is cheap, and it changes when a same-name, same-size, same-mtime file is
 rewritten in any sampled block. It is not the whole defence: each finished part's full CRC-64
-is kept in the checkpoint and checked again on resume (see :mod:`vodref.resume_check`).
+is kept in the checkpoint and checked again on resume (see :mod:`vodref.resume`).
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 The JS SDK requires ``AccessKeyId``, ``AccessKeySecret``, ``SecurityToken`` and
 ``Expiration`` in the UploadAuth and ``Endpoint``, ``Bucket``, ``FileName`` in the
-UploadAddress (sdk-semantics.md §1.2, §5.1-5.2); so do we, but a malformed value raises
+UploadAddress; so do we, but a malformed value raises
 :class:`~vodref.errors.MalformedAuthError` instead of a stray exception.
 
 Expiry: ``ExpireUTCTime`` (ISO 8601) when present, else ``Expiration`` read as a duration in
@@ -20,7 +20,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from .clock import Clock
-from .core.values import Credentials, ObjectTarget
+from .core import Credentials, ObjectTarget
 from .errors import MalformedAuthError
 
 __all__ = ["DecodedAuth", "decode_upload_address", "decode_upload_auth", "encode_json_b64"]

@@ -25,7 +25,7 @@ from aliyunsdkvod.request.v20170321.CreateUploadImageRequest import CreateUpload
 from aliyunsdkvod.request.v20170321.CreateUploadVideoRequest import CreateUploadVideoRequest
 from aliyunsdkvod.request.v20170321.RefreshUploadVideoRequest import RefreshUploadVideoRequest
 
-from .core.values import ErrorKind, ServiceError, StsToken
+from .core import ErrorKind, ServiceError, StsToken
 from .errors import TransportError
 
 __all__ = [

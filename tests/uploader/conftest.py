@@ -1,7 +1,7 @@
 """Fixtures for the uploader's end-to-end tests: the emulator on a real socket (the
 ``vod_emulator`` fixture of the emulator's pytest plugin, reset before every test), a factory
 of ``Vod`` uploaders wired to it with fast retries, sample files, and a callback tracer.
-Helpers live in ``uploader_support.py``."""
+Helpers live in ``tests/support/uploader.py``."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from uploader_support import FAST_RETRIES, MIN_PART, Tracer, provider_for
 
+from tests.support.uploader import FAST_RETRIES, MIN_PART, Tracer, provider_for
 from vodref import Vod
-from vodref.checkpoints import MemoryCheckpointStore
+from vodref.testing import MemoryCheckpointStore
 from vodref.transport import OssHttpTransport
 
 

@@ -28,7 +28,6 @@ from __future__ import annotations
 import contextlib
 import random
 import threading
-from collections.abc import Mapping, Sequence
 from typing import Any
 
 from hypothesis import settings
@@ -39,20 +38,18 @@ from hypothesis.stateful import (
     invariant,
     rule,
 )
-from uploader_support import FAST_RETRIES, MIN_PART
 
 from emulator import mock_vod
 from emulator.faults import Effect, Match
+from emulator.inprocess_transport import in_process_transport
+from tests.support.uploader import FAST_RETRIES, MIN_PART
 from vodref import Vod
-from vodref.checkpoints import MemoryCheckpointStore
-from vodref.core.errors import UsageError
-from vodref.core.states import FileState
-from vodref.core.values import Credentials, ObjectTarget
-from vodref.crc import crc64
+from vodref.checksums import crc64
+from vodref.core import Credentials, FileState, ObjectTarget, UsageError
 from vodref.errors import UploadWaitTimeout
 from vodref.sources import BytesSource
-from vodref.transport.base import ObjectInfo, PartInfo, StoredObject, UploadedPart
-from vodref.transport.inprocess import in_process_transport
+from vodref.testing import MemoryCheckpointStore
+from vodref.transport import ForwardingTransport, ObjectTransport, UploadedPart
 from vodref.vod_api import AcsVodApi, VodAuthProvider
 
 SIZES = st.one_of(
@@ -71,70 +68,35 @@ FAULTS = {
 }
 
 
-class CountingTransport:
-    """Delegates to the in-process transport and records the most UploadPart calls of one
+class CountingTransport(ForwardingTransport):
+    """Forwards to the in-process transport and records the most UploadPart calls of one
     upload in flight at once."""
 
-    def __init__(self, inner: Any) -> None:
-        self.inner = inner
+    def __init__(self, inner: ObjectTransport) -> None:
+        super().__init__(inner)
         self.lock = threading.Lock()
         self.in_flight: dict[str, int] = {}
         self.peak: dict[str, int] = {}
 
     def upload_part(
-        self, target: ObjectTarget, credentials: Credentials, **kw: Any
-    ) -> UploadedPart:
-        upload_id = kw["upload_id"]
-        with self.lock:
-            self.in_flight[upload_id] = self.in_flight.get(upload_id, 0) + 1
-            self.peak[upload_id] = max(self.peak.get(upload_id, 0), self.in_flight[upload_id])
-        try:
-            result: UploadedPart = self.inner.upload_part(target, credentials, **kw)
-            return result
-        finally:
-            with self.lock:
-                self.in_flight[upload_id] -= 1
-
-    def put_object(self, target: ObjectTarget, credentials: Credentials, **kw: Any) -> StoredObject:
-        result: StoredObject = self.inner.put_object(target, credentials, **kw)
-        return result
-
-    def initiate_multipart(
-        self, target: ObjectTarget, credentials: Credentials, *, headers: Mapping[str, str]
-    ) -> str:
-        return str(self.inner.initiate_multipart(target, credentials, headers=headers))
-
-    def complete_multipart(
         self,
         target: ObjectTarget,
         credentials: Credentials,
         *,
         upload_id: str,
-        parts: Sequence[tuple[int, str]],
-        headers: Mapping[str, str],
-    ) -> StoredObject:
-        result: StoredObject = self.inner.complete_multipart(
-            target, credentials, upload_id=upload_id, parts=parts, headers=headers
-        )
-        return result
-
-    def abort_multipart(
-        self, target: ObjectTarget, credentials: Credentials, upload_id: str
-    ) -> None:
-        self.inner.abort_multipart(target, credentials, upload_id)
-
-    def list_parts(
-        self, target: ObjectTarget, credentials: Credentials, upload_id: str
-    ) -> list[PartInfo]:
-        result: list[PartInfo] = self.inner.list_parts(target, credentials, upload_id)
-        return result
-
-    def head_object(self, target: ObjectTarget, credentials: Credentials) -> ObjectInfo | None:
-        result: ObjectInfo | None = self.inner.head_object(target, credentials)
-        return result
-
-    def close(self) -> None:
-        self.inner.close()
+        number: int,
+        data: bytes,
+    ) -> UploadedPart:
+        with self.lock:
+            self.in_flight[upload_id] = self.in_flight.get(upload_id, 0) + 1
+            self.peak[upload_id] = max(self.peak.get(upload_id, 0), self.in_flight[upload_id])
+        try:
+            return super().upload_part(
+                target, credentials, upload_id=upload_id, number=number, data=data
+            )
+        finally:
+            with self.lock:
+                self.in_flight[upload_id] -= 1
 
 
 class DriverMachine(RuleBasedStateMachine):

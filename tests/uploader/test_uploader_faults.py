@@ -12,7 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from uploader_support import (
+
+from emulator.faults import Effect, Match
+from tests.support.uploader import (
     MIN_PART,
     Tracer,
     expire_upload_tokens,
@@ -23,11 +25,7 @@ from uploader_support import (
     upload_part_requests,
     write_file,
 )
-
-from emulator.faults import Effect, Match
-from vodref.core.errors import InvalidStateError
-from vodref.core.options import RetryPolicy
-from vodref.core.states import FileState
+from vodref.core import FileState, InvalidStateError, RetryPolicy
 
 PARTS = 10
 

@@ -1,18 +1,17 @@
 """Resume across uploader instances through the file-system checkpoint store: same VideoId,
 same multipart upload, only unacknowledged parts sent again; a changed source is detected;
-the store itself is atomic, private and secret-free."""
+what the uploader writes holds no secret."""
 
 from __future__ import annotations
 
 import json
 import os
-import stat
 import threading
 from pathlib import Path
 from typing import Any
 
-import pytest
-from uploader_support import (
+from emulator.faults import Effect, Match
+from tests.support.uploader import (
     MIN_PART,
     Tracer,
     file_crc,
@@ -22,17 +21,9 @@ from uploader_support import (
     upload_part_requests,
     write_file,
 )
-
-from emulator.faults import Effect, Match
-from vodref.checkpoints import (
-    FileCheckpointStore,
-    MemoryCheckpointStore,
-    assert_no_secrets,
-)
-from vodref.core.checkpoint import Checkpoint, CheckpointPart
-from vodref.core.states import FileState
-from vodref.core.values import MediaKind, ObjectTarget
-from vodref.errors import CheckpointStoreError
+from vodref.core import FileState
+from vodref.stores import FileCheckpointStore
+from vodref.testing import MemoryCheckpointStore
 
 PARTS = 12
 PARALLEL = 2
@@ -143,35 +134,6 @@ def test_changed_sampled_content_keeps_the_video_and_starts_over(
     assert stored_object(emu, root_transport, view) == (path.stat().st_size, file_crc(path))
 
 
-def test_file_store_is_private_atomic_and_secret_free(tmp_path: Path) -> None:
-    """UPL-CKPT-003 UPL-CKPT-004: 0700 directory, 0600 files, no temp file left, secrets
-    refused, a torn record is reported as a typed error."""
-    store = FileCheckpointStore(tmp_path / "cp")
-    for number in range(50):
-        store.save("v1:abc", {"n": number})
-    store.flush()
-    assert store.load("v1:abc") == {"n": 49}
-    assert store.writes <= 50
-    directory = tmp_path / "cp"
-    assert stat.S_IMODE(directory.stat().st_mode) == 0o700
-    [record] = list(directory.iterdir())
-    assert stat.S_IMODE(record.stat().st_mode) == 0o600
-    assert json.loads(record.read_text()) == {"n": 49}
-    with pytest.raises(CheckpointStoreError):
-        store.save("v1:abc", {"credentials": {"AccessKeySecret": "x"}})
-    with pytest.raises(CheckpointStoreError):
-        assert_no_secrets([{"security_token": "x"}])
-    record.write_text('{"n": 1')  # torn
-    with pytest.raises(CheckpointStoreError):
-        store.load("v1:abc")
-    store.delete("v1:abc")
-    store.flush()
-    assert list(directory.iterdir()) == []
-    store.close()
-    with pytest.raises(CheckpointStoreError):
-        store.save("v1:abc", {})
-
-
 def test_checkpoints_written_during_upload_hold_no_secret(
     emu: Any, make_vod: Any, sizes_dir: Path, tmp_path: Path
 ) -> None:
@@ -201,51 +163,3 @@ def test_get_checkpoint_by_path_and_by_file(emu: Any, make_vod: Any, sizes_dir: 
     by_file = vod.get_checkpoint(0)
     assert by_file is not None and by_file["upload_id"] == upload_id
     assert vod.get_checkpoint(write_file(sizes_dir, "other.mp4", 10)) is None
-
-
-def _checkpoint(parts: int, upload_id: str = "u1") -> Checkpoint:
-    return Checkpoint(
-        file_name="a.mp4",
-        file_size=200 * MIN_PART,
-        fingerprint="v1:journal",
-        media_kind=MediaKind.VIDEO,
-        video_id="video",
-        target=ObjectTarget(endpoint="http://e", bucket="b", key="k"),
-        upload_id=upload_id,
-        part_size=MIN_PART,
-        parts=tuple(
-            CheckpointPart(number=n, etag=f"E{n}", crc64=n * 7, size=MIN_PART)
-            for n in range(1, parts + 1)
-        ),
-    )
-
-
-def test_file_store_journals_new_parts(tmp_path: Path) -> None:
-    """UPL-CKPT-003: saves that only add parts are appended to a journal (constant cost per
-    part); the record loads back whole; a torn journal line is ignored; another upload id
-    makes a new snapshot whose stale journal is never applied."""
-    store = FileCheckpointStore(tmp_path / "cp")
-    for count in range(1, 121):
-        store.save("v1:journal", _checkpoint(count))
-        store.flush()
-    assert store.appends > 60 and store.writes < 20
-    loaded = store.load("v1:journal")
-    assert loaded is not None
-    assert Checkpoint.from_dict(loaded) == _checkpoint(120)
-    [journal] = list((tmp_path / "cp").glob("*.log"))
-    assert stat.S_IMODE(journal.stat().st_mode) == 0o600
-    with journal.open("a") as handle:
-        handle.write('[[121,"E121","00000000000003')  # torn by a crash
-    fresh = FileCheckpointStore(tmp_path / "cp")
-    reloaded = fresh.load("v1:journal")
-    assert reloaded is not None and Checkpoint.from_dict(reloaded) == _checkpoint(120)
-    fresh.save("v1:journal", _checkpoint(3, upload_id="u2"))
-    fresh.flush()
-    other = fresh.load("v1:journal")
-    assert other is not None and Checkpoint.from_dict(other) == _checkpoint(3, upload_id="u2")
-    assert list((tmp_path / "cp").glob("*.log")) == []
-    fresh.delete("v1:journal")
-    fresh.flush()
-    assert list((tmp_path / "cp").iterdir()) == []
-    store.close()
-    fresh.close()

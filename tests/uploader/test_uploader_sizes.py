@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from uploader_support import (
+
+from tests.support.uploader import (
     KIB,
     MIN_PART,
     file_crc,
@@ -17,9 +18,7 @@ from uploader_support import (
     upload_part_requests,
     write_file,
 )
-
-from vodref.core.errors import EmptyFileError
-from vodref.core.states import FileState
+from vodref.core import EmptyFileError, FileState
 
 
 @pytest.mark.parametrize(

@@ -15,12 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from uploader_support import MIN_PART, file_crc, open_uploads, stored_object, write_file
 
 from emulator.fault_model import Effect
-from vodref.core.options import RetryPolicy
-from vodref.core.planning import MAX_PARTS
-from vodref.core.states import FileState
+from tests.support.uploader import MIN_PART, file_crc, open_uploads, stored_object, write_file
+from vodref.core import MAX_PARTS, FileState, RetryPolicy
 
 # Chaos fails many requests; the budget must allow for it, the backoff stays short.
 SOAK_RETRIES = RetryPolicy(

@@ -18,7 +18,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from uploader_support import (
+from emulator.faults import Effect, Match
+from tests.support.uploader import (
     MIN_PART,
     file_crc,
     open_uploads,
@@ -26,10 +27,8 @@ from uploader_support import (
     stored_object,
     upload_part_requests,
 )
-from uploader_support import write_file as write_source
-
-from emulator.faults import Effect, Match
-from vodref.core.states import FileState
+from tests.support.uploader import write_file as write_source
+from vodref.core import FileState
 
 PARTS = 8
 

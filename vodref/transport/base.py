@@ -1,10 +1,9 @@
 """The object-transport Protocol: the six OSS operations an upload needs, and their results.
 
-Implementations: :class:`~vodref.transport.oss_http.OssHttpTransport` (oss2 over HTTP, with
-an in-process requests adapter for the emulator app in :mod:`vodref.transport.inprocess`)
-and :class:`~vodref.transport.memory.MemoryTransport` (in-memory, scriptable failures) for
-unit tests. Every failure is
-raised as :class:`~vodref.errors.TransportError` carrying a classified
+Implementations: :class:`~vodref.transport.oss_http.OssHttpTransport` (oss2 over HTTP; the
+emulator's ``emulator.inprocess_transport`` routes it into the emulator app without a socket)
+and :class:`~vodref.testing.MemoryTransport` (in-memory, scriptable failures) for unit tests.
+Every failure is raised as :class:`~vodref.errors.TransportError` carrying a classified
 :class:`~vodref.core.values.ServiceError`; nothing else escapes an implementation.
 
 Integrity: ``put_object``, ``upload_part`` and ``complete_multipart`` return the service's
@@ -17,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from ..core.values import Credentials, ObjectTarget
+from ..core import Credentials, ObjectTarget
 
 __all__ = ["ObjectInfo", "ObjectTransport", "PartInfo", "StoredObject", "UploadedPart"]
 

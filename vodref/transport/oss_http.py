@@ -2,7 +2,7 @@
 
 oss2 signs and sends; its own CRC path is switched off (``enable_crc=False``) because it
 wraps the body in a per-8 KiB crcmod adapter that holds the GIL at ~340 MiB/s and combines
-part CRCs in pure Python at ~10 ms a part (shared/research/perf-reliability.md §2.2). We
+part CRCs in pure Python at ~10 ms a part. We
 hand requests the part as ``bytes`` and return the service's ``x-oss-hash-crc64ecma``; the
 driver computes the CRC of what it sent in one C call and the core compares the two.
 
@@ -19,7 +19,7 @@ import oss2
 import requests
 from defusedxml import ElementTree
 
-from ..core.values import Credentials, ErrorKind, ObjectTarget, ServiceError
+from ..core import Credentials, ErrorKind, ObjectTarget, ServiceError
 from ..errors import TransportError
 from .base import ObjectInfo, PartInfo, StoredObject, UploadedPart
 

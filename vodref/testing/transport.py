@@ -13,10 +13,10 @@ import threading
 from collections import defaultdict, deque
 from collections.abc import Mapping, Sequence
 
-from ..core.values import Credentials, ErrorKind, ObjectTarget, ServiceError
-from ..crc import crc64, crc64_of_parts
+from ..checksums import crc64, crc64_of_parts
+from ..core import Credentials, ErrorKind, ObjectTarget, ServiceError
 from ..errors import TransportError
-from .base import ObjectInfo, PartInfo, StoredObject, UploadedPart
+from ..transport import ObjectInfo, PartInfo, StoredObject, UploadedPart
 
 __all__ = ["MemoryTransport"]
 

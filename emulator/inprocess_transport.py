@@ -1,10 +1,14 @@
-"""Route OSS requests straight into an emulator app, without a socket (fast tests).
+"""vodref's OSS transport routed straight into an emulator app, without a socket (fast tests).
 
 :class:`InProcessAdapter` is a ``requests`` transport adapter: oss2 signs and parses exactly
 as over a socket, and the exchange goes through the emulator's own
 :class:`emulator.inprocess.InProcessTransport`, so fault effects (reset, drop after commit,
 stall past the read timeout) surface as the ``requests`` exceptions a socket would raise.
 Only the OSS side goes in-process here; VOD RPC in-process is ``emulator.mock_vod()``.
+
+It lives in the emulator, not in vodref: the library never imports the emulator, and this
+adapter needs the emulator's ``[emulator]`` extra (``responses``) like the rest of
+in-process mode.
 """
 
 from __future__ import annotations
@@ -18,8 +22,7 @@ from requests.adapters import BaseAdapter
 from requests.structures import CaseInsensitiveDict
 
 from emulator.inprocess import InProcessTransport, TransportFailure
-
-from .oss_http import OssHttpTransport
+from vodref.transport import OssHttpTransport
 
 __all__ = ["InProcessAdapter", "in_process_transport"]
 

@@ -10,31 +10,25 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from uploader_support import MIN_PART, file_crc, stored_object, write_file
 
+from tests.support.uploader import MIN_PART, file_crc, stored_object, write_file
 from vodref import Vod
-from vodref.checkpoints import MemoryCheckpointStore
-from vodref.cli import parse_size
-from vodref.clock import ManualClock
-from vodref.core.errors import (
+from vodref.checksums import crc64
+from vodref.core import (
+    FileState,
     InvalidOptionError,
     InvalidStateError,
     UnknownFileError,
     UsageError,
 )
-from vodref.core.states import FileState
-from vodref.crc import crc64, crc64_of_parts
 from vodref.errors import (
     MalformedAuthError,
-    SourceChangedError,
     SourceError,
     UnknownOptionError,
     UploaderClosedError,
     UploadWaitTimeout,
 )
-from vodref.progress import ProgressBoard, format_bytes, format_duration
-from vodref.sources import BytesSource, FileObjectSource, LocalFileSource
-from vodref.upload_auth import decode_upload_address, decode_upload_auth
+from vodref.testing import MemoryCheckpointStore
 
 
 def _b64(value: object) -> str:
@@ -192,100 +186,6 @@ def test_binary_file_object_uploads(
     assert [v.state for v in views] == [FileState.SUCCESS, FileState.SUCCESS]
     assert stored_object(emu, root_transport, views[0]) == (len(data), crc64(data))
     assert stored_object(emu, root_transport, views[1]) == (path.stat().st_size, file_crc(path))
-
-
-def test_sources_read_ranges_and_detect_truncation(tmp_path: Path) -> None:
-    """UPL-SRC-001 UPL-SRC-002: pread ranges; a shrunk file is a SourceChangedError; the
-    fingerprint depends on content."""
-    path = write_file(tmp_path, "s.bin", 300_000)
-    source = LocalFileSource(path)
-    assert source.read(100, 5) == path.read_bytes()[100:105]
-    fingerprint = source.fingerprint()
-    with path.open("r+b") as handle:
-        handle.truncate(1000)
-    with pytest.raises(SourceChangedError):
-        source.read(200_000, 10)
-    source.close()
-    memory = BytesSource(b"abc" * 100_000)
-    before = memory.fingerprint()
-    memory.replace(b"abd" * 100_000)
-    assert memory.fingerprint() != before != fingerprint
-    stream = FileObjectSource(io.BytesIO(b"xyz" * 10))
-    assert stream.read(3, 3) == b"xyz" and stream.identity.startswith("stream:")
-
-
-def test_upload_auth_decoding(tmp_path: Path) -> None:
-    """UPL-API-004: ExpireUTCTime wins; Expiration seconds otherwise; Region kept."""
-    clock = ManualClock(start=100.0, wall_offset=1_000_000.0)
-    auth = decode_upload_auth(
-        _b64(
-            {
-                "AccessKeyId": "STS.a",
-                "AccessKeySecret": "very-secret",
-                "SecurityToken": "token-value",
-                "Expiration": "3000",
-                "Region": "ap-southeast-1",
-            }
-        ),
-        clock,
-    )
-    assert auth.region == "ap-southeast-1"
-    assert auth.credentials.expires_at == pytest.approx(3100.0)
-    assert "very-secret" not in repr(auth) and "token-value" not in repr(auth)
-    with_utc = decode_upload_auth(
-        _b64(
-            {
-                "AccessKeyId": "a",
-                "AccessKeySecret": "s",
-                "SecurityToken": "t",
-                "Expiration": "3000",
-                "ExpireUTCTime": "1970-01-12T13:46:40Z",
-            }
-        ),
-        clock,
-    )
-    assert with_utc.expires_wall == 1_000_000.0
-    target = decode_upload_address(_b64({"Endpoint": "e", "Bucket": "b", "FileName": "k"}))
-    assert (target.endpoint, target.bucket, target.key) == ("e", "b", "k")
-
-
-def test_small_helpers() -> None:
-    """UPL-CLI-003: sizes, durations, bars; CRC helpers agree with a whole-buffer CRC."""
-    assert parse_size("1MiB") == 1_048_576 and parse_size("100k") == 102_400
-    assert parse_size("512") == 512
-    assert format_bytes(1536) == "1.5 KiB" and format_duration(3725) == "1:02:05"
-    assert format_duration(None) == "--:--"
-    out = io.StringIO()
-    board = ProgressBoard(out, interactive=False, clock=iter(range(100)).__next__)
-    board.add("f", "video.mp4", 1000)
-    board.update("f", 500)
-    board.update("f", 400)  # never backwards on screen
-    board.finish("f", "done")
-    assert "50.0%" in board.render_line("f") or "100.0%" in board.render_line("f")
-    assert "done" in out.getvalue()
-    data = bytes(range(256)) * 50
-    assert crc64_of_parts(
-        [(crc64(data[:1000]), 1000), (crc64(data[1000:]), len(data) - 1000)]
-    ) == crc64(data)
-    assert crc64(b"123456789") == 0x995DC9BBDF1939FA
-
-
-def test_progress_bars_redraw_in_place_on_a_terminal() -> None:
-    """UPL-CLI-003: on a terminal the block of bars is redrawn with cursor-up, one line per
-    file, with bytes, percentage, speed and ETA."""
-    out = io.StringIO()
-    ticks = iter([0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0])
-    board = ProgressBoard(out, interactive=True, clock=lambda: next(ticks), min_interval=0.0)
-    board.add("a", "first.mp4", 4 * MIN_PART)
-    board.add("b", "second.mp4", MIN_PART)
-    board.update("a", MIN_PART)
-    board.update("a", 2 * MIN_PART)
-    line = board.render_line("a")
-    assert "50.0%" in line and "KiB/s" in line and "ETA 00:0" in line
-    assert "\x1b[2F" in out.getvalue()  # moved up over both lines to redraw them
-    board.finish("b", "FAILED AccessDenied")
-    assert "FAILED AccessDenied" in board.render_line("b")
-    board.close()
 
 
 def test_wait_from_a_callback_is_refused(tmp_path: Path) -> None:

@@ -1,5 +1,5 @@
-"""Helpers shared by the uploader tests (a module with a unique name: tests have no
-``__init__.py``, so ``from conftest import`` could pick another directory's conftest)."""
+"""Helpers shared by the uploader and contract tests: sample files, a callback tracer, the
+emulator's views of what was uploaded, STS credentials from the emulator."""
 
 from __future__ import annotations
 
@@ -15,10 +15,8 @@ from urllib.parse import urlsplit
 from aliyunsdkcore.client import AcsClient
 from aliyunsdksts.request.v20150401.AssumeRoleRequest import AssumeRoleRequest
 
-from vodref.core.options import RetryPolicy
-from vodref.core.values import Credentials, ObjectTarget
-from vodref.core.views import FileView
-from vodref.crc import crc64
+from vodref.checksums import crc64
+from vodref.core import Credentials, FileView, ObjectTarget, RetryPolicy
 from vodref.transport import OssHttpTransport
 from vodref.vod_api import AcsVodApi, VodAuthProvider
 

@@ -7,7 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import oss2
-from uploader_support import (
+
+from emulator.faults import Effect, Match
+from tests.support.uploader import (
     MIN_PART,
     Tracer,
     assume_role,
@@ -16,10 +18,7 @@ from uploader_support import (
     stored_object,
     write_file,
 )
-
-from emulator.faults import Effect, Match
-from vodref.core.states import FileState
-from vodref.core.views import FileView
+from vodref.core import FileState, FileView
 
 
 def test_callback_order_for_one_multipart_file(

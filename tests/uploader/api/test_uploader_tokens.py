@@ -7,7 +7,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from uploader_support import (
+from emulator.faults import Effect, Match
+from tests.support.uploader import (
     MIN_PART,
     Tracer,
     assume_role,
@@ -19,10 +20,7 @@ from uploader_support import (
     upload_part_requests,
     write_file,
 )
-
-from emulator.faults import Effect, Match
-from vodref.core.states import FileState
-from vodref.core.views import FileView
+from vodref.core import FileState, FileView
 
 PARTS = 12
 

@@ -2,7 +2,7 @@
 
 ``fastcrc`` computes a part's CRC in one call that releases the GIL (~6 GiB/s here), so five
 upload threads hash in parallel; oss2's crcmod path holds the GIL at ~340 MiB/s and combines
-part CRCs in pure Python at ~10 ms per part (shared/research/perf-reliability.md §2.1-2.2).
+part CRCs in pure Python at ~10 ms per part.
 ``anycrc`` provides the C combine for the object CRC.
 """
 

@@ -33,23 +33,22 @@ from typing import Any, TextIO
 
 import platformdirs
 
-from .checkpoints import FileCheckpointStore
-from .core.errors import VodrefError
-from .core.options import UploaderOptions
-from .core.states import FileState
-from .core.values import StsToken
-from .core.views import FileView
-from .embedded import EmbeddedEmulator, RebasingTransport
-from .errors import UploadWaitTimeout
+from ..api import Vod
+from ..api.js_options import retry_from_js
+from ..core import FileState, FileView, StsToken, UploaderOptions, VodrefError, plan_parts
+from ..errors import UploadWaitTimeout
+from ..sources import open_source
+from ..stores import FileCheckpointStore
+from ..transport import OssHttpTransport
+from ..vod_api import AcsVodApi, VodAuthProvider
+from .embedded import EmbeddedEmulator, EmulatorUnavailableError, rebasing_transport
 from .progress import ProgressBoard
-from .sources import open_source
-from .transport.oss_http import OssHttpTransport
-from .uploader import Vod
-from .vod_api import AcsVodApi, VodAuthProvider
 
 __all__ = ["main"]
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+# The JS retryDuration default; the CLI has no option for it.
+RETRY_DURATION = 2.0
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmg]i?b?|b)?\s*$", re.IGNORECASE)
 
 
@@ -232,7 +231,7 @@ def _service(args: argparse.Namespace, err: TextIO) -> Iterator[dict[str, Any]]:
             "access_key_id": embedded.access_key_id,
             "access_key_secret": embedded.access_key_secret,
             "security_token": None,
-            "transport": RebasingTransport(
+            "transport": rebasing_transport(
                 OssHttpTransport(
                     timeout=args.timeout, pool_size=args.parallel * args.concurrent_files + 4
                 ),
@@ -263,16 +262,20 @@ def _auth_provider(service: dict[str, Any], args: argparse.Namespace) -> Any:
     return VodAuthProvider(api)
 
 
-def _check_inputs(args: argparse.Namespace, paths: Sequence[str]) -> None:
-    """Fail on bad input before starting anything (an emulator, a connection)."""
-    UploaderOptions(
+def _checked_options(args: argparse.Namespace, paths: Sequence[str]) -> UploaderOptions:
+    """The files checked and the uploader's options validated, once: bad input fails before
+    anything starts (an emulator, a connection)."""
+    for path in paths:
+        open_source(path).close()
+    return UploaderOptions(
         part_size=args.part_size,
         parallel=args.parallel,
         max_concurrent_files=args.concurrent_files,
+        retry=retry_from_js(args.retry_count, RETRY_DURATION),
+        checkpoint_interval=_checkpoint_interval(paths, args.part_size),
         timeout=args.timeout,
+        region=args.region,
     )
-    for path in paths:
-        open_source(path).close()
 
 
 # Above this many parts a file is checkpointed at most twice a second instead of after every
@@ -284,11 +287,14 @@ _PER_PART_CHECKPOINT_LIMIT = 2000
 
 def _checkpoint_interval(paths: Sequence[str], part_size: int) -> float:
     largest = max((os.path.getsize(path) for path in paths), default=0)
-    return 0.0 if -(-largest // part_size) <= _PER_PART_CHECKPOINT_LIMIT else 0.5
+    if part_size <= 0:
+        return 0.0  # UploaderOptions refuses this part size with a clear message
+    parts = plan_parts(largest, part_size).part_count
+    return 0.0 if parts <= _PER_PART_CHECKPOINT_LIMIT else 0.5
 
 
 def run_upload(args: argparse.Namespace, paths: Sequence[str], out: TextIO, err: TextIO) -> int:
-    _check_inputs(args, paths)
+    options = _checked_options(args, paths)
     reporter = _Reporter(
         _progress_mode(args.progress, err if args.progress != "json" else out),
         err if args.progress != "json" else out,
@@ -296,13 +302,7 @@ def run_upload(args: argparse.Namespace, paths: Sequence[str], out: TextIO, err:
     with _service(args, err) as service:
         store = FileCheckpointStore(args.checkpoint_dir) if args.checkpoint_dir else None
         vod = Vod(
-            region=service["region"],
-            part_size=args.part_size,
-            checkpoint_interval=_checkpoint_interval(paths, args.part_size),
-            parallel=args.parallel,
-            max_concurrent_files=args.concurrent_files,
-            retry_count=args.retry_count,
-            timeout=args.timeout,
+            options=options,
             auth_provider=_auth_provider(service, args),
             vod_endpoint=service["vod_endpoint"],
             transport=service["transport"],
@@ -383,7 +383,11 @@ def run_demo(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
     if arguments[:1] == ["emulator"]:
-        from emulator.cli import main as emulator_main  # noqa: PLC0415 (only this command)
+        try:
+            from emulator.cli import main as emulator_main  # noqa: PLC0415 (only this command)
+        except ImportError as error:
+            sys.stderr.write(f"vodref: the emulator is not available ({error})\n")
+            return EXIT_USAGE
 
         return int(emulator_main(arguments[1:]) or 0)
     args = build_parser().parse_args(arguments)
@@ -392,7 +396,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "demo":
             return run_demo(args, out, err)
         return run_upload(args, args.files, out, err)
-    except _UsageProblem as problem:
+    except (_UsageProblem, EmulatorUnavailableError) as problem:
         err.write(f"vodref: {problem}\n")
         return EXIT_USAGE
     except VodrefError as error:  # bad input: missing file, bad part size, ...
@@ -401,7 +405,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         err.write("\nvodref: interrupted\n")
         return EXIT_INTERRUPTED
-
-
-if __name__ == "__main__":  # pragma: no cover
-    raise SystemExit(main())

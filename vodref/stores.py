@@ -3,7 +3,7 @@
 A record is a JSON-able dict (the core's versioned checkpoint as data). Stores never see
 credentials: :func:`assert_no_secrets` refuses any record that carries a field named like a
 secret, so a mistake upstream fails loudly instead of writing a token to disk
-(shared/research/perf-reliability.md §6).
+(UPL-CKPT-004 in specs/uploader-driver.md).
 
 :class:`FileCheckpointStore` writes one file per key under a per-user cache directory
 (``platformdirs``), mode 0600 in a 0700 directory, atomically: temp file, fsync, rename (the
@@ -34,15 +34,18 @@ from typing import Any, Protocol
 
 import platformdirs
 
-from .core.checkpoint import Checkpoint
+from .core import Checkpoint
 from .errors import CheckpointStoreError
 
 __all__ = [
     "CheckpointStore",
     "FileCheckpointStore",
-    "MemoryCheckpointStore",
+    "Record",
+    "SupportsToDict",
     "assert_no_secrets",
+    "decode_record",
     "default_checkpoint_dir",
+    "encode_record",
 ]
 
 Record = Mapping[str, Any]
@@ -97,45 +100,6 @@ def assert_no_secrets(record: object, path: str = "record") -> None:
 def default_checkpoint_dir() -> Path:
     """``<user cache dir>/vodref/checkpoints`` (e.g. ``~/.cache/vodref/checkpoints``)."""
     return Path(platformdirs.user_cache_dir("vodref")) / "checkpoints"
-
-
-class MemoryCheckpointStore:
-    """A dict. For tests, and for callers who want resume within one process only.
-
-    Like the file store it keeps a core ``Checkpoint`` as the (immutable) object and encodes
-    it only when loaded, so per-part saves cost no JSON."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._records: dict[str, object] = {}
-        self.saves = 0
-
-    def load(self, key: str) -> dict[str, Any] | None:
-        with self._lock:
-            raw = self._records.get(key)
-        if raw is None:
-            return None
-        return _decode(raw if isinstance(raw, str) else _encode(raw), key)
-
-    def save(self, key: str, record: Record | SupportsToDict) -> None:
-        stored: object = _encode(record) if isinstance(record, Mapping) else record
-        with self._lock:
-            self._records[key] = stored
-            self.saves += 1
-
-    def delete(self, key: str) -> None:
-        with self._lock:
-            self._records.pop(key, None)
-
-    def keys(self) -> list[str]:
-        with self._lock:
-            return sorted(self._records)
-
-    def flush(self) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
 
 
 _DELETE = object()
@@ -197,14 +161,16 @@ class FileCheckpointStore:
         if pending is _DELETE:
             return None
         if pending is not None:
-            return _decode(pending if isinstance(pending, str) else _encode(pending), key)
+            return decode_record(
+                pending if isinstance(pending, str) else encode_record(pending), key
+            )
         try:
             raw = path.read_text(encoding="utf-8")
         except FileNotFoundError:
             return None
         except OSError as error:
             raise CheckpointStoreError(f"cannot read checkpoint {path}: {error}") from None
-        record = _decode(raw, key)
+        record = decode_record(raw, key)
         epoch = record.pop(_JOURNAL_FIELD, None)
         if isinstance(epoch, str) and isinstance(record.get("parts"), list):
             record["parts"] = self._replay(self._journal_path(path, epoch), record["parts"])
@@ -239,7 +205,7 @@ class FileCheckpointStore:
         # Plain dicts are checked and frozen now; a Checkpoint is immutable and is encoded
         # by the writer, so only the newest of a burst of saves pays for JSON (a
         # 10,000-part checkpoint is ~20 ms to encode).
-        operation: object = _encode(record) if isinstance(record, Mapping) else record
+        operation: object = encode_record(record) if isinstance(record, Mapping) else record
         self._enqueue(key, operation)
 
     def delete(self, key: str) -> None:
@@ -307,7 +273,9 @@ class FileCheckpointStore:
                     elif isinstance(operation, Checkpoint):
                         self._write_checkpoint(key, operation)
                     else:
-                        encoded = operation if isinstance(operation, str) else _encode(operation)
+                        encoded = (
+                            operation if isinstance(operation, str) else encode_record(operation)
+                        )
                         self._written.pop(key, None)
                         self._write_atomically(key, encoded)
                         self._drop_journals(key, keep=None)
@@ -468,13 +436,16 @@ def _header(checkpoint: Checkpoint) -> tuple[object, ...]:
     )
 
 
-def _encode(record: object) -> str:
+def encode_record(record: object) -> str:
+    """A record (a mapping or a ``Checkpoint``) as compact JSON, refused if it holds a
+    secret."""
     value = record if isinstance(record, Mapping) else record.to_dict()  # type: ignore[attr-defined]
     assert_no_secrets(value)
     return json.dumps(value, separators=(",", ":"), sort_keys=True)
 
 
-def _decode(raw: str, key: str) -> dict[str, Any]:
+def decode_record(raw: str, key: str) -> dict[str, Any]:
+    """The JSON object stored under ``key``; anything else raises CheckpointStoreError."""
     try:
         value = json.loads(raw)
     except ValueError:

@@ -12,7 +12,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from uploader_support import (
+from emulator.faults import Effect, Match
+from tests.support.uploader import (
     MIN_PART,
     assume_role,
     env_without_cloud_credentials,
@@ -22,9 +23,7 @@ from uploader_support import (
     upload_part_requests,
     write_file,
 )
-
-from emulator.faults import Effect, Match
-from vodref.core.values import Credentials, ObjectTarget
+from vodref.core import Credentials, ObjectTarget
 
 PARTS = 30
 PARALLEL = 2

@@ -1,4 +1,5 @@
-"""The JS SDK's credential methods of :class:`vodref.uploader.Vod`.
+"""The JS SDK's credential methods of :class:`vodref.api.Vod`, which delegates to
+:class:`CredentialCalls`.
 
 ``setUploadAuthAndAddress``, ``setSTSToken``, ``setSTSTokenDirectlyUpload``,
 ``resumeUploadWithAuth`` and ``resumeUploadWithSTSToken`` all do one thing: answer the
@@ -13,29 +14,43 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from .clock import Clock
-from .core.commands import RequestAuth
-from .core.errors import InvalidOptionError, UsageError
-from .core.events import StsTokenProvided, UploadAuthProvided
-from .core.values import StsToken
-from .core.views import FileView
-from .driver import Driver
-from .upload_auth import decode_upload_address, decode_upload_auth, wall_to_monotonic
+from ..clock import Clock
+from ..core import (
+    FileView,
+    InvalidOptionError,
+    RequestAuth,
+    StsToken,
+    StsTokenProvided,
+    UploadAuthProvided,
+    UsageError,
+)
+from ..driver import Driver
+from ..upload_auth import decode_upload_address, decode_upload_auth, wall_to_monotonic
 
+__all__ = ["CredentialCalls", "FileRef"]
+
+#: How the JS API names a file: its index in the list, its file id, or its snapshot.
 FileRef = int | str | FileView
 
 
 class CredentialCalls:
-    """Mixed into ``Vod``, which provides the clock, the driver and file resolution."""
+    """Answers the credential request a file has open with the driver.
 
-    _clock: Clock
-    _driver: Driver
+    ``resolve`` turns a :data:`FileRef` into a file id (raising ``UnknownFileError``);
+    ``check_open`` raises ``UploaderClosedError`` once the uploader is closed."""
 
-    def _check_open(self) -> None:
-        raise NotImplementedError
-
-    def _resolve(self, ref: FileRef) -> str:
-        raise NotImplementedError
+    def __init__(
+        self,
+        *,
+        clock: Clock,
+        driver: Driver,
+        resolve: Callable[[FileRef], str],
+        check_open: Callable[[], None],
+    ) -> None:
+        self._clock = clock
+        self._driver = driver
+        self._resolve = resolve
+        self._check_open = check_open
 
     def set_upload_auth_and_address(
         self,

@@ -3,8 +3,9 @@
 Every JS option, method and callback has a snake_case twin (specs/api-mapping.md has the
 table). What differs on purpose:
 
-- Bad input raises a typed error from :mod:`vodref.errors` / :mod:`vodref.core.errors` and
-  changes nothing (no ``||`` defaults, no ``false`` return values to forget to check).
+- Bad input raises a typed error from :mod:`vodref.errors` and changes nothing (no ``||``
+  defaults, no ``false`` return values to forget to check). ``options=`` takes a whole,
+  already validated :class:`~vodref.core.UploaderOptions` instead of the option keywords.
 - ``auth_provider`` removes the need for callbacks: the uploader asks it for credentials
   (first start, expiry, proactive refresh); :class:`~vodref.vod_api.VodAuthProvider` calls
   CreateUploadVideo / RefreshUploadVideo / CreateUploadImage itself and reuses the VideoId
@@ -19,7 +20,6 @@ table). What differs on purpose:
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import inspect
 import logging
 import os
@@ -29,57 +29,49 @@ import threading
 from collections.abc import Callable
 from typing import Any, BinaryIO
 
-from .api_support import (
-    CallbackDispatcher,
-    Callbacks,
-    fingerprint_for,
-    parse_param_data,
-    retry_from_js,
-    unknown_option_message,
-)
-from .checkpoints import CheckpointStore, FileCheckpointStore
-from .clock import Clock, SystemClock
-from .core import Uploader
-from .core.checkpoint import Checkpoint
-from .core.errors import CheckpointError, InvalidOptionError, UnknownFileError, UsageError
-from .core.events import (
+from ..clock import Clock, SystemClock
+from ..core import (
     AddFile,
     CancelFile,
+    CheckpointError,
     CleanList,
     DeleteFile,
+    FileView,
+    InvalidOptionError,
+    MediaKind,
     PauseFile,
     ResumeFile,
+    RetryPolicy,
     StartUpload,
     StopUpload,
+    StsToken,
+    TargetOverride,
+    UnknownFileError,
+    Uploader,
+    UploaderOptions,
+    UploaderState,
+    UsageError,
 )
-from .core.options import RetryPolicy, UploaderOptions
-from .core.planning import plan_parts
-from .core.states import UploaderState
-from .core.values import MediaKind, StsToken, TargetOverride
-from .core.views import FileView
-from .credential_calls import CredentialCalls, FileRef
-from .driver import Driver
-from .errors import (
-    CheckpointStoreError,
-    UnknownOptionError,
-    UploaderClosedError,
-    UploadWaitTimeout,
-)
-from .performer import FileContext, Performer, VodApiFactory
-from .resume_check import carry_over_video, verify_checkpoint_parts
-from .sources import FileSource, open_source
-from .transport.base import ObjectTransport
-from .transport.oss_http import OssHttpTransport
-from .vod_api import AcsVodApi, AuthProvider
+from ..driver import Driver
+from ..errors import UnknownOptionError, UploaderClosedError, UploadWaitTimeout
+from ..performer import FileContext, Performer, VodApiFactory
+from ..resume import ResumeFinder
+from ..sources import FileSource, open_source
+from ..stores import CheckpointStore, FileCheckpointStore
+from ..transport import ObjectTransport, OssHttpTransport
+from ..vod_api import AcsVodApi, AuthProvider
+from .callbacks import CallbackDispatcher, Callbacks
+from .credentials import CredentialCalls, FileRef
+from .js_options import parse_param_data, retry_from_js, unknown_option_message
 
-__all__ = ["Vod", "fingerprint_for"]  # fingerprint_for: re-exported from api_support
+__all__ = ["Vod"]
 
 log = logging.getLogger("vodref")
 
 _IMAGE_EXTENSIONS = re.compile(r"\.(jpe?g|png|gif)$", re.IGNORECASE)
 
 
-class Vod(CredentialCalls):
+class Vod:
     """The uploader. Keyword-only options; an unknown keyword raises
     :class:`~vodref.errors.UnknownOptionError` (with a suggestion for JS camelCase names)."""
 
@@ -117,29 +109,32 @@ class Vod(CredentialCalls):
         vod_api_factory: VodApiFactory | None = None,
         clock: Clock | None = None,
         rng: random.Random | None = None,
+        options: UploaderOptions | None = None,
         **unknown: object,
     ) -> None:
         if unknown:
             raise UnknownOptionError(unknown_option_message(unknown, _known_options()))
-        if retry_policy is None:
-            if isinstance(retry_duration, bool) or not isinstance(retry_duration, int | float):
-                raise InvalidOptionError(f"retry_duration must be a number, got {retry_duration!r}")
-            retry_policy = retry_from_js(retry_count, float(retry_duration))
-        # Validated in one place (the core's options), before anything is created.
-        self.options = UploaderOptions(
-            part_size=part_size,
-            parallel=parallel,
-            max_concurrent_files=max_concurrent_files,
-            retry=retry_policy,
-            refresh_margin=refresh_margin,
-            checkpoint_interval=float(checkpoint_interval),
-            timeout=None if timeout is None else float(timeout),
-            region=region,
-            user_id=user_id,
-            cname=cname,
-            local_checkpoint=local_checkpoint,
-            enable_upload_progress=enable_upload_progress,
-        )
+        if options is None:
+            if retry_policy is None:
+                retry_policy = retry_from_js(retry_count, retry_duration)
+            # Validated in one place (the core's options), before anything is created.
+            options = UploaderOptions(
+                part_size=part_size,
+                parallel=parallel,
+                max_concurrent_files=max_concurrent_files,
+                retry=retry_policy,
+                refresh_margin=refresh_margin,
+                checkpoint_interval=checkpoint_interval,
+                timeout=timeout,
+                region=region,
+                user_id=user_id,
+                cname=cname,
+                local_checkpoint=local_checkpoint,
+                enable_upload_progress=enable_upload_progress,
+            )
+        else:
+            _refuse_options_twice(options, locals())
+        self.options = options
         callbacks = Callbacks(
             add_file_success=add_file_success,
             on_upload_started=on_upload_started,
@@ -154,11 +149,12 @@ class Vod(CredentialCalls):
         self._clock = clock or SystemClock()
         self._owns_store = checkpoint_store is None
         self._store = checkpoint_store if checkpoint_store is not None else FileCheckpointStore()
+        self._resume = ResumeFinder(self._store, self.options.user_id)
         self._owns_transport = transport is None
         self._transport = transport or OssHttpTransport(
             timeout=self.options.timeout,
-            pool_size=parallel * max_concurrent_files + 4,
-            is_cname=cname,
+            pool_size=options.parallel * options.max_concurrent_files + 4,
+            is_cname=options.cname,
         )
         self._vod_endpoint = vod_endpoint
         self._vod_api_factory = vod_api_factory or self._default_vod_api
@@ -180,10 +176,16 @@ class Vod(CredentialCalls):
             clock=self._clock,
             # The dispatcher is created just below; callbacks only run once files exist.
             notify=lambda notification: self._dispatcher(notification),  # noqa: PLW0108
-            workers=parallel * max_concurrent_files + 2,
+            workers=options.parallel * options.max_concurrent_files + 2,
             on_checkpoint_deleted=self._forget_identity,
         )
         self._dispatcher = CallbackDispatcher(callbacks, self._view, self._driver.lock)
+        self._credentials = CredentialCalls(
+            clock=self._clock,
+            driver=self._driver,
+            resolve=self._resolve,
+            check_open=self._check_open,
+        )
         self._closed = False
         self._end_count = 0
 
@@ -258,11 +260,15 @@ class Vod(CredentialCalls):
             file_name = name or source.name
             if is_image is None:
                 is_image = bool(_IMAGE_EXTENSIONS.search(file_name))
-            fingerprint = fingerprint_for(source, self.options.user_id)
+            fingerprint = self._resume.fingerprint(source)
             media_kind = MediaKind.IMAGE if is_image else MediaKind.VIDEO
-            checkpoint = self._load_checkpoint(fingerprint, source)
-            if checkpoint is None and media_kind is MediaKind.VIDEO:
-                checkpoint = self._carry_over(source, file_name, fingerprint)
+            checkpoint = self._resume.checkpoint_for(
+                source,
+                file_name=file_name,
+                fingerprint=fingerprint,
+                media_kind=media_kind,
+                part_size=self.options.part_size,
+            )
             override = None
             if endpoint or bucket or object:
                 override = TargetOverride(endpoint=endpoint, bucket=bucket, key=object)
@@ -270,9 +276,7 @@ class Vod(CredentialCalls):
                 self._next_file_number += 1
                 file_id = f"file-{self._next_file_number}"
             identity_key = (
-                _identity_key(source, self.options.user_id)
-                if media_kind is MediaKind.VIDEO
-                else None
+                self._resume.identity_key(source) if media_kind is MediaKind.VIDEO else None
             )
             self._files[file_id] = FileContext(
                 source=source,
@@ -302,10 +306,7 @@ class Vod(CredentialCalls):
                 self._files.pop(file_id, None)
                 raise
             if identity_key is not None:
-                try:
-                    self._store.save(identity_key, {"fingerprint": fingerprint})
-                except CheckpointStoreError as error:
-                    log.warning("cannot record %s for resume: %s", file_name, error)
+                self._resume.remember(identity_key, fingerprint, file_name)
         except BaseException:
             source.close()
             raise
@@ -314,65 +315,11 @@ class Vod(CredentialCalls):
         self._dispatcher.call_user(self._dispatcher.callbacks.add_file_success, view)
         return view
 
-    def _load_checkpoint(self, fingerprint: str, source: FileSource) -> Checkpoint | None:
-        try:
-            record = self._store.load(fingerprint)
-            if record is None:
-                return None
-            checkpoint = Checkpoint.from_dict(record)
-        except (CheckpointStoreError, CheckpointError) as error:
-            # A torn or foreign record: start from the server side instead of crashing
-            # forever (the alibabacloud-oss-v2 #174 failure mode).
-            log.warning("ignoring unreadable checkpoint for %s: %s", source.name, error)
-            return None
-        if checkpoint.fingerprint != fingerprint:
-            return None
-        checkpoint, dropped = verify_checkpoint_parts(checkpoint, source)
-        if dropped:
-            log.warning(
-                "%s changed since its last upload: %d part(s) will be sent again",
-                source.name,
-                dropped,
-            )
-        return checkpoint
-
     def _forget_identity(self, file_id: str) -> None:
         """The file's checkpoint is gone (success, cancel, delete): so is its path index."""
         context = self._files.get(file_id)
         if context is not None and context.identity_key is not None:
-            self._store.delete(context.identity_key)
-
-    def _carry_over(
-        self, source: FileSource, file_name: str, fingerprint: str
-    ) -> Checkpoint | None:
-        """The same path was being uploaded with other content (the fingerprint changed):
-        keep that unfinished upload's VideoId for the new content (UPL-CKPT-002)."""
-        try:
-            index = self._store.load(_identity_key(source, self.options.user_id))
-            previous = index.get("fingerprint") if index else None
-            if not isinstance(previous, str) or previous == fingerprint:
-                return None
-            record = self._store.load(previous)
-            if record is None:
-                return None
-            old = Checkpoint.from_dict(record)
-        except (CheckpointStoreError, CheckpointError):
-            return None
-        if old.video_id is None:
-            return None
-        self._store.delete(previous)
-        log.warning(
-            "%s changed since its unfinished upload; uploading it again for video %s",
-            file_name,
-            old.video_id,
-        )
-        return carry_over_video(
-            old,
-            file_name=file_name,
-            size=source.size,
-            fingerprint=fingerprint,
-            part_size=plan_parts(source.size, self.options.part_size).part_size,
-        )
+            self._resume.forget(context.identity_key)
 
     def delete_file(self, index: FileRef) -> None:
         """JS ``deleteFile(index)``: cancel (aborting the multipart upload) and remove."""
@@ -417,6 +364,65 @@ class Vod(CredentialCalls):
         self._check_open()
         self._driver.submit(StopUpload())
 
+    # ------------------------------------------------------------------ credentials
+    # The JS credential methods; vodref.api.credentials has the contract of each.
+
+    def set_upload_auth_and_address(
+        self,
+        upload_info: FileRef,
+        upload_auth: str,
+        upload_address: str | None,
+        video_id: str | None = None,
+    ) -> None:
+        """JS ``setUploadAuthAndAddress``: see :class:`CredentialCalls`."""
+        self._credentials.set_upload_auth_and_address(
+            upload_info, upload_auth, upload_address, video_id
+        )
+
+    def set_sts_token(
+        self,
+        upload_info: FileRef,
+        access_key_id: str,
+        access_key_secret: str,
+        security_token: str,
+        expiration: float | None = None,
+    ) -> None:
+        """JS ``setSTSToken``: see :class:`CredentialCalls`."""
+        self._credentials.set_sts_token(
+            upload_info, access_key_id, access_key_secret, security_token, expiration
+        )
+
+    def set_sts_token_directly_upload(
+        self,
+        upload_info: FileRef,
+        access_key_id: str,
+        access_key_secret: str,
+        security_token: str,
+        expiration: float | None = None,
+    ) -> None:
+        """JS ``setSTSTokenDirectlyUpload``: see :class:`CredentialCalls`."""
+        self._credentials.set_sts_token_directly_upload(
+            upload_info, access_key_id, access_key_secret, security_token, expiration
+        )
+
+    def resume_upload_with_auth(self, upload_auth: str, *, file: FileRef | None = None) -> None:
+        """JS ``resumeUploadWithAuth``: see :class:`CredentialCalls`."""
+        self._credentials.resume_upload_with_auth(upload_auth, file=file)
+
+    def resume_upload_with_sts_token(
+        self,
+        access_key_id: str,
+        access_key_secret: str,
+        security_token: str,
+        expiration: float | None = None,
+        *,
+        file: FileRef | None = None,
+    ) -> None:
+        """JS ``resumeUploadWithSTSToken``: see :class:`CredentialCalls`."""
+        self._credentials.resume_upload_with_sts_token(
+            access_key_id, access_key_secret, security_token, expiration, file=file
+        )
+
     # ------------------------------------------------------------------ checkpoints
 
     def get_checkpoint(self, file: FileRef | str | os.PathLike[str]) -> dict[str, Any] | None:
@@ -427,7 +433,7 @@ class Vod(CredentialCalls):
         ):
             source = open_source(file)
             try:
-                return self._store.load(fingerprint_for(source, self.options.user_id))
+                return self._store.load(self._resume.fingerprint(source))
             finally:
                 source.close()
         file_id = self._resolve(file)
@@ -502,8 +508,6 @@ class Vod(CredentialCalls):
         """Bytes of part and object bodies handed to the transport (all attempts)."""
         return self._performer.bytes_sent
 
-    # ------------------------------------------------------------------ callbacks
-
 
 def _known_options() -> list[str]:
     return [
@@ -513,10 +517,31 @@ def _known_options() -> list[str]:
     ]
 
 
-def _identity_key(source: FileSource, user_id: str | None) -> str:
-    """Store key of the small index record "this path was last uploaded with fingerprint X",
-    which lets a changed file keep its unfinished video."""
-    digest = hashlib.sha256(
-        f"{user_id or ''}\0{source.identity}".encode("utf-8", "surrogateescape")
-    )
-    return "v1:path:" + digest.hexdigest()
+# The keywords that become UploaderOptions fields: with ``options=`` they must stay unset.
+_OPTION_KEYWORDS = (
+    "part_size",
+    "parallel",
+    "max_concurrent_files",
+    "retry_count",
+    "retry_duration",
+    "retry_policy",
+    "refresh_margin",
+    "checkpoint_interval",
+    "timeout",
+    "region",
+    "user_id",
+    "cname",
+    "local_checkpoint",
+    "enable_upload_progress",
+)
+
+
+def _refuse_options_twice(options: object, given: dict[str, object]) -> None:
+    """``options=`` is the whole, already validated set: an option keyword next to it would
+    be silently ignored, so it raises instead (before anything is created)."""
+    if not isinstance(options, UploaderOptions):
+        raise InvalidOptionError(f"options must be UploaderOptions, got {options!r}")
+    parameters = inspect.signature(Vod.__init__).parameters
+    twice = [name for name in _OPTION_KEYWORDS if given[name] != parameters[name].default]
+    if twice:
+        raise InvalidOptionError(f"pass options= or {', '.join(twice)}, not both")

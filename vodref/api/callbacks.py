@@ -1,18 +1,15 @@
-"""Pieces of the ``Vod`` API kept apart from the class: callbacks and their dispatch, option
-translation (JS retry options, paramData, unknown keywords), the file fingerprint."""
+"""The JS callbacks of ``Vod`` and their dispatch: one user callback per core notification,
+run on the driver's callback thread; an exception in user code is logged and swallowed."""
 
 from __future__ import annotations
 
-import difflib
-import hashlib
-import json
 import logging
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
-from .core.commands import (
+from ..core import (
+    FileView,
     Notify,
     NotifyCanceled,
     NotifyEnded,
@@ -21,13 +18,10 @@ from .core.commands import (
     NotifyStarted,
     NotifySucceeded,
     NotifyTokenExpired,
+    UnknownFileError,
 )
-from .core.errors import InvalidOptionError, UnknownFileError
-from .core.options import RetryPolicy
-from .core.views import FileView
-from .sources import FileSource
 
-__all__ = ["CallbackDispatcher", "Callbacks", "fingerprint_for"]
+__all__ = ["CallbackDispatcher", "Callbacks"]
 
 log = logging.getLogger("vodref")
 
@@ -43,16 +37,6 @@ class Callbacks:
     on_upload_token_expired: Callable[[FileView], object] | None
     on_upload_canceled: Callable[[FileView, str], object] | None
     on_upload_end: Callable[[], object] | None
-
-
-def fingerprint_for(source: FileSource, user_id: str | None) -> str:
-    """The core's file fingerprint (also the checkpoint key): the user, where the file is,
-    its size and a SHA-256 over sampled blocks of its content."""
-    digest = hashlib.sha256()
-    for part in (user_id or "", source.identity, str(source.size), source.fingerprint()):
-        digest.update(part.encode("utf-8", "surrogateescape"))
-        digest.update(b"\0")
-    return "v1:" + digest.hexdigest()
 
 
 class CallbackDispatcher:
@@ -115,65 +99,3 @@ class CallbackDispatcher:
             self.call_user(callbacks.on_upload_canceled, notification.file, notification.reason)
         elif isinstance(notification, NotifyEnded):
             self.call_user(callbacks.on_upload_end)
-
-
-def retry_from_js(retry_count: int, retry_duration: float) -> RetryPolicy:
-    """JS retryCount/retryDuration as a policy: the same count and first delay, but
-    exponential backoff with jitter (DEV: JS uses a fixed delay and only retries timeouts)."""
-    return RetryPolicy(
-        max_retries=retry_count,
-        initial_delay=retry_duration,
-        max_delay=max(60.0, retry_duration),
-    )
-
-
-def parse_param_data(param_data: str | dict[str, Any] | None) -> tuple[str | None, dict[str, Any]]:
-    """The JS paramData (``'{"Vod": {"Title": ...}}'``) as text and its ``Vod`` dict."""
-    if param_data is None:
-        return None, {}
-    if isinstance(param_data, dict):
-        value: object = param_data
-        text = json.dumps(param_data, ensure_ascii=False)
-    elif isinstance(param_data, str):
-        try:
-            value = json.loads(param_data)
-        except ValueError:
-            raise InvalidOptionError("param_data must be a JSON object string") from None
-        text = param_data
-    else:
-        raise InvalidOptionError(
-            f"param_data must be a str or dict, got {type(param_data).__name__}"
-        )
-    if not isinstance(value, dict):
-        raise InvalidOptionError("param_data must be a JSON object")
-    vod = value.get("Vod", {})
-    if not isinstance(vod, dict):
-        raise InvalidOptionError('param_data "Vod" must be a JSON object')
-    return text, dict(vod)
-
-
-_JS_NAMES = {
-    "userId": "user_id",
-    "partSize": "part_size",
-    "retryCount": "retry_count",
-    "retryDuration": "retry_duration",
-    "localCheckpoint": "local_checkpoint",
-    "enableUploadProgress": "enable_upload_progress",
-    "addFileSuccess": "add_file_success",
-    "onUploadstarted": "on_upload_started",
-    "onUploadStarted": "on_upload_started",
-    "onUploadSucceed": "on_upload_succeed",
-    "onUploadFailed": "on_upload_failed",
-    "onUploadProgress": "on_upload_progress",
-    "onUploadTokenExpired": "on_upload_token_expired",
-    "onUploadCanceled": "on_upload_canceled",
-    "onUploadEnd": "on_upload_end",
-}
-
-
-def unknown_option_message(unknown: Iterable[str], known: list[str]) -> str:
-    hints = []
-    for name in unknown:
-        guess = _JS_NAMES.get(name) or next(iter(difflib.get_close_matches(name, known, n=1)), None)
-        hints.append(f"{name!r}" + (f" (did you mean {guess!r}?)" if guess else ""))
-    return "unknown option " + ", ".join(hints)

@@ -1,0 +1,124 @@
+"""The emulator embedded in the CLI: ``vodref upload`` with no endpoint uploads to it.
+
+State lives in a per-user data directory (``platformdirs.user_data_dir("vodref")/emulator``),
+so a re-run after a crash or Ctrl-C finds the same video and open multipart upload and
+resumes them. The emulator listens on loopback only; it prefers the port it used last time,
+and :func:`rebasing_transport` points checkpoints that name an older loopback port at the
+current one, so resume works even when that port was taken.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+from urllib.parse import urlsplit
+
+import platformdirs
+
+from ..core import ObjectTarget
+from ..transport import ForwardingTransport, ObjectTransport
+
+__all__ = [
+    "EmbeddedEmulator",
+    "EmulatorUnavailableError",
+    "default_emulator_dir",
+    "rebasing_transport",
+]
+
+_LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
+
+
+class EmulatorUnavailableError(Exception):
+    """The ``emulator`` package cannot be imported (an install without it)."""
+
+
+def default_emulator_dir() -> Path:
+    return Path(platformdirs.user_data_dir("vodref")) / "emulator"
+
+
+class EmbeddedEmulator:
+    """Starts the emulator's threaded server over a persistent state."""
+
+    def __init__(
+        self,
+        data_dir: Path | None = None,
+        *,
+        fsync: bool = True,
+        faults: list[dict[str, Any]] | None = None,
+    ) -> None:
+        self.data_dir = data_dir or default_emulator_dir()
+        self._fsync = fsync
+        self._faults = faults or []
+        self._server: Any = None
+
+    def __enter__(self) -> EmbeddedEmulator:
+        # Imported here, not at module level: only this command needs the emulator, and the
+        # library never imports it (tests/uploader/test_layering.py).
+        try:
+            from emulator.config import EmulatorConfig  # noqa: PLC0415
+            from emulator.control import Client, ControlHandler  # noqa: PLC0415
+            from emulator.server import ThreadedServer  # noqa: PLC0415
+            from emulator.state import EmulatorState  # noqa: PLC0415
+        except ImportError as error:
+            raise EmulatorUnavailableError(
+                f"the embedded emulator is not available ({error}); install vodref with it "
+                "(pip install vodref), or pass --endpoint"
+            ) from error
+        self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        state = EmulatorState(EmulatorConfig(data_dir=self.data_dir, fsync=self._fsync))
+        port_file = self.data_dir / "last-port"
+        preferred = 0
+        with contextlib.suppress(OSError, ValueError):
+            preferred = int(port_file.read_text().strip())
+        try:
+            server = ThreadedServer(state, port=preferred, control=ControlHandler(state)).start()
+        except OSError:
+            server = ThreadedServer(state, port=0, control=ControlHandler(state)).start()
+        with contextlib.suppress(OSError):
+            port_file.write_text(str(server.port))
+        self._server = server
+        if self._faults:
+            # A testing hook (VODREF_EMULATOR_FAULTS): e.g. slow parts down so a test can
+            # interrupt an upload half way.
+            with Client(server.url) as control:
+                control.add_faults(self._faults)
+        self.access_key_id = state.config.access_key_id
+        self.access_key_secret = state.config.access_key_secret
+        self.region = state.config.region
+        return self
+
+    @property
+    def url(self) -> str:
+        return str(self._server.url)
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if self._server is not None:
+            self._server.stop()
+            close = getattr(self._server.state, "close", None)
+            if callable(close):
+                close()
+            self._server = None
+
+
+def _is_loopback(endpoint: str) -> bool:
+    parts = urlsplit(endpoint if "://" in endpoint else f"http://{endpoint}")
+    return (parts.hostname or "") in _LOOPBACK_HOSTS
+
+
+def rebasing_transport(inner: ObjectTransport, endpoint: str) -> ForwardingTransport:
+    """``inner``, with any loopback target endpoint other than ``endpoint`` replaced by it."""
+
+    def rebase(target: ObjectTarget) -> ObjectTarget:
+        if target.endpoint != endpoint and _is_loopback(target.endpoint):
+            return dataclasses.replace(target, endpoint=endpoint)
+        return target
+
+    return ForwardingTransport(inner, target_map=rebase)
