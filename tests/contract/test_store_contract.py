@@ -9,28 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.uploader import MIN_PART
-from vodref.core import Checkpoint, CheckpointPart, MediaKind, ObjectTarget
+from tests.support.uploader import sample_checkpoint
+from vodref.core import Checkpoint
 from vodref.errors import CheckpointStoreError
 from vodref.stores import CheckpointStore, FileCheckpointStore
 from vodref.testing import MemoryCheckpointStore
-
-
-def _checkpoint(parts: int, *, upload_id: str = "u1") -> Checkpoint:
-    return Checkpoint(
-        file_name="a.mp4",
-        file_size=8 * MIN_PART,
-        fingerprint="v1:contract",
-        media_kind=MediaKind.VIDEO,
-        video_id="video",
-        target=ObjectTarget(endpoint="http://e", bucket="b", key="k"),
-        upload_id=upload_id,
-        part_size=MIN_PART,
-        parts=tuple(
-            CheckpointPart(number=n, etag=f"E{n}", crc64=n * 11, size=MIN_PART)
-            for n in range(1, parts + 1)
-        ),
-    )
 
 
 @pytest.fixture(params=["file", "file-reopened", "memory"])
@@ -62,22 +45,22 @@ def test_records_load_back_equal_and_the_newest_save_wins(store: CheckpointStore
     wins, whether it adds parts (the file store's journal) or starts another upload."""
     store.save("v1:plain", {"fingerprint": "v1:abc", "n": 1})
     for parts in range(1, 6):
-        store.save("v1:contract", _checkpoint(parts))
+        store.save("v1:sample", sample_checkpoint(parts))
     store.flush()
     assert store.load("v1:plain") == {"fingerprint": "v1:abc", "n": 1}
-    loaded = store.load("v1:contract")
-    assert loaded is not None and Checkpoint.from_dict(loaded) == _checkpoint(5)
-    store.save("v1:contract", _checkpoint(2, upload_id="u2"))
+    loaded = store.load("v1:sample")
+    assert loaded is not None and Checkpoint.from_dict(loaded) == sample_checkpoint(5)
+    store.save("v1:sample", sample_checkpoint(2, upload_id="u2"))
     store.flush()
-    replaced = store.load("v1:contract")
+    replaced = store.load("v1:sample")
     assert replaced is not None
-    assert Checkpoint.from_dict(replaced) == _checkpoint(2, upload_id="u2")
+    assert Checkpoint.from_dict(replaced) == sample_checkpoint(2, upload_id="u2")
     assert store.load("v1:plain") == {"fingerprint": "v1:abc", "n": 1}
 
 
 def test_deleted_keys_are_gone_and_others_stay(store: CheckpointStore) -> None:
     """UPL-CKPT-005: a delete removes one key only."""
-    store.save("v1:first", _checkpoint(3))
+    store.save("v1:first", sample_checkpoint(3))
     store.save("v1:second", {"keep": True})
     store.delete("v1:first")
     store.flush()

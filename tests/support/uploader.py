@@ -3,6 +3,7 @@ emulator's views of what was uploaded, STS credentials from the emulator."""
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import random
@@ -16,7 +17,15 @@ from aliyunsdkcore.client import AcsClient
 from aliyunsdksts.request.v20150401.AssumeRoleRequest import AssumeRoleRequest
 
 from vodref.checksums import crc64
-from vodref.core import Credentials, FileView, ObjectTarget, RetryPolicy
+from vodref.core import (
+    Checkpoint,
+    CheckpointPart,
+    Credentials,
+    FileView,
+    MediaKind,
+    ObjectTarget,
+    RetryPolicy,
+)
 from vodref.transport import OssHttpTransport
 from vodref.vod_api import AcsVodApi, VodAuthProvider
 
@@ -105,6 +114,40 @@ def env_without_cloud_credentials() -> dict[str, str]:
         if name.startswith(("ALIBABA_CLOUD_", "VODREF_")):
             del env[name]
     return env
+
+
+def isolated_env(tmp_path: Path) -> dict[str, str]:
+    """An environment for a child ``vodref`` process: no cloud credentials, and its per-user
+    data and cache directories (emulator state, demo file, checkpoints) under ``tmp_path``."""
+    env = env_without_cloud_credentials()
+    env["XDG_DATA_HOME"] = str(tmp_path / "xdg-data")
+    env["XDG_CACHE_HOME"] = str(tmp_path / "xdg-cache")
+    return env
+
+
+def b64_json(value: object) -> str:
+    """``value`` as base64 of JSON: how VOD encodes UploadAuth and UploadAddress."""
+    return base64.b64encode(json.dumps(value).encode()).decode()
+
+
+def sample_checkpoint(
+    parts: int, *, upload_id: str = "u1", fingerprint: str = "v1:sample"
+) -> Checkpoint:
+    """A video checkpoint of a 200-part file with parts 1..``parts`` done."""
+    return Checkpoint(
+        file_name="a.mp4",
+        file_size=200 * MIN_PART,
+        fingerprint=fingerprint,
+        media_kind=MediaKind.VIDEO,
+        video_id="video",
+        target=ObjectTarget(endpoint="http://e", bucket="b", key="k"),
+        upload_id=upload_id,
+        part_size=MIN_PART,
+        parts=tuple(
+            CheckpointPart(number=n, etag=f"E{n}", crc64=n * 7, size=MIN_PART)
+            for n in range(1, parts + 1)
+        ),
+    )
 
 
 ROLE_ARN = "acs:ram::1234567890123456:role/vod-uploader"

@@ -3,25 +3,19 @@ store that cannot write."""
 
 from __future__ import annotations
 
-import base64
-import json
 import time
 from datetime import datetime, timezone
 from typing import Any
 
 import pytest
 
-from tests.support.uploader import MIN_PART
+from tests.support.uploader import MIN_PART, b64_json
 from vodref import Vod
 from vodref.core import ErrorKind, FileState, RetryPolicy, ServiceError
 from vodref.errors import CheckpointStoreError, UploadWaitTimeout
 from vodref.sources import BytesSource
 from vodref.testing import ManualClock, MemoryCheckpointStore, MemoryTransport
 from vodref.vod_api import AuthRequest, UploadGrant
-
-
-def _b64(value: object) -> str:
-    return base64.b64encode(json.dumps(value).encode()).decode()
 
 
 def _memory_provider(wall_now: float) -> Any:
@@ -37,7 +31,9 @@ def _memory_provider(wall_now: float) -> Any:
             "ExpireUTCTime": expires.strftime("%Y-%m-%dT%H:%M:%SZ"),
         }
         address = {"Endpoint": "http://memory", "Bucket": "b", "FileName": "v/1.mp4"}
-        return UploadGrant(upload_auth=_b64(auth), upload_address=_b64(address), video_id="v1")
+        return UploadGrant(
+            upload_auth=b64_json(auth), upload_address=b64_json(address), video_id="v1"
+        )
 
     return provider
 

@@ -3,23 +3,17 @@ driver reads files and credentials with."""
 
 from __future__ import annotations
 
-import base64
 import io
-import json
 from pathlib import Path
 
 import pytest
 
-from tests.support.uploader import write_file
+from tests.support.uploader import b64_json, write_file
 from vodref.checksums import crc64, crc64_of_parts
 from vodref.errors import SourceChangedError
 from vodref.sources import BytesSource, FileObjectSource, LocalFileSource
 from vodref.testing import ManualClock
 from vodref.upload_auth import decode_upload_address, decode_upload_auth
-
-
-def _b64(value: object) -> str:
-    return base64.b64encode(json.dumps(value).encode()).decode()
 
 
 def test_sources_read_ranges_and_detect_truncation(tmp_path: Path) -> None:
@@ -46,7 +40,7 @@ def test_upload_auth_decoding(tmp_path: Path) -> None:
     """UPL-API-004: ExpireUTCTime wins; Expiration seconds otherwise; Region kept."""
     clock = ManualClock(start=100.0, wall_offset=1_000_000.0)
     auth = decode_upload_auth(
-        _b64(
+        b64_json(
             {
                 "AccessKeyId": "STS.a",
                 "AccessKeySecret": "very-secret",
@@ -61,7 +55,7 @@ def test_upload_auth_decoding(tmp_path: Path) -> None:
     assert auth.credentials.expires_at == pytest.approx(3100.0)
     assert "very-secret" not in repr(auth) and "token-value" not in repr(auth)
     with_utc = decode_upload_auth(
-        _b64(
+        b64_json(
             {
                 "AccessKeyId": "a",
                 "AccessKeySecret": "s",
@@ -73,7 +67,7 @@ def test_upload_auth_decoding(tmp_path: Path) -> None:
         clock,
     )
     assert with_utc.expires_wall == 1_000_000.0
-    target = decode_upload_address(_b64({"Endpoint": "e", "Bucket": "b", "FileName": "k"}))
+    target = decode_upload_address(b64_json({"Endpoint": "e", "Bucket": "b", "FileName": "k"}))
     assert (target.endpoint, target.bucket, target.key) == ("e", "b", "k")
 
 

@@ -10,10 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.uploader import MIN_PART
-from vodref.core import Checkpoint, CheckpointPart, MediaKind, ObjectTarget
+from tests.support.uploader import sample_checkpoint
+from vodref.core import Checkpoint
 from vodref.errors import CheckpointStoreError
 from vodref.stores import FileCheckpointStore, assert_no_secrets
+
+KEY = "v1:sample"
 
 
 def test_file_store_is_private_atomic_and_secret_free(tmp_path: Path) -> None:
@@ -45,48 +47,31 @@ def test_file_store_is_private_atomic_and_secret_free(tmp_path: Path) -> None:
         store.save("v1:abc", {})
 
 
-def _checkpoint(parts: int, upload_id: str = "u1") -> Checkpoint:
-    return Checkpoint(
-        file_name="a.mp4",
-        file_size=200 * MIN_PART,
-        fingerprint="v1:journal",
-        media_kind=MediaKind.VIDEO,
-        video_id="video",
-        target=ObjectTarget(endpoint="http://e", bucket="b", key="k"),
-        upload_id=upload_id,
-        part_size=MIN_PART,
-        parts=tuple(
-            CheckpointPart(number=n, etag=f"E{n}", crc64=n * 7, size=MIN_PART)
-            for n in range(1, parts + 1)
-        ),
-    )
-
-
 def test_file_store_journals_new_parts(tmp_path: Path) -> None:
     """UPL-CKPT-003: saves that only add parts are appended to a journal (constant cost per
     part); the record loads back whole; a torn journal line is ignored; another upload id
     makes a new snapshot whose stale journal is never applied."""
     store = FileCheckpointStore(tmp_path / "cp")
     for count in range(1, 121):
-        store.save("v1:journal", _checkpoint(count))
+        store.save(KEY, sample_checkpoint(count))
         store.flush()
     assert store.appends > 60 and store.writes < 20
-    loaded = store.load("v1:journal")
+    loaded = store.load(KEY)
     assert loaded is not None
-    assert Checkpoint.from_dict(loaded) == _checkpoint(120)
+    assert Checkpoint.from_dict(loaded) == sample_checkpoint(120)
     [journal] = list((tmp_path / "cp").glob("*.log"))
     assert stat.S_IMODE(journal.stat().st_mode) == 0o600
     with journal.open("a") as handle:
         handle.write('[[121,"E121","00000000000003')  # torn by a crash
     fresh = FileCheckpointStore(tmp_path / "cp")
-    reloaded = fresh.load("v1:journal")
-    assert reloaded is not None and Checkpoint.from_dict(reloaded) == _checkpoint(120)
-    fresh.save("v1:journal", _checkpoint(3, upload_id="u2"))
+    reloaded = fresh.load(KEY)
+    assert reloaded is not None and Checkpoint.from_dict(reloaded) == sample_checkpoint(120)
+    fresh.save(KEY, sample_checkpoint(3, upload_id="u2"))
     fresh.flush()
-    other = fresh.load("v1:journal")
-    assert other is not None and Checkpoint.from_dict(other) == _checkpoint(3, upload_id="u2")
+    other = fresh.load(KEY)
+    assert other is not None and Checkpoint.from_dict(other) == sample_checkpoint(3, upload_id="u2")
     assert list((tmp_path / "cp").glob("*.log")) == []
-    fresh.delete("v1:journal")
+    fresh.delete(KEY)
     fresh.flush()
     assert list((tmp_path / "cp").iterdir()) == []
     store.close()

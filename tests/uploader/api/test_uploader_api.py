@@ -3,15 +3,13 @@ nothing (specs/uploader-driver.md UPL-API-*), and the small pure helpers behave.
 
 from __future__ import annotations
 
-import base64
 import io
-import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.support.uploader import MIN_PART, file_crc, stored_object, write_file
+from tests.support.uploader import MIN_PART, b64_json, file_crc, stored_object, write_file
 from vodref import Vod
 from vodref.checksums import crc64
 from vodref.core import (
@@ -29,10 +27,6 @@ from vodref.errors import (
     UploadWaitTimeout,
 )
 from vodref.testing import MemoryCheckpointStore
-
-
-def _b64(value: object) -> str:
-    return base64.b64encode(json.dumps(value).encode()).decode()
 
 
 @pytest.fixture
@@ -123,15 +117,15 @@ def test_malformed_upload_auth_changes_nothing(offline_vod: Vod, tmp_path: Path)
         with pytest.raises(UsageError):
             vod.set_upload_auth_and_address(view, "x", "y")  # not started: nobody waits
         vod.start_upload()
-        good_address = _b64({"Endpoint": "http://127.0.0.1:9", "Bucket": "b", "FileName": "k"})
-        for auth in ("not base64!", _b64([1]), _b64({"AccessKeyId": "a"}), ""):
+        good_address = b64_json({"Endpoint": "http://127.0.0.1:9", "Bucket": "b", "FileName": "k"})
+        for auth in ("not base64!", b64_json([1]), b64_json({"AccessKeyId": "a"}), ""):
             with pytest.raises(MalformedAuthError):
                 vod.set_upload_auth_and_address(view, auth, good_address)
-        good_auth = _b64(
+        good_auth = b64_json(
             {"AccessKeyId": "a", "AccessKeySecret": "s", "SecurityToken": "t", "Expiration": "60"}
         )
         with pytest.raises(MalformedAuthError):
-            vod.set_upload_auth_and_address(view, good_auth, _b64({"Endpoint": "e"}))
+            vod.set_upload_auth_and_address(view, good_auth, b64_json({"Endpoint": "e"}))
         assert vod.list_files()[0].state is FileState.UPLOADING
         assert vod.list_files()[0].target is None
         with pytest.raises(UploadWaitTimeout):

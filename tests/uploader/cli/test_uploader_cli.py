@@ -16,8 +16,8 @@ from emulator.faults import Effect, Match
 from tests.support.uploader import (
     MIN_PART,
     assume_role,
-    env_without_cloud_credentials,
     file_crc,
+    isolated_env,
     open_uploads,
     operations,
     upload_part_requests,
@@ -31,9 +31,7 @@ CLI = [sys.executable, "-m", "vodref.cli"]
 
 
 def _env(tmp_path: Path, emu: Any | None = None, **extra: str) -> dict[str, str]:
-    env = env_without_cloud_credentials()
-    env["XDG_DATA_HOME"] = str(tmp_path / "xdg-data")
-    env["XDG_CACHE_HOME"] = str(tmp_path / "xdg-cache")
+    env = isolated_env(tmp_path)
     if emu is not None:
         env["VODREF_VOD_ENDPOINT"] = emu.url
         env["ALIBABA_CLOUD_ACCESS_KEY_ID"] = emu.access_key_id

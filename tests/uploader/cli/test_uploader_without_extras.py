@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.support.uploader import env_without_cloud_credentials
+from tests.support.uploader import isolated_env
 
 # Run first in the child: any import of ``responses`` fails as if it were not installed.
 HIDE_RESPONSES = """
@@ -25,14 +25,11 @@ sys.meta_path.insert(0, _NotInstalled())
 
 
 def _child(code: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
-    env = env_without_cloud_credentials()
-    env["XDG_DATA_HOME"] = str(tmp_path / "xdg-data")
-    env["XDG_CACHE_HOME"] = str(tmp_path / "xdg-cache")
     return subprocess.run(
         [sys.executable, "-c", HIDE_RESPONSES + code],
         capture_output=True,
         text=True,
-        env=env,
+        env=isolated_env(tmp_path),
         timeout=120,
         check=False,
     )
