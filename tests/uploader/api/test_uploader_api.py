@@ -17,6 +17,7 @@ from vodref.core import (
     InvalidOptionError,
     InvalidStateError,
     UnknownFileError,
+    UploaderOptions,
     UsageError,
 )
 from vodref.errors import (
@@ -55,6 +56,18 @@ def test_bad_options_raise_typed_errors(options: dict[str, Any], error: type, te
     silent default; an unknown or JS-spelled keyword names the right one."""
     with pytest.raises(error, match=text):
         Vod(checkpoint_store=MemoryCheckpointStore(), **options)
+
+
+def test_a_validated_option_set_is_taken_whole() -> None:
+    """UPL-API-016: ``options=`` is used as given; an option keyword beside it, or a value
+    that is not an option set, raises before anything is created."""
+    options = UploaderOptions(part_size=2 * MIN_PART, parallel=2, checkpoint_interval=0.0)
+    with Vod(options=options, checkpoint_store=MemoryCheckpointStore()) as vod:
+        assert vod.options is options
+    with pytest.raises(InvalidOptionError, match="parallel"):
+        Vod(options=options, parallel=3, checkpoint_store=MemoryCheckpointStore())
+    with pytest.raises(InvalidOptionError, match="options must be UploaderOptions"):
+        Vod(options={"part_size": MIN_PART}, checkpoint_store=MemoryCheckpointStore())  # type: ignore[arg-type]
 
 
 def test_defaults_match_the_js_sdk(offline_vod: Vod) -> None:
