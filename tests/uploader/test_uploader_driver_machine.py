@@ -48,8 +48,8 @@ from vodref.checksums import crc64
 from vodref.core import Credentials, FileState, ObjectTarget, UsageError
 from vodref.errors import UploadWaitTimeout
 from vodref.sources import BytesSource
-from vodref.testing import MemoryCheckpointStore
-from vodref.transport import ForwardingTransport, ObjectTransport, UploadedPart
+from vodref.testing import ForwardingTransport, MemoryCheckpointStore
+from vodref.transport import ObjectTransport, UploadedPart
 from vodref.vod_api import AcsVodApi, VodAuthProvider
 
 SIZES = st.one_of(

@@ -13,15 +13,12 @@ from ..core import InvalidOptionError, RetryPolicy
 __all__ = ["parse_param_data", "retry_from_js", "unknown_option_message"]
 
 
-def retry_from_js(retry_count: object, retry_duration: object) -> RetryPolicy:
+def retry_from_js(retry_count: int, retry_duration: float) -> RetryPolicy:
     """JS ``retryCount``/``retryDuration`` as the core's policy (``RetryPolicy.from_js``, the
     one mapping; UP-OPT-003). The core validates; a bad value's error names the JS option
     the caller passed as well as the policy field it feeds."""
     try:
-        return RetryPolicy.from_js(
-            retry_count=retry_count,  # type: ignore[arg-type]  # validated by the policy
-            retry_duration=retry_duration,  # type: ignore[arg-type]
-        )
+        return RetryPolicy.from_js(retry_count=retry_count, retry_duration=retry_duration)
     except InvalidOptionError as error:
         option = "retry_count" if str(error).startswith("max_retries") else "retry_duration"
         raise InvalidOptionError(f"{option}: {error}") from None

@@ -249,7 +249,7 @@ class Vod:
 
         Returns the new file's snapshot. A path that is missing or a directory raises
         :class:`~vodref.errors.SourceError`; malformed ``param_data`` raises
-        :class:`~vodref.core.errors.InvalidOptionError`. If a checkpoint exists for this
+        :class:`~vodref.errors.InvalidOptionError`. If a checkpoint exists for this
         content, it is checked part by part against the file and offered to the core, so
         ``start_upload`` resumes the same video and upload.
         """
