@@ -274,6 +274,8 @@ def _checked_options(args: argparse.Namespace, paths: Sequence[str]) -> Uploader
         retry=retry_from_js(args.retry_count, RETRY_DURATION),
         checkpoint_interval=_checkpoint_interval(paths, args.part_size),
         timeout=args.timeout,
+        # The region the options carry serves STS-mode VOD calls, which only an --endpoint
+        # run makes; the embedded emulator's own region goes to its auth provider.
         region=args.region,
     )
 
