@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from uploader_support import MIN_PART, file_crc, open_uploads, stored_object, write_file
 
-from emulator.fault_model import Effect
+from emulator.faults import Effect
 from vodref.core.options import RetryPolicy
 from vodref.core.planning import MAX_PARTS
 from vodref.core.states import FileState

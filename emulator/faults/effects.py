@@ -1,6 +1,6 @@
 """Enacting transport effects on a connection: what a fault does to the socket itself.
 
-The request handler (:mod:`emulator.server_handler`) decides *which* effect applies (from
+The request handler (:mod:`emulator.server.handler`) decides *which* effect applies (from
 ``Response.transport``); this module performs the socket-level part:
 
 - :func:`reset_connection`: close with SO_LINGER 0, so the peer sees a real RST

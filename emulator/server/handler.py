@@ -4,8 +4,8 @@
 connections (``503 SlowDown`` beyond ``max_connections``) and can end them all at
 shutdown. :class:`EmulatorRequestHandler` serves one request at a time on a keep-alive
 connection, in the order described in :mod:`emulator.server`: head (read and checked by
-:mod:`emulator.server_wire`), fault decision, body, ``app.handle``, response (transport
-effects performed by :mod:`emulator.server_effects`).
+:mod:`emulator.server.wire`), fault decision, body, ``app.handle``, response (transport
+effects performed by :mod:`emulator.faults.effects`).
 """
 
 from __future__ import annotations
@@ -20,6 +20,14 @@ from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 from emulator.app import App
+from emulator.faults.effects import (
+    as_chunks,
+    close_body,
+    close_without_answer,
+    reset_connection,
+    send_throttled,
+    send_truncated,
+)
 from emulator.http import (
     Body,
     FaultDecision,
@@ -28,15 +36,7 @@ from emulator.http import (
     Response,
     TransportAction,
 )
-from emulator.server_effects import (
-    as_chunks,
-    close_body,
-    close_without_answer,
-    reset_connection,
-    send_throttled,
-    send_truncated,
-)
-from emulator.server_wire import (
+from emulator.server.wire import (
     BUSY_RESPONSE,
     MAX_LINE,
     ClientGone,
@@ -155,7 +155,7 @@ class EmulatorRequestHandler(BaseHTTPRequestHandler):
     def parse_request(self) -> bool:
         """Parse the request line and headers into ``request_headers``.
 
-        Replaces the stdlib's version (see :func:`~emulator.server_wire.read_header_fields`
+        Replaces the stdlib's version (see :func:`~emulator.server.wire.read_header_fields`
         for the limits). Unlike the stdlib it never rewrites a path starting with ``//``:
         keys are data.
         """

@@ -16,7 +16,7 @@ lock. The same seed and the same request sequence give the same fault sequence.
 Errors: malformed fault JSON raises :class:`InvalidFault` (a ``ValueError``) before any
 state changes; removing an unknown id raises :class:`UnknownFault` (a ``KeyError``).
 
-The values and their JSON form live in :mod:`emulator.fault_model`; this module holds the
+The values and their JSON form live in :mod:`emulator.faults.model`; this module holds the
 engine and re-exports them, so ``from emulator.faults import Effect, Fault, Match`` works.
 """
 
@@ -30,46 +30,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from emulator.fault_model import (
-    DEFAULT_CHAOS_EFFECTS,
-    INTERNAL_ERROR,
-    NO_SUCH_UPLOAD,
-    SECURITY_TOKEN_EXPIRED,
-    SERVICE_UNAVAILABLE,
+from emulator.faults.model import (
     SERVICES,
     Chaos,
     Effect,
-    EffectType,
     Fault,
     FaultHit,
     InvalidFault,
-    Match,
     UnknownFault,
-    coerce_faults,
-    faults_from_json,
 )
 from emulator.http import FaultDecision, OperationInfo
-
-__all__ = [
-    "DEFAULT_CHAOS_EFFECTS",
-    "INTERNAL_ERROR",
-    "MAX_RECORDED_HITS",
-    "NO_SUCH_UPLOAD",
-    "SECURITY_TOKEN_EXPIRED",
-    "SERVICES",
-    "SERVICE_UNAVAILABLE",
-    "Chaos",
-    "Effect",
-    "EffectType",
-    "Fault",
-    "FaultEngine",
-    "FaultHit",
-    "InvalidFault",
-    "Match",
-    "UnknownFault",
-    "coerce_faults",
-    "faults_from_json",
-]
 
 # Fault hits kept for the state dump; older ones are dropped first.
 MAX_RECORDED_HITS = 10_000
