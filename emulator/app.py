@@ -12,7 +12,7 @@ Routing order (protocols.md §4.5 and §6):
 Fault hook contract: :meth:`App.handle` asks ``state.faults.decide(info, now=...)`` once
 per request unless the caller already did (``decided=True``; the socket server decides
 before reading the body so it can reset the connection first). An
-:class:`~emulator.http.ErrorEffect` answers with that error in the service's own format
+:class:`~emulator.faults.effects.ErrorEffect` answers with that error in the service's own format
 without running the operation. A transport effect travels back on
 ``Response.transport``; for ``RESET_AFTER_BODY`` the operation is not run, for every other
 transport effect (including ``DROP_AFTER_COMMIT``) it is.
@@ -26,14 +26,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from emulator import rpc
-from emulator.http import (
-    ErrorEffect,
-    FaultDecision,
-    OperationInfo,
-    Request,
-    Response,
-    TransportAction,
-)
+from emulator.faults.effects import EffectType, ErrorEffect, FaultDecision
+from emulator.http import OperationInfo, Request, Response
 from emulator.oss.exceptions import OssError
 from emulator.oss.responses import handle_oss, safe_classify
 
@@ -46,10 +40,10 @@ ControlHandler = Callable[[Request], Response]
 # Transport faults that close the connection without sending a status line.
 _UNANSWERED = frozenset(
     {
-        TransportAction.RESET_BEFORE_BODY,
-        TransportAction.RESET_AFTER_BODY,
-        TransportAction.STALL,
-        TransportAction.DROP_AFTER_COMMIT,
+        EffectType.RESET_BEFORE_BODY,
+        EffectType.RESET_AFTER_BODY,
+        EffectType.STALL,
+        EffectType.DROP_AFTER_COMMIT,
     }
 )
 CONTROL_PREFIX = "/_emulator/"
@@ -123,7 +117,7 @@ class App:
         is_rpc = self._is_rpc(request)
         if error is not None:
             response = self._error(request, is_rpc, error.status, error.code, error.message)
-        elif transport is not None and transport.action is TransportAction.RESET_AFTER_BODY:
+        elif transport is not None and transport.action is EffectType.RESET_AFTER_BODY:
             response = Response(status=500, headers=[], body=b"")
         elif is_rpc:
             response = self._rpc(request)

@@ -13,6 +13,14 @@ Everything a test or the control plane needs is importable from here:
 ``from emulator.faults import Effect, Fault, Match``.
 """
 
+from emulator.faults.effects import (
+    EffectType,
+    ErrorEffect,
+    FaultDecision,
+    FaultHook,
+    NoFaults,
+    TransportEffect,
+)
 from emulator.faults.engine import MAX_RECORDED_HITS, FaultEngine
 from emulator.faults.model import (
     DEFAULT_CHAOS_EFFECTS,
@@ -23,7 +31,6 @@ from emulator.faults.model import (
     SERVICES,
     Chaos,
     Effect,
-    EffectType,
     Fault,
     FaultHit,
     InvalidFault,
@@ -44,11 +51,16 @@ __all__ = [
     "Chaos",
     "Effect",
     "EffectType",
+    "ErrorEffect",
     "Fault",
+    "FaultDecision",
     "FaultEngine",
     "FaultHit",
+    "FaultHook",
     "InvalidFault",
     "Match",
+    "NoFaults",
+    "TransportEffect",
     "UnknownFault",
     "coerce_faults",
     "faults_from_json",

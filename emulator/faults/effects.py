@@ -1,7 +1,16 @@
-"""Enacting transport effects on a connection: what a fault does to the socket itself.
+"""Fault effects: the one list of what a fault can do, the decision the engine hands
+out, and the socket-level part of enacting it.
 
-The request handler (:mod:`emulator.server.handler`) decides *which* effect applies (from
-``Response.transport``); this module performs the socket-level part:
+:class:`EffectType` names every effect (an ``ERROR`` answer and the transport effects).
+The engine (:mod:`emulator.faults.engine`) answers each request with a
+:class:`FaultDecision`: an :class:`ErrorEffect` the app answers in the service's own
+format without running the operation, or a :class:`TransportEffect` that rides back on
+``Response.transport`` for the socket server (:mod:`emulator.server.handler`) or the
+in-process adapter (:mod:`emulator.inprocess`) to enact. Anything that decides faults
+implements :class:`FaultHook`.
+
+On a real socket the handler decides *which* transport effect applies; the functions
+here perform it:
 
 - :func:`reset_connection`: close with SO_LINGER 0, so the peer sees a real RST
   (``RESET_BEFORE_BODY``, ``RESET_AFTER_BODY``);
@@ -12,7 +21,8 @@ The request handler (:mod:`emulator.server.handler`) decides *which* effect appl
   :data:`THROTTLE_TICK` seconds.
 
 The two closes swallow the ``OSError`` of a peer that is already gone; the sends let it
-propagate to the handler, which ends the connection.
+propagate to the handler, which ends the connection. A :class:`TransportEffect` built
+with ``EffectType.ERROR`` raises ``ValueError``: an error is an :class:`ErrorEffect`.
 """
 
 from __future__ import annotations
@@ -22,7 +32,70 @@ import socket
 import struct
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from enum import Enum
 from io import BufferedIOBase
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from emulator.http import OperationInfo
+
+
+class EffectType(str, Enum):
+    """Every effect a fault can have (the JSON ``type`` of an effect)."""
+
+    ERROR = "error"  # answer a service error without running the operation
+    DELAY = "delay"  # wait ``seconds`` then answer normally
+    RESET_BEFORE_BODY = "reset_before_body"  # close the socket before reading the body
+    RESET_AFTER_BODY = "reset_after_body"  # read the body, do nothing, close the socket
+    STALL = "stall"  # send nothing for ``seconds`` (then close), a hung server
+    THROTTLE = "throttle"  # send the response body at ``bytes_per_second``
+    TRUNCATE = "truncate"  # send the headers, ``truncate_at`` body bytes, then close
+    DROP_AFTER_COMMIT = "drop_after_commit"  # apply the operation, then close unanswered
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TransportEffect:
+    """A transport effect (any :class:`EffectType` but ``ERROR``) with its parameters."""
+
+    action: EffectType
+    seconds: float = 0.0
+    bytes_per_second: int = 0
+    truncate_at: int = 0
+
+    def __post_init__(self) -> None:
+        if self.action is EffectType.ERROR:
+            raise ValueError("an error is an ErrorEffect, not a TransportEffect")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ErrorEffect:
+    """Answer with this service error instead of running the operation."""
+
+    status: int
+    code: str
+    message: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FaultDecision:
+    fault_id: str
+    error: ErrorEffect | None = None
+    transport: TransportEffect | None = None
+
+
+class FaultHook(Protocol):
+    def decide(self, info: OperationInfo, *, now: float) -> FaultDecision | None:
+        """The fault to apply to this request, if any (records the hit)."""
+        ...
+
+
+class NoFaults:
+    """The fault hook of a state with no fault engine installed."""
+
+    def decide(self, info: OperationInfo, *, now: float) -> FaultDecision | None:
+        return None
+
 
 THROTTLE_TICK = 0.05
 

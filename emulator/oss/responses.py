@@ -17,7 +17,8 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from emulator.http import ErrorEffect, Request, Response
+from emulator.faults.effects import ErrorEffect
+from emulator.http import Request, Response
 from emulator.oss import exceptions as errors
 from emulator.oss import xmlutil
 from emulator.oss.auth import AuthContext, authenticate, authorize, claimed_access_key_id

@@ -21,6 +21,8 @@ from urllib.parse import urlsplit
 
 from emulator.app import App
 from emulator.faults.effects import (
+    EffectType,
+    FaultDecision,
     as_chunks,
     close_body,
     close_without_answer,
@@ -28,14 +30,7 @@ from emulator.faults.effects import (
     send_throttled,
     send_truncated,
 )
-from emulator.http import (
-    Body,
-    FaultDecision,
-    Headers,
-    Request,
-    Response,
-    TransportAction,
-)
+from emulator.http import Body, Headers, Request, Response
 from emulator.server.wire import (
     BUSY_RESPONSE,
     MAX_LINE,
@@ -266,7 +261,7 @@ class EmulatorRequestHandler(BaseHTTPRequestHandler):
         if info.service != "control":
             decision = state.faults.decide(info, now=state.clock.now())
         transport = decision.transport if decision is not None else None
-        if transport is not None and transport.action is TransportAction.RESET_BEFORE_BODY:
+        if transport is not None and transport.action is EffectType.RESET_BEFORE_BODY:
             app.record(request, info, None, decision)
             self._abort()
             return
@@ -329,17 +324,17 @@ class EmulatorRequestHandler(BaseHTTPRequestHandler):
         effect = response.transport
         action = effect.action if effect is not None else None
         if effect is not None:
-            if action is TransportAction.RESET_AFTER_BODY:
+            if action is EffectType.RESET_AFTER_BODY:
                 self._abort()
                 return
-            if action is TransportAction.DROP_AFTER_COMMIT:
+            if action is EffectType.DROP_AFTER_COMMIT:
                 self._drop()
                 return
-            if action is TransportAction.STALL:
+            if action is EffectType.STALL:
                 self._wait(effect.seconds)
                 self._drop()
                 return
-            if action is TransportAction.DELAY and self._wait(effect.seconds):
+            if action is EffectType.DELAY and self._wait(effect.seconds):
                 self._drop()
                 return
         is_head = self.command == "HEAD"
@@ -371,11 +366,11 @@ class EmulatorRequestHandler(BaseHTTPRequestHandler):
         self.flush_headers()
         chunks = as_chunks(body)
         try:
-            if action is TransportAction.TRUNCATE:
+            if action is EffectType.TRUNCATE:
                 assert effect is not None
                 send_truncated(self.wfile, chunks, effect.truncate_at)
                 self._drop()
-            elif action is TransportAction.THROTTLE:
+            elif action is EffectType.THROTTLE:
                 assert effect is not None
                 if not send_throttled(self.wfile, chunks, effect.bytes_per_second, self._wait):
                     self._drop()
