@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from node_support import NodeEmulator
+from support.node import NodeEmulator
 
 pytestmark = [pytest.mark.node]
 

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from node_support import NodeRunner, crc64, md5_etag, ok, open_uploads
+from support.node import NodeRunner, crc64, md5_etag, ok, open_uploads
 
 pytestmark = [pytest.mark.node]
 

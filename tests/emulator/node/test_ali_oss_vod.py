@@ -25,7 +25,7 @@ from aliyunsdkvod.request.v20170321 import (
     GetVideoInfoRequest,
     RefreshUploadVideoRequest,
 )
-from node_support import Credentials, NodeEmulator, NodeRunner
+from support.node import Credentials, NodeEmulator, NodeRunner
 
 pytestmark = [pytest.mark.node]
 

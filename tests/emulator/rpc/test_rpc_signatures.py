@@ -18,7 +18,7 @@ from urllib.parse import quote, urlencode
 import pytest
 from aliyunsdkcore.acs_exception.exceptions import ServerException
 from aliyunsdkvod.request.v20170321.GetVideoInfoRequest import GetVideoInfoRequest
-from rpc_support import RunningEmulator, core_client
+from support.rpc import RunningEmulator, core_client
 
 from emulator.credentials import CredentialKind, Scope
 from emulator.http import Headers

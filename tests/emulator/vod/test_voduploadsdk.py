@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from rpc_support import RunningEmulator
+from support.rpc import RunningEmulator
 from voduploadsdk.AliyunVodUploader import AliyunVodUploader
 from voduploadsdk.UploadImageRequest import UploadImageRequest
 from voduploadsdk.UploadVideoRequest import UploadVideoRequest

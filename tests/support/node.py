@@ -2,9 +2,6 @@
 
 The helpers check what the ali-oss scripts report: OSS's checksums and ETags, the
 progress trace of a multipart upload and the object it leaves behind.
-
-A plain module with a repository-unique name: the test tree has no ``__init__.py``, so
-tests import it by name (pytest puts this directory on ``sys.path``).
 """
 
 from __future__ import annotations
