@@ -1,7 +1,7 @@
 """The emulator's application: one object that routes a :class:`Request` to the control
 plane, the RPC services (VOD, STS) or OSS, and applies the fault hook.
 
-Routing order (protocols.md §4.5 and §6):
+Routing order (EMU-OSS-060 in specs/emulator-oss.md):
 
 1. a path under ``/_emulator/`` goes to the ``control`` handler (no bucket name can
    contain ``_``, so this never shadows a path-style bucket);

@@ -1,7 +1,7 @@
 """The socket server: stdlib ``ThreadingHTTPServer`` (HTTP/1.1 keep-alive) around an App.
 
 Why the stdlib server: it measured fastest here for 1 MiB bodies at the lowest server
-CPU per byte (perf-reliability.md §2.5). Bodies are read with ``rfile.read(n)`` into
+CPU per byte of the servers tried. Bodies are read with ``rfile.read(n)`` into
 ``bytes`` (``readinto`` a ``bytearray`` is 4x slower on this Zen3 host).
 
 Per request:

@@ -98,7 +98,7 @@ def rpc_json(
 
 
 def test_rpc_v1_worked_example_from_protocols_md() -> None:
-    """EMU-RPC-003: the documented string-to-sign and signature (protocols.md 4.1)."""
+    """EMU-RPC-003: the documented string-to-sign and signature."""
     params = {
         "Title": "my video",
         "FileName": "movie file.mp4",

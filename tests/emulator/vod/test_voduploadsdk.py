@@ -2,7 +2,7 @@
 
 voduploadsdk has no endpoint setting: it calls ``vod.cn-shanghai.aliyuncs.com`` through
 aliyunsdkcore, uploads to the UploadAddress's endpoint with oss2, and posts unsigned
-progress reports to a hard-coded host (protocols.md 4.7). With ``HTTP_PROXY`` pointing at
+progress reports to a hard-coded host. With ``HTTP_PROXY`` pointing at
 the emulator, all three reach it. Requirements: specs/emulator-vod-sts.md.
 """
 
