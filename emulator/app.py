@@ -26,7 +26,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from emulator import rpc
-from emulator.faults.effects import EffectType, ErrorEffect, FaultDecision
+from emulator.faults.effects import UNANSWERED, EffectType, ErrorEffect, FaultDecision
 from emulator.http import OperationInfo, Request, Response
 from emulator.oss.exceptions import OssError
 from emulator.oss.responses import handle_oss, safe_classify
@@ -37,15 +37,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("emulator.app")
 
 ControlHandler = Callable[[Request], Response]
-# Transport faults that close the connection without sending a status line.
-_UNANSWERED = frozenset(
-    {
-        EffectType.RESET_BEFORE_BODY,
-        EffectType.RESET_AFTER_BODY,
-        EffectType.STALL,
-        EffectType.DROP_AFTER_COMMIT,
-    }
-)
 CONTROL_PREFIX = "/_emulator/"
 
 
@@ -139,7 +130,7 @@ class App:
         connection was reset before the app ran). Status 0 means no status line was
         sent: the transport fault closed the connection instead."""
         unanswered = response is None or (
-            response.transport is not None and response.transport.action in _UNANSWERED
+            response.transport is not None and response.transport.action in UNANSWERED
         )
         self.state.requests.record(
             request,

@@ -54,6 +54,18 @@ class EffectType(str, Enum):
     DROP_AFTER_COMMIT = "drop_after_commit"  # apply the operation, then close unanswered
 
 
+# The transport effects that close the connection without sending a status line (the
+# request log records them with status 0).
+UNANSWERED = frozenset(
+    {
+        EffectType.RESET_BEFORE_BODY,
+        EffectType.RESET_AFTER_BODY,
+        EffectType.STALL,
+        EffectType.DROP_AFTER_COMMIT,
+    }
+)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class TransportEffect:
     """A transport effect (any :class:`EffectType` but ``ERROR``) with its parameters."""
