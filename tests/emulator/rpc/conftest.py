@@ -1,6 +1,6 @@
-"""The RPC tests' emulator: socket only, because they check what crosses the wire (raw
-signatures, CORS preflights, form bodies). The VOD and STS tests use the both-modes
-``rpc_emulator`` of ``tests/emulator/conftest.py``; the helpers are in :mod:`support.rpc`.
+"""The RPC tests' emulator: a fresh one on a real loopback socket only. This overrides
+the both-modes ``rpc_emulator`` of ``tests/emulator/conftest.py`` that the VOD and STS
+tests use; the helpers are in :mod:`support.rpc`.
 """
 
 from __future__ import annotations
