@@ -1,4 +1,4 @@
-"""Benchmark the emulator's OSS upload path (perf-reliability.md §8, B3).
+"""Benchmark the emulator's OSS upload path.
 
 Uploads a random file (default 256 MiB) in 1 MiB parts with 5 threads through oss2 with
 ``enable_crc=False`` (so the *server's* cost is what is measured) to the emulator running

@@ -1,7 +1,7 @@
 """The emulator's application: one object that routes a :class:`Request` to the control
 plane, the RPC services (VOD, STS) or OSS, and applies the fault hook.
 
-Routing order (protocols.md §4.5 and §6):
+Routing order (EMU-OSS-060 in specs/emulator-oss.md):
 
 1. a path under ``/_emulator/`` goes to the ``control`` handler (no bucket name can
    contain ``_``, so this never shadows a path-style bucket);
@@ -12,7 +12,7 @@ Routing order (protocols.md §4.5 and §6):
 Fault hook contract: :meth:`App.handle` asks ``state.faults.decide(info, now=...)`` once
 per request unless the caller already did (``decided=True``; the socket server decides
 before reading the body so it can reset the connection first). An
-:class:`~emulator.http.ErrorEffect` answers with that error in the service's own format
+:class:`~emulator.faults.effects.ErrorEffect` answers with that error in the service's own format
 without running the operation. A transport effect travels back on
 ``Response.transport``; for ``RESET_AFTER_BODY`` the operation is not run, for every other
 transport effect (including ``DROP_AFTER_COMMIT``) it is.
@@ -26,14 +26,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from emulator import rpc
-from emulator.http import (
-    ErrorEffect,
-    FaultDecision,
-    OperationInfo,
-    Request,
-    Response,
-    TransportAction,
-)
+from emulator.faults.effects import UNANSWERED, EffectType, ErrorEffect, FaultDecision
+from emulator.http import OperationInfo, Request, Response
 from emulator.oss.exceptions import OssError
 from emulator.oss.responses import handle_oss, safe_classify
 
@@ -43,15 +37,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("emulator.app")
 
 ControlHandler = Callable[[Request], Response]
-# Transport faults that close the connection without sending a status line.
-_UNANSWERED = frozenset(
-    {
-        TransportAction.RESET_BEFORE_BODY,
-        TransportAction.RESET_AFTER_BODY,
-        TransportAction.STALL,
-        TransportAction.DROP_AFTER_COMMIT,
-    }
-)
 CONTROL_PREFIX = "/_emulator/"
 
 
@@ -123,7 +108,7 @@ class App:
         is_rpc = self._is_rpc(request)
         if error is not None:
             response = self._error(request, is_rpc, error.status, error.code, error.message)
-        elif transport is not None and transport.action is TransportAction.RESET_AFTER_BODY:
+        elif transport is not None and transport.action is EffectType.RESET_AFTER_BODY:
             response = Response(status=500, headers=[], body=b"")
         elif is_rpc:
             response = self._rpc(request)
@@ -145,7 +130,7 @@ class App:
         connection was reset before the app ran). Status 0 means no status line was
         sent: the transport fault closed the connection instead."""
         unanswered = response is None or (
-            response.transport is not None and response.transport.action in _UNANSWERED
+            response.transport is not None and response.transport.action in UNANSWERED
         )
         self.state.requests.record(
             request,

@@ -13,9 +13,11 @@ from __future__ import annotations
 import mmap
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from enum import Enum
-from typing import Protocol
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, unquote
+
+if TYPE_CHECKING:
+    from emulator.faults.effects import TransportEffect
 
 
 class Headers:
@@ -59,7 +61,7 @@ class Headers:
 
 
 # A request body: ``bytes``, or for a large sized body an anonymous ``mmap`` the socket
-# server read it into (see :func:`emulator.server_wire.read_sized_body`). Data
+# server read it into (see :func:`emulator.server.wire.read_sized_body`). Data
 # operations hash and store either as is; anything that parses a body uses
 # :meth:`Request.body_bytes`.
 Body = bytes | mmap.mmap
@@ -124,7 +126,8 @@ class Response:
     headers: list[tuple[str, str]] = field(default_factory=list)
     body: bytes | Iterable[bytes] = b""
     content_length: int | None = None
-    # A transport-level fault for the server or in-process adapter to enact.
+    # A transport-level fault for the server or in-process adapter to enact
+    # (see emulator.faults.effects).
     transport: TransportEffect | None = None
 
     def header(self, name: str) -> str | None:
@@ -146,14 +149,8 @@ class Response:
         return b"".join(self.body)
 
 
-# ---------------------------------------------------------------------------------------
-# Fault hooks shared by the app, the socket server and the in-process adapters.
-#
-# The fault engine (emulator.faults, installed as ``state.faults``) decides per request.
-# The socket server asks it once the request head is parsed (so it can reset the
-# connection before reading the body); the app applies error effects instead of calling
-# the service; transport effects travel back on ``Response.transport`` for the server (or
-# the in-process adapter) to enact.
+# What the fault engine (emulator.faults, installed as ``state.faults``) and the request
+# log need to know about a request, before its body is read.
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -170,50 +167,3 @@ class OperationInfo:
     bucket: str | None = None
     key: str | None = None
     part_number: int | None = None
-
-
-class TransportAction(str, Enum):
-    RESET_BEFORE_BODY = "reset_before_body"  # close the socket before reading the body
-    RESET_AFTER_BODY = "reset_after_body"  # read the body, do nothing, close the socket
-    DELAY = "delay"  # wait ``seconds`` then answer normally
-    STALL = "stall"  # send nothing for ``seconds`` (then close), a hung server
-    THROTTLE = "throttle"  # send the response body at ``bytes_per_second``
-    TRUNCATE = "truncate"  # send the headers, ``truncate_at`` body bytes, then close
-    DROP_AFTER_COMMIT = "drop_after_commit"  # apply the operation, then close unanswered
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class TransportEffect:
-    action: TransportAction
-    seconds: float = 0.0
-    bytes_per_second: int = 0
-    truncate_at: int = 0
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ErrorEffect:
-    """Answer with this service error instead of running the operation."""
-
-    status: int
-    code: str
-    message: str = ""
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class FaultDecision:
-    fault_id: str
-    error: ErrorEffect | None = None
-    transport: TransportEffect | None = None
-
-
-class FaultHook(Protocol):
-    def decide(self, info: OperationInfo, *, now: float) -> FaultDecision | None:
-        """The fault to apply to this request, if any (records the hit)."""
-        ...
-
-
-class NoFaults:
-    """The fault hook of a state with no fault engine installed."""
-
-    def decide(self, info: OperationInfo, *, now: float) -> FaultDecision | None:
-        return None

@@ -57,7 +57,8 @@ from emulator.app import App, create_app
 from emulator.config import EmulatorConfig
 from emulator.control import Client
 from emulator.control.responses import ControlHandler
-from emulator.http import Headers, Request, TransportAction, TransportEffect
+from emulator.faults.effects import EffectType, TransportEffect
+from emulator.http import Headers, Request
 from emulator.state import EmulatorState
 
 P = ParamSpec("P")
@@ -158,7 +159,7 @@ class InProcessTransport:
         if (
             decision is not None
             and decision.transport is not None
-            and decision.transport.action is TransportAction.RESET_BEFORE_BODY
+            and decision.transport.action is EffectType.RESET_BEFORE_BODY
         ):
             self.app.record(request, info, None, decision)
             _enact(decision.transport, b"", timeout)
@@ -177,23 +178,23 @@ def _enact(effect: TransportEffect, body: bytes, timeout: float | None) -> bytes
     """Play a transport fault: sleep as a socket client would wait, then raise or return
     the (possibly cut) body."""
     action = effect.action
-    if action in (TransportAction.RESET_BEFORE_BODY, TransportAction.RESET_AFTER_BODY):
+    if action in (EffectType.RESET_BEFORE_BODY, EffectType.RESET_AFTER_BODY):
         raise TransportFailure("connection", ConnectionResetError(104, "Connection reset by peer"))
-    if action is TransportAction.DROP_AFTER_COMMIT:
+    if action is EffectType.DROP_AFTER_COMMIT:
         raise TransportFailure(
             "connection", RemoteDisconnected("Remote end closed connection without response")
         )
-    if action in (TransportAction.STALL, TransportAction.DELAY):
+    if action in (EffectType.STALL, EffectType.DELAY):
         if timeout is not None and timeout < effect.seconds:
             time.sleep(timeout)
             raise TransportFailure("read_timeout", f"Read timed out. (read timeout={timeout})")
         time.sleep(effect.seconds)
-        if action is TransportAction.STALL:
+        if action is EffectType.STALL:
             raise TransportFailure(
                 "connection", RemoteDisconnected("Remote end closed connection without response")
             )
         return body
-    if action is TransportAction.THROTTLE:
+    if action is EffectType.THROTTLE:
         time.sleep(len(body) / max(effect.bytes_per_second, 1))
         return body
     # TRUNCATE: the headers promise the whole body; the client's read comes up short.

@@ -17,7 +17,7 @@ from emulator.control.recorder import RequestLog
 from emulator.credentials import CredentialStore
 from emulator.db import Database
 from emulator.faults import FaultEngine
-from emulator.http import FaultHook
+from emulator.faults.effects import FaultHook
 from emulator.oss.models import OssBackend
 from emulator.persistence import KnobStore, collect_orphan_blobs
 from emulator.sts.models import StsBackend

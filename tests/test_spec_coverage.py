@@ -4,11 +4,16 @@ An id is anything matching ``REQUIREMENT_ID`` (``UP-OPT-003``, ``UP-DEV-012``,
 ``EMU-OSS-004``...) in any markdown file under specs/, so new spec files are covered without
 touching this test. An id needs an area between prefix and number: ``DEV-012`` alone is not one,
 which keeps words like ``CRC-64`` or ``ISO-8601`` out.
-A test cites an id by naming it anywhere in its file: a comment, a docstring or a test name.
+A test cites an id by naming it inside a test function under tests/: in a string of the
+function (its docstring, a message, a parametrize id; decorators included) or its name. A
+test function is one whose name starts with ``test`` or a Hypothesis state-machine step
+(``@rule``, ``@invariant``, ``@initialize``, ``@precondition``). Comments, module
+docstrings and helpers do not count: an id there says nothing about what a test checks.
 """
 
 from __future__ import annotations
 
+import ast
 import re
 from pathlib import Path
 
@@ -30,15 +35,54 @@ def spec_ids() -> dict[str, list[str]]:
     return found
 
 
+_STATE_MACHINE_STEPS = frozenset({"rule", "invariant", "initialize", "precondition"})
+
+
+def _is_test_function(node: ast.AST) -> bool:
+    if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+        return False
+    if node.name.startswith("test"):
+        return True
+    for decorator in node.decorator_list:
+        target = decorator.func if isinstance(decorator, ast.Call) else decorator
+        name = target.attr if isinstance(target, ast.Attribute) else getattr(target, "id", "")
+        if name in _STATE_MACHINE_STEPS:
+            return True
+    return False
+
+
+def _ids_in_name(name: str) -> set[str]:
+    """Ids spelled in a function name (``test_emu_oss_001_...``): every run of words that
+    reads as an id once ``_`` becomes ``-`` (a surplus candidate such as ``TEST-EMU-OSS-001``
+    matches no spec id, so it is harmless)."""
+    words = name.upper().split("_")
+    return {
+        "-".join(words[start:end])
+        for start in range(len(words))
+        for end in range(start + 3, len(words) + 1)
+        if REQUIREMENT_ID.fullmatch("-".join(words[start:end]))
+    }
+
+
+def ids_cited_in(source: str) -> set[str]:
+    """The ids named inside the test functions of one Python module."""
+    cited: set[str] = set()
+    for node in ast.walk(ast.parse(source)):
+        if not _is_test_function(node):
+            continue
+        assert isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+        cited.update(_ids_in_name(node.name))
+        for inner in ast.walk(node):
+            if isinstance(inner, ast.Constant) and isinstance(inner.value, str):
+                cited.update(REQUIREMENT_ID.findall(inner.value))
+    return cited
+
+
 def cited_ids() -> set[str]:
     cited: set[str] = set()
-    for path in TESTS.rglob("*"):
-        if not path.is_file() or path.resolve() == THIS_FILE:
-            continue
-        if path.suffix not in {".py", ".md", ".txt", ".js", ".json", ".toml", ".ini"}:
-            continue
-        text = path.read_text(encoding="utf-8", errors="replace")
-        cited.update(match.group(0) for match in REQUIREMENT_ID.finditer(text))
+    for path in sorted(TESTS.rglob("*.py")):
+        if path.resolve() != THIS_FILE:
+            cited |= ids_cited_in(path.read_text(encoding="utf-8"))
     return cited
 
 
@@ -56,6 +100,44 @@ def test_the_id_pattern_matches_the_forms_the_specs_use() -> None:
     ):
         assert not REQUIREMENT_ID.fullmatch(bad), bad
     assert REQUIREMENT_ID.findall("see UP-OPT-003, UP-DEV-001.") == ["UP-OPT-003", "UP-DEV-001"]
+
+
+def test_only_ids_inside_test_functions_count() -> None:
+    source = '''"""Module docstring: EMU-AAA-001."""
+# comment: EMU-AAA-002
+MODULE_TABLE = ["EMU-AAA-003"]
+
+
+def helper() -> None:
+    """EMU-AAA-004"""
+
+
+def test_docstring() -> None:
+    """EMU-BBB-001: named in a test's docstring."""
+    # EMU-AAA-005 in a comment inside a test
+    assert check("EMU-BBB-002")
+
+
+@pytest.mark.parametrize("case", [pytest.param(1, id="EMU-BBB-003")])
+async def test_parametrized(case: int) -> None:
+    pass
+
+
+def test_emu_bbb_004_in_the_name() -> None:
+    pass
+
+
+class Machine(RuleBasedStateMachine):
+    @rule()
+    def step(self) -> None:
+        """EMU-BBB-005"""
+
+    def not_a_step(self) -> None:
+        """EMU-AAA-006"""
+'''
+    cited = ids_cited_in(source)
+    assert {f"EMU-BBB-00{n}" for n in range(1, 6)} <= cited
+    assert not {rid for rid in cited if "AAA" in rid}
 
 
 def test_specs_define_requirement_ids() -> None:

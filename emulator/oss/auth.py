@@ -1,5 +1,5 @@
 """OSS request authentication: V1 and V4 header signatures, both presigned-URL forms,
-STS security tokens, clock skew and credential scope (protocols.md §3 and §2.8).
+STS security tokens, clock skew and credential scope (specs/emulator-oss.md).
 
 Order of checks, chosen so each failure gets the code a client reacts to:
 
@@ -381,7 +381,7 @@ def _v4_verify(
     if len(scope_parts) != 4 or scope_parts[3] != "aliyun_v4_request":
         raise access_denied("Invalid credential in Authorization.", "0002-00000028")
     day, region, product, _ = scope_parts
-    # oss2 sorts AdditionalHeaders by first character only (protocols.md §3.3): accept the
+    # oss2 sorts AdditionalHeaders by first character only: accept the
     # order as sent and the properly sorted one.
     orders = [additional] if additional == sorted(additional) else [additional, sorted(additional)]
     string_to_sign = ""

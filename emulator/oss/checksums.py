@@ -46,8 +46,8 @@ def etag_of_md5(md5_digest: bytes) -> str:
 
 
 def multipart_etag(part_etags: Iterable[str]) -> str:
-    """``MD5(concatenated binary part MD5s)-N``, upper-case (S3's scheme; see
-    protocols.md §9: the SDKs never recompute it)."""
+    """``MD5(concatenated binary part MD5s)-N``, upper-case (S3's scheme; the
+    SDKs never recompute it)."""
     digests = [bytes.fromhex(etag) for etag in part_etags]
     return f"{hashlib.md5(b''.join(digests)).hexdigest().upper()}-{len(digests)}"
 

@@ -2,12 +2,12 @@
 
 Every failure the OSS service can report is an :class:`OssError`. The models raise them
 (typed by ``code``), the auth layer raises them, and :mod:`emulator.oss.responses` turns
-them into the ``<Error>`` XML of protocols.md §2.7 (or, for HEAD, the base64 ``x-oss-err``
+them into OSS's ``<Error>`` XML (or, for HEAD, the base64 ``x-oss-err``
 header). Raising one never leaves partial state behind: models validate before mutating.
 
 EC values follow the OSS documentation where it names one (0026-00000001 NoSuchKey,
 0002-00000007 SecurityTokenExpired, 0042-0000020x for Complete); the rest are
-best-effort, as protocols.md §9 notes.
+best-effort.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """OSS object and multipart handlers (PutObject, GetObject, UploadPart, Complete...).
 
-Each handler parses what the SDKs send (protocols.md §2.4), calls the model and writes
+Each handler parses what the SDKs send, calls the model and writes
 the headers clients check: quoted upper-case ``ETag``, ``x-oss-hash-crc64ecma`` on every
 response that carries or creates data, the true ``Content-Length`` on HEAD, and
 ``Content-Range`` on 206.

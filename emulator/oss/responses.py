@@ -2,7 +2,7 @@
 
 No business rules live here (they are in :mod:`emulator.oss.models`); this module
 parses parameters and headers, calls the model and writes the XML and headers the SDKs
-read (protocols.md §2). Object and multipart handlers are in ``object_responses.py``.
+read. Object and multipart handlers are in ``object_responses.py``.
 
 :func:`handle_oss` never raises: every failure becomes an OSS error response, and an
 unexpected exception (a bug) becomes a logged ``InternalError``.
@@ -17,7 +17,8 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from emulator.http import ErrorEffect, Request, Response
+from emulator.faults.effects import ErrorEffect
+from emulator.http import Request, Response
 from emulator.oss import exceptions as errors
 from emulator.oss import xmlutil
 from emulator.oss.auth import AuthContext, authenticate, authorize, claimed_access_key_id

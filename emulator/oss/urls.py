@@ -4,7 +4,9 @@ Path style (``/bucket/key``) is used when the Host is an IP address, ``localhost
 name without a dot; virtual-hosted style (``Host: bucket.<endpoint>``) otherwise, unless
 the first label is itself an endpoint name (``oss-cn-shanghai.aliyuncs.com``). Keys are
 percent-decoded from the raw path (oss2 encodes ``/`` as ``%2F``, v2 does not); ``+`` in
-a path is a literal plus. Sub-resources (``?uploads``, ``?uploadId=``...) pick the API.
+a path is a literal plus. The API is looked up in a table: the level addressed (service,
+bucket or object), the method, and the first sub-resource (``?uploads``, ``?uploadId=``...)
+in :data:`SUB_RESOURCE_PRECEDENCE` that the table has for that method.
 
 Nothing here touches state, so the app can classify a request before reading its body.
 """
@@ -106,59 +108,74 @@ def _locate(host: str, raw_path: str) -> tuple[str | None, str | None, bool]:
     return bucket, (key or None), False
 
 
+# Which sub-resource picks the API when a request names several, first wins. A token
+# ``name=value`` means that parameter with that value (``list-type=2``: ListObjectsV2).
+SUB_RESOURCE_PRECEDENCE: tuple[str, ...] = (
+    "bucketInfo",
+    "location",
+    "uploads",
+    "uploadId",
+    "partNumber",
+    "acl",
+    "objectMeta",
+    "append",
+    "delete",
+    "list-type=2",
+)
+
+# (method, sub-resource or None) -> API name, for a request addressed to a bucket ...
+BUCKET_OPERATIONS: dict[tuple[str, str | None], str] = {
+    ("PUT", None): "PutBucket",
+    ("PUT", "acl"): "PutBucketAcl",
+    ("GET", None): "ListObjects",
+    ("GET", "list-type=2"): "ListObjectsV2",
+    ("GET", "bucketInfo"): "GetBucketInfo",
+    ("GET", "location"): "GetBucketLocation",
+    ("GET", "uploads"): "ListMultipartUploads",
+    ("GET", "acl"): "GetBucketAcl",
+    ("HEAD", None): "HeadBucket",
+    ("HEAD", "bucketInfo"): "GetBucketInfo",
+    ("HEAD", "location"): "GetBucketLocation",
+    ("HEAD", "uploads"): "ListMultipartUploads",
+    ("HEAD", "acl"): "GetBucketAcl",
+    ("DELETE", None): "DeleteBucket",
+    ("POST", "delete"): "DeleteMultipleObjects",
+}
+
+# ... and to an object.
+OBJECT_OPERATIONS: dict[tuple[str, str | None], str] = {
+    ("PUT", None): "PutObject",
+    ("PUT", "uploadId"): "UploadPart",
+    ("PUT", "partNumber"): "UploadPart",
+    ("PUT", "acl"): "PutObjectAcl",
+    ("GET", None): "GetObject",
+    ("GET", "uploadId"): "ListParts",
+    ("GET", "acl"): "GetObjectAcl",
+    ("HEAD", None): "HeadObject",
+    ("HEAD", "objectMeta"): "GetObjectMeta",
+    ("DELETE", None): "DeleteObject",
+    ("DELETE", "uploadId"): "AbortMultipartUpload",
+    ("POST", "uploads"): "InitiateMultipartUpload",
+    ("POST", "uploadId"): "CompleteMultipartUpload",
+    ("POST", "append"): "AppendObject",
+}
+
+
 def _operation(method: str, bucket: str | None, key: str | None, params: dict[str, str]) -> str:
     if method == "OPTIONS":
-        return "Options"
+        return "Options"  # a CORS preflight, at every level
     if bucket is None:
         return "ListBuckets" if method == "GET" else "Unknown"
-    if key is None:
-        return _bucket_operation(method, params)
-    return _object_operation(method, params)
+    table = BUCKET_OPERATIONS if key is None else OBJECT_OPERATIONS
+    for token in SUB_RESOURCE_PRECEDENCE:
+        if _names(token, params) and (method, token) in table:
+            return table[method, token]
+    return table.get((method, None), "Unknown")
 
 
-def _bucket_operation(method: str, params: dict[str, str]) -> str:
-    if method == "PUT":
-        return "PutBucketAcl" if "acl" in params else "PutBucket"
-    if method in ("GET", "HEAD"):
-        for flag, name in (
-            ("bucketInfo", "GetBucketInfo"),
-            ("location", "GetBucketLocation"),
-            ("uploads", "ListMultipartUploads"),
-            ("acl", "GetBucketAcl"),
-        ):
-            if flag in params:
-                return name
-        if method == "HEAD":
-            return "HeadBucket"
-        return "ListObjectsV2" if params.get("list-type") == "2" else "ListObjects"
-    if method == "DELETE":
-        return "DeleteBucket"
-    if method == "POST" and "delete" in params:
-        return "DeleteMultipleObjects"
-    return "Unknown"
-
-
-def _object_operation(method: str, params: dict[str, str]) -> str:
-    if method == "PUT":
-        if "partNumber" in params or "uploadId" in params:
-            return "UploadPart"
-        return "PutObjectAcl" if "acl" in params else "PutObject"
-    if method == "GET":
-        if "uploadId" in params:
-            return "ListParts"
-        return "GetObjectAcl" if "acl" in params else "GetObject"
-    if method == "HEAD":
-        return "GetObjectMeta" if "objectMeta" in params else "HeadObject"
-    if method == "DELETE":
-        return "AbortMultipartUpload" if "uploadId" in params else "DeleteObject"
-    if method == "POST":
-        if "uploads" in params:
-            return "InitiateMultipartUpload"
-        if "uploadId" in params:
-            return "CompleteMultipartUpload"
-        if "append" in params:
-            return "AppendObject"
-    return "Unknown"
+def _names(token: str, params: dict[str, str]) -> bool:
+    name, equals, value = token.partition("=")
+    return name in params and (not equals or params[name] == value)
 
 
 def classify(request: Request) -> OssTarget:

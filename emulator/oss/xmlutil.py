@@ -2,7 +2,7 @@
 
 Responses are built from nested ``(tag, value)`` tuples rather than an ElementTree so
 that element order is exactly what we write (oss2 reads by tag, but humans diff
-captures) and there is never a namespace (protocols.md §2.6: a namespace breaks oss2).
+captures) and there is never a namespace (a namespace breaks oss2).
 
 Request bodies are parsed with defusedxml (no DTDs, no entities, no external references)
 after a size cap, so billion-laughs, external-entity and oversize bodies become

@@ -8,7 +8,7 @@ The app uses four functions:
 - :func:`handle` serves the request (verify, call the service, render JSON or XML);
 - :func:`error_response` renders an error in the RPC format (injected faults).
 
-Routing follows protocols.md 4.5: an ``Authorization: ACS3-...`` header means ACS3 with
+Routing (specs/emulator-vod-sts.md): an ``Authorization: ACS3-...`` header means ACS3 with
 the action in ``x-acs-action``; otherwise a ``Signature`` parameter means RPC v1 with
 ``Action`` in the parameters; otherwise only the unsigned telemetry actions are served.
 The product comes from ``Version`` (or ``x-acs-version``), else the ``Host`` prefix.

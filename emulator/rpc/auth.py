@@ -18,7 +18,7 @@ Checks, in order, each with the POP gateway's error code:
    are recorded only after the signature holds, so a forged request cannot burn a nonce.
 
 Missing timestamp: accepted. The JS upload SDK 1.5.x signs its STS-mode VOD calls without
-a ``Timestamp`` parameter (sdk-semantics.md §1.2) and the emulator must serve that flow;
+a ``Timestamp`` parameter and the emulator must serve that flow;
 such a request is still signed and still bound by its nonce, so it cannot be replayed
 while the emulator remembers the nonce (twice the skew window, 30 minutes by default).
 Every other client sends a timestamp and has it checked.

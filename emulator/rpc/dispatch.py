@@ -92,7 +92,7 @@ def _authenticate(
 ) -> Credential | None:
     if scheme is SignatureScheme.UNSIGNED:
         if action in UNSIGNED_ACTIONS:
-            return None  # progress telemetry: see protocols.md 4.7
+            return None  # progress telemetry, served unsigned (see UNSIGNED_ACTIONS)
         raise errors.MissingParameter("Signature")
     verifier = Verifier(
         credentials=state.credentials, clock=state.clock, config=state.config, db=state.db

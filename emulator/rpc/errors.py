@@ -9,7 +9,7 @@ Exception tree (all carry ``status``, ``code``, ``message``)::
 
 Raising one leaves the emulator state untouched: services validate before they mutate.
 
-The body is ``{RequestId, HostId, Code, Message, Recommend}`` (protocols.md 4.3). Both
+The body is ``{RequestId, HostId, Code, Message, Recommend}``. Both
 clients read only ``Code``/``Message``/``RequestId``; aliyunsdkcore additionally splits the
 ``SignatureDoesNotMatch`` message on ``:`` and compares the second field with its own
 string-to-sign, so that message must keep the ``server string to sign is:<STS>`` form.
@@ -160,7 +160,7 @@ class SignatureDoesNotMatch(RpcError):
 
     def __init__(self, string_to_sign: str) -> None:
         # aliyunsdkcore does message.split(':')[1] and compares it with its own
-        # string-to-sign (protocols.md 4.3), so exactly one ':' must precede it; the
+        # string-to-sign, so exactly one ':' must precede it; the
         # RPC v1 string-to-sign is percent-encoded and never contains one. ACS3's
         # contains newlines but no ':' either (it is "ACS3-HMAC-SHA256\n<hex>").
         super().__init__(

@@ -3,7 +3,7 @@
 RPC clients put parameters in the query string (aliyunsdkcore, tea, the JS SDK) or, for a
 POST, in an ``application/x-www-form-urlencoded`` body (voduploadsdk's telemetry; RPC v1
 signs body parameters too). Action and Version are parameters in RPC v1 and headers in
-ACS3 (protocols.md 4.5); aliyunsdkcore sends the headers as well, so they alone never decide
+ACS3; aliyunsdkcore sends the headers as well, so they alone never decide
 the signature scheme.
 """
 
@@ -20,7 +20,7 @@ STS_VERSION = "2015-04-01"
 _PRODUCT_BY_VERSION = {VOD_VERSION: "vod", STS_VERSION: "sts"}
 
 # The JS SDK (1.5.x) and voduploadsdk send these without any signature; they are progress
-# telemetry the real service accepts on its own terms (protocols.md 4.7).
+# telemetry the real service accepts on its own terms.
 UNSIGNED_ACTIONS = frozenset({"ReportUploadProgress", "GetUploadProgress"})
 
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"

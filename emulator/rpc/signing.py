@@ -1,4 +1,4 @@
-"""The two RPC signature algorithms, as pure functions (protocols.md 4.1 and 4.4).
+"""The two RPC signature algorithms, as pure functions (specs/emulator-vod-sts.md).
 
 Both are written from the protocol description rather than copied from an SDK, so that the
 SDK tests check two independent implementations against each other.

@@ -1,6 +1,6 @@
 """STS's operation errors with their wire codes and HTTP statuses.
 
-Names follow STS's API reference (protocols.md §5). Raising one leaves no credential
+Names follow STS's API reference. Raising one leaves no credential
 issued: the model validates the whole request first.
 """
 

@@ -1,7 +1,7 @@
 """STS's wire layer: AssumeRole's parameters in, the documented document out.
 
 Key names are exactly those the tea model of ``alibabacloud-sts20150401`` maps
-(protocols.md §5); ``Expiration`` is ISO 8601 UTC without milliseconds.
+(specs/emulator-vod-sts.md); ``Expiration`` is ISO 8601 UTC without milliseconds.
 """
 
 from __future__ import annotations

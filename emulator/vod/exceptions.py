@@ -1,9 +1,9 @@
 """VOD's operation errors with their wire codes and HTTP statuses.
 
-The codes and statuses are the ones in VOD's API reference (sdk-semantics.md §5.3,
-protocols.md 4.3). The generic ``MissingParameter`` and ``InvalidParameter`` come from the
-POP gateway and are shared with STS (:mod:`emulator.rpc.errors`). Raising any of these
-leaves the VOD state untouched: the model validates everything before it writes.
+The codes and statuses are the ones in VOD's API reference. The generic
+``MissingParameter`` and ``InvalidParameter`` come from the POP gateway and are shared
+with STS (:mod:`emulator.rpc.errors`). Raising any of these leaves the VOD state
+untouched: the model validates everything before it writes.
 """
 
 from __future__ import annotations

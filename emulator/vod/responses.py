@@ -3,7 +3,7 @@
 No business rules here (they live in ``models.py`` and ``validation.py``). Every handler
 returns the response document without ``RequestId``; the RPC dispatcher adds it and
 serialises JSON or XML. Key names and shapes follow the tea models of
-``alibabacloud-vod20170321`` (protocols.md 4.2), which is what clients parse.
+``alibabacloud-vod20170321``, which is what clients parse.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ def _b64_json(document: Document) -> str:
 
 
 def upload_auth(grant: UploadGrant, call: RpcCall) -> str:
-    """base64(JSON) UploadAuth, in the real service's field order (protocols.md 4.2).
+    """base64(JSON) UploadAuth, in the real service's field order.
 
     ``Expiration`` is the lifetime in seconds as a string; ``ExpireUTCTime`` the instant.
     """

@@ -8,8 +8,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from support.uploader import sample_checkpoint
 
-from tests.support.uploader import sample_checkpoint
 from vodref.core import Checkpoint
 from vodref.errors import CheckpointStoreError
 from vodref.stores import CheckpointStore, FileCheckpointStore

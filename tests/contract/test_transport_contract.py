@@ -8,10 +8,10 @@ from typing import Any
 
 import oss2
 import pytest
+from support.uploader import MIN_PART
 
 from emulator import mock_vod
 from emulator.inprocess_transport import in_process_transport
-from tests.support.uploader import MIN_PART
 from vodref.checksums import crc64
 from vodref.core import Credentials, ObjectTarget
 from vodref.errors import TransportError

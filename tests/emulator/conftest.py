@@ -8,6 +8,8 @@
 - ``make_bucket``: creates a bucket and returns an ``oss2.Bucket`` for it (root V1 auth by
   default; pass ``auth=`` for V4 or STS).
 - ``bucket``: ``make_bucket("test-bucket")``.
+- ``rpc_emulator``: a fresh emulator for the VOD and STS tests, with the SDK helpers of
+  :mod:`support.rpc`, in both modes (``tests/emulator/rpc/`` overrides it: socket only).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import Any
 
 import oss2
 import pytest
+from support.rpc import RunningEmulator, running_emulator
 
 from emulator.inprocess import mock_vod
 from emulator.server import ThreadedServer
@@ -122,3 +125,11 @@ def make_service(oss_emulator: OssEndpoint, oss2_clients: list[Any]) -> Callable
 @pytest.fixture
 def bucket(make_bucket: BucketFactory) -> oss2.Bucket:
     return make_bucket("test-bucket")
+
+
+@pytest.fixture(params=["socket", "inprocess"])
+def rpc_emulator(request: pytest.FixtureRequest) -> Iterator[RunningEmulator]:
+    if request.param == "inprocess" and request.node.get_closest_marker("socket_only"):
+        pytest.skip("needs a real socket")
+    with running_emulator(request.param) as emulator:
+        yield emulator

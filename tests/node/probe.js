@@ -4,7 +4,7 @@
  * separately, so the pytest side can assert the error name ali-oss derives from the
  * emulator's answer (SignatureDoesNotMatchError, InvalidAccessKeyIdError,
  * SecurityTokenExpiredError, AccessDeniedError, ...). The VOD JS SDK classifies
- * failures by exactly these names (sdk-semantics.md §4.1, §4.2).
+ * failures by exactly these names.
  *
  * argv: --key KEY [--multipart-file PATH] [--ops put,head,get,multipart]
  * Prints one JSON line: {"ok": true, "results": {op: {ok, error?, ...}}}.

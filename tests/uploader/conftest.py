@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support.uploader import FAST_RETRIES, MIN_PART, Tracer, provider_for
 
-from tests.support.uploader import FAST_RETRIES, MIN_PART, Tracer, provider_for
 from vodref import Vod
 from vodref.testing import MemoryCheckpointStore
 from vodref.transport import OssHttpTransport

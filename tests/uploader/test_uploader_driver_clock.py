@@ -8,8 +8,8 @@ from datetime import datetime, timezone
 from typing import Any
 
 import pytest
+from support.uploader import MIN_PART, b64_json
 
-from tests.support.uploader import MIN_PART, b64_json
 from vodref import Vod
 from vodref.core import ErrorKind, FileState, RetryPolicy, ServiceError
 from vodref.errors import CheckpointStoreError, UploadWaitTimeout

@@ -38,11 +38,11 @@ from hypothesis.stateful import (
     invariant,
     rule,
 )
+from support.uploader import FAST_RETRIES, MIN_PART
 
 from emulator import mock_vod
 from emulator.faults import Effect, Match
 from emulator.inprocess_transport import in_process_transport
-from tests.support.uploader import FAST_RETRIES, MIN_PART
 from vodref import Vod
 from vodref.checksums import crc64
 from vodref.core import Credentials, FileState, ObjectTarget, UsageError

@@ -12,9 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from emulator.faults import Effect, Match
-from tests.support.uploader import (
+from support.uploader import (
     MIN_PART,
     Tracer,
     expire_upload_tokens,
@@ -25,6 +23,8 @@ from tests.support.uploader import (
     upload_part_requests,
     write_file,
 )
+
+from emulator.faults import Effect, Match
 from vodref.core import FileState, InvalidStateError, RetryPolicy
 
 PARTS = 10

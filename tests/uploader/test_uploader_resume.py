@@ -10,8 +10,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from emulator.faults import Effect, Match
-from tests.support.uploader import (
+from support.uploader import (
     MIN_PART,
     Tracer,
     file_crc,
@@ -21,6 +20,8 @@ from tests.support.uploader import (
     upload_part_requests,
     write_file,
 )
+
+from emulator.faults import Effect, Match
 from vodref.core import FileState
 from vodref.stores import FileCheckpointStore
 from vodref.testing import MemoryCheckpointStore

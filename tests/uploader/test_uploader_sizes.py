@@ -8,8 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from tests.support.uploader import (
+from support.uploader import (
     KIB,
     MIN_PART,
     file_crc,
@@ -18,6 +17,7 @@ from tests.support.uploader import (
     upload_part_requests,
     write_file,
 )
+
 from vodref.core import EmptyFileError, FileState
 
 

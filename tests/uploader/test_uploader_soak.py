@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support.uploader import MIN_PART, file_crc, open_uploads, stored_object, write_file
 
-from emulator.fault_model import Effect
-from tests.support.uploader import MIN_PART, file_crc, open_uploads, stored_object, write_file
+from emulator.faults import Effect
 from vodref.core import MAX_PARTS, FileState, RetryPolicy
 
 # Chaos fails many requests; the budget must allow for it, the backoff stays short.

@@ -7,8 +7,8 @@ import io
 from pathlib import Path
 
 import pytest
+from support.uploader import b64_json, write_file
 
-from tests.support.uploader import b64_json, write_file
 from vodref.checksums import crc64, crc64_of_parts
 from vodref.errors import SourceChangedError
 from vodref.sources import BytesSource, FileObjectSource, LocalFileSource

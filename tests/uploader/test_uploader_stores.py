@@ -9,8 +9,8 @@ import stat
 from pathlib import Path
 
 import pytest
+from support.uploader import sample_checkpoint
 
-from tests.support.uploader import sample_checkpoint
 from vodref.core import Checkpoint
 from vodref.errors import CheckpointStoreError
 from vodref.stores import FileCheckpointStore, assert_no_secrets

@@ -18,8 +18,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from emulator.faults import Effect, Match
-from tests.support.uploader import (
+from support.uploader import (
     MIN_PART,
     file_crc,
     open_uploads,
@@ -27,7 +26,9 @@ from tests.support.uploader import (
     stored_object,
     upload_part_requests,
 )
-from tests.support.uploader import write_file as write_source
+from support.uploader import write_file as write_source
+
+from emulator.faults import Effect, Match
 from vodref.core import FileState
 
 PARTS = 8

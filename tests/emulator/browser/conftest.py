@@ -26,7 +26,7 @@ from pathlib import Path
 import oss2
 import pytest
 from aliyunsdkcore.client import AcsClient
-from browser_support import (
+from support.browser import (
     BrowserEmulator,
     BrowserUnavailable,
     ChromiumSession,
@@ -35,7 +35,7 @@ from browser_support import (
     VodApp,
     find_or_install_chromium,
 )
-from npm_support import install_node_modules
+from support.npm import install_node_modules
 
 from emulator.control import Client as ControlClient
 from emulator.control import ControlHandler

@@ -43,7 +43,7 @@ from typing import Any
 
 import oss2
 import pytest
-from browser_support import (
+from support.browser import (
     BrowserEmulator,
     ChromiumSession,
     CreatedVideo,

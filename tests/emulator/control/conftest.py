@@ -1,4 +1,4 @@
-"""Fixtures for the control-plane tests (helpers live in control_support.py)."""
+"""Fixtures for the control-plane tests (helpers live in tests/support/control.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import oss2
 import pytest
-from control_support import VodApi
+from support.control import VodApi
 
 from emulator.pytest_plugin import EmulatorEndpoint
 

@@ -10,7 +10,7 @@ import email.utils
 import oss2
 import pytest
 import requests
-from control_support import VodApi
+from support.control import VodApi
 
 from emulator.control import Client, ControlClientError
 from emulator.control.recorder import RequestLog

@@ -8,7 +8,7 @@ from __future__ import annotations
 import oss2
 import pytest
 from aliyunsdksts.request.v20150401 import AssumeRoleRequest
-from control_support import VodApi
+from support.control import VodApi
 
 from emulator.pytest_plugin import EmulatorEndpoint
 

@@ -21,11 +21,12 @@ from emulator.faults import (
     FaultEngine,
     InvalidFault,
     Match,
+    TransportEffect,
     UnknownFault,
     coerce_faults,
     faults_from_json,
 )
-from emulator.http import OperationInfo, TransportAction
+from emulator.http import OperationInfo
 
 
 def part(number: int, key: str = "videos/a.mp4", bucket: str = "media") -> OperationInfo:
@@ -70,7 +71,7 @@ def test_first_installed_fault_wins_and_later_ones_still_count() -> None:
     assert one is not None and one.fault_id == first.id and one.error is not None
     assert two is not None and two.fault_id == second.id
     assert two.transport is not None
-    assert two.transport.action is TransportAction.RESET_BEFORE_BODY
+    assert two.transport.action is EffectType.RESET_BEFORE_BODY
 
 
 def test_error_and_transport_decisions_carry_the_effect_parameters() -> None:
@@ -97,6 +98,29 @@ def test_error_and_transport_decisions_carry_the_effect_parameters() -> None:
     assert stall is not None and stall.transport is not None
     assert stall.transport.seconds == 0.5
     assert engine.decide(part(5), now=0.0) is None
+
+
+@pytest.mark.parametrize("effect_type", [t for t in EffectType if t is not EffectType.ERROR])
+def test_every_transport_effect_type_reaches_the_decision_as_itself(
+    effect_type: EffectType,
+) -> None:
+    """EMU-FLT-001: one effect enum from the fault's JSON to the transport that enacts it;
+    an error is never a transport effect."""
+    parameters = _REQUIRED_PARAMETERS.get(effect_type, {})
+    effect = Effect.from_json({"type": effect_type.value, **parameters})
+    decision = effect.decision("f")
+    assert decision.error is None and decision.transport is not None
+    assert decision.transport.action is effect_type
+    with pytest.raises(ValueError, match="ErrorEffect"):
+        TransportEffect(action=EffectType.ERROR)
+
+
+_REQUIRED_PARAMETERS: dict[EffectType, dict[str, float]] = {
+    EffectType.DELAY: {"seconds": 0.1},
+    EffectType.STALL: {"seconds": 0.1},
+    EffectType.THROTTLE: {"bytes_per_second": 10},
+    EffectType.TRUNCATE: {"truncate_at": 0},
+}
 
 
 def test_control_requests_never_meet_faults() -> None:

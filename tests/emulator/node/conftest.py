@@ -3,7 +3,7 @@
 - ``node_runtime``: the ``node`` and ``npm`` executables. The tests skip only when ``node``
   is not installed at all; a missing ``npm`` next to an installed ``node`` is an error.
 - ``ali_oss_modules``: a ``node_modules`` directory holding exactly what
-  ``tests/node/package-lock.json`` pins, installed and cached by ``tests/npm_support.py``
+  ``tests/node/package-lock.json`` pins, installed and cached by ``tests/support/npm.py``
   (shared with the Chromium tests).
 - ``node_emulator``: a threaded emulator on 127.0.0.1 with a free port, for this module.
 - ``run_node``: runs one script of ``tests/node`` and returns its JSON result line.
@@ -22,7 +22,7 @@ from typing import Any
 
 import oss2
 import pytest
-from node_support import (
+from support.node import (
     MULTIPART_SIZE,
     Credentials,
     NodeEmulator,
@@ -30,7 +30,7 @@ from node_support import (
     NodeRuntime,
     pseudo_random,
 )
-from npm_support import NODE_DIR, PROXY_VARIABLES, install_node_modules
+from support.npm import NODE_DIR, PROXY_VARIABLES, install_node_modules
 
 from emulator.config import DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET
 from emulator.server import ThreadedServer

@@ -7,7 +7,7 @@ the emulator's state as oss2 sees it over the wire.
 This module covers multipart uploads with checkpoints: cancel, resume in and across
 processes, a failing part, an upload aborted behind the client's back. Its siblings cover
 small objects and listing (test_ali_oss_objects.py) and credentials, STS and signature
-failures (test_ali_oss_auth.py); the helpers they share are in node_support.py.
+failures (test_ali_oss_auth.py); the helpers they share are in ``tests/support/node.py``.
 
 How ali-oss reaches the emulator (ali-oss 6.23 ``createRequest``/``getReqUrl``):
 
@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from node_support import (
+from support.node import (
     MULTIPART_SIZE,
     PART_SIZE,
     NodeEmulator,

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from node_support import (
+from support.node import (
     MULTIPART_SIZE,
     PART_SIZE,
     Credentials,

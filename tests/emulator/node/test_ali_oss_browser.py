@@ -33,7 +33,7 @@ from typing import Any
 import pytest
 from aliyunsdkcore.client import AcsClient
 from aliyunsdkvod.request.v20170321 import CreateUploadVideoRequest
-from node_support import Credentials, NodeEmulator, NodeRunner
+from support.node import Credentials, NodeEmulator, NodeRunner
 
 pytestmark = [pytest.mark.node]
 

@@ -1,7 +1,7 @@
 """CORS as ali-oss in a browser (the VOD JS upload SDK) needs it from the emulator.
 
 ali-oss reads the ``ETag`` of every UploadPart response and throws "Please set the etag of
-expose-headers in OSS" when a browser hides it (sdk-semantics.md §2.5); the request id
+expose-headers in OSS" when a browser hides it; the request id
 and the CRC-64 are read the same way. A browser first sends an unsigned preflight
 (``OPTIONS`` with ``Origin`` and ``Access-Control-Request-*``), then the signed request
 with ``Origin``; both answers must let the page through and expose those headers.
@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from node_support import NodeEmulator
+from support.node import NodeEmulator
 
 pytestmark = [pytest.mark.node]
 

@@ -11,7 +11,8 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from node_support import NodeRunner, crc64, md5_etag, ok, open_uploads
+from support.checksums import crc64
+from support.node import NodeRunner, md5_etag, ok, open_uploads
 
 pytestmark = [pytest.mark.node]
 

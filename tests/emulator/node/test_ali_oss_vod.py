@@ -1,6 +1,6 @@
 """The VOD JS SDK's UploadAuth flow, with the real ali-oss doing the OSS part.
 
-What ``AliyunUpload.Vod`` 1.5.x does in a browser (sdk-semantics.md §2.6, §3.2, §4.5),
+What ``AliyunUpload.Vod`` 1.5.x does in a browser,
 replayed in Node: the app calls CreateUploadVideo (here aliyunsdkcore against the
 emulator), hands UploadAuth/UploadAddress to the uploader, which builds an ali-oss client
 from them (``accessKeyId``/``accessKeySecret``/``stsToken``/``endpoint``/``bucket``) and
@@ -25,7 +25,7 @@ from aliyunsdkvod.request.v20170321 import (
     GetVideoInfoRequest,
     RefreshUploadVideoRequest,
 )
-from node_support import Credentials, NodeEmulator, NodeRunner
+from support.node import Credentials, NodeEmulator, NodeRunner
 
 pytestmark = [pytest.mark.node]
 

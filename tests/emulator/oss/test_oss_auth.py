@@ -44,7 +44,7 @@ def worked_request(method: str, path: str, query: str, headers: list[tuple[str, 
 
 
 def test_v1_worked_example() -> None:
-    """EMU-OSS-020: protocols.md §3.1 worked example, signature byte for byte."""
+    """EMU-OSS-020: a worked V1 example, signature byte for byte."""
     request = worked_request(
         "PUT",
         "/examplebucket/dir/my%20file.txt",
@@ -66,7 +66,7 @@ def test_v1_worked_example() -> None:
 
 
 def test_v4_worked_example() -> None:
-    """EMU-OSS-021: protocols.md §3.3 worked example (oss2 and v2 agree)."""
+    """EMU-OSS-021: a worked V4 example (oss2 and v2 agree)."""
     request = worked_request(
         "PUT",
         "/examplebucket/dir/my%20file.txt",
@@ -112,7 +112,7 @@ def pinned_ctx() -> Callable[..., AuthContext]:
 
 
 def test_presigned_worked_examples(pinned_ctx: Callable[..., AuthContext]) -> None:
-    """EMU-OSS-022 EMU-OSS-023: protocols.md §3.2 (V1) and §3.4 (V4) presigned URLs verify;
+    """EMU-OSS-022 EMU-OSS-023: V1 and V4 presigned URLs verify;
     after expiry they are AccessDenied "Request has expired."."""
     v1 = worked_request(
         "GET",

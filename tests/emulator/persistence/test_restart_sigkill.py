@@ -23,6 +23,7 @@ import oss2
 import pytest
 from aliyunsdkcore.client import AcsClient
 from aliyunsdkvod.request.v20170321 import CreateUploadVideoRequest, GetVideoInfoRequest
+from support.checksums import crc64
 
 from emulator.config import DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET
 from emulator.control import Client
@@ -71,12 +72,6 @@ def processes() -> Iterator[list[EmulatorProcess]]:
     yield started
     for process in started:
         process.stop()
-
-
-def crc64(data: bytes) -> int:
-    checksum = oss2.utils.Crc64(0)
-    checksum.update(data)
-    return int(checksum.crc)
 
 
 def payload(seed: int, size: int) -> bytes:

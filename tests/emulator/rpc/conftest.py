@@ -1,20 +1,14 @@
-"""Fixtures for the VOD/STS/RPC tests: a fresh emulator on a real loopback socket.
-
-The helpers live in ``tests/emulator/rpc/rpc_support.py`` (shared by the vod, sts and rpc
-test directories, which have no ``__init__.py``), so that directory goes on ``sys.path``.
+"""The RPC tests' emulator: a fresh one on a real loopback socket only. This overrides
+the both-modes ``rpc_emulator`` of ``tests/emulator/conftest.py`` that the VOD and STS
+tests use; the helpers are in :mod:`support.rpc`.
 """
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "rpc"))
-
-from rpc_support import RunningEmulator, running_emulator
+from support.rpc import RunningEmulator, running_emulator
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from rpc_support import RunningEmulator
+from support.rpc import RunningEmulator
 
 README = Path(__file__).resolve().parents[3] / "README.md"
 SECTION = "## Pointing the official clients at the emulator"

@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 
 import pytest
 import requests
-from rpc_support import RunningEmulator
+from support.rpc import RunningEmulator
 
 from emulator.credentials import CredentialKind
 from emulator.rpc.signing import rpc_signature, rpc_string_to_sign

@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 import pytest
-from rpc_support import RunningEmulator
+from support.rpc import RunningEmulator
 from test_rpc_signatures import rpc_json, rpc_params, send, signed_query
 
 from emulator import rpc

@@ -18,7 +18,7 @@ from urllib.parse import quote, urlencode
 import pytest
 from aliyunsdkcore.acs_exception.exceptions import ServerException
 from aliyunsdkvod.request.v20170321.GetVideoInfoRequest import GetVideoInfoRequest
-from rpc_support import RunningEmulator, core_client
+from support.rpc import RunningEmulator, core_client
 
 from emulator.credentials import CredentialKind, Scope
 from emulator.http import Headers
@@ -98,7 +98,7 @@ def rpc_json(
 
 
 def test_rpc_v1_worked_example_from_protocols_md() -> None:
-    """EMU-RPC-003: the documented string-to-sign and signature (protocols.md 4.1)."""
+    """EMU-RPC-003: the documented string-to-sign and signature."""
     params = {
         "Title": "my video",
         "FileName": "movie file.mp4",

@@ -18,7 +18,7 @@ from alibabacloud_vod20170321 import models as vod_models
 from aliyunsdkcore.client import AcsClient
 from aliyunsdksts.request.v20150401.AssumeRoleRequest import AssumeRoleRequest
 from aliyunsdkvod.request.v20170321.CreateUploadVideoRequest import CreateUploadVideoRequest
-from rpc_support import RunningEmulator, core_call, core_client, core_error, tea_sts, tea_vod
+from support.rpc import RunningEmulator, core_call, core_client, core_error, tea_sts, tea_vod
 
 ACCOUNT = "1234567890123456"  # emulator.config.DEFAULT_ACCOUNT_ID
 ROLE_ARN = f"acs:ram::{ACCOUNT}:role/vod-uploader"

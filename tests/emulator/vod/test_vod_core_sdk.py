@@ -20,7 +20,7 @@ from aliyunsdkvod.request.v20170321.GetMezzanineInfoRequest import GetMezzanineI
 from aliyunsdkvod.request.v20170321.GetVideoInfoRequest import GetVideoInfoRequest
 from aliyunsdkvod.request.v20170321.GetVideoInfosRequest import GetVideoInfosRequest
 from aliyunsdkvod.request.v20170321.RefreshUploadVideoRequest import RefreshUploadVideoRequest
-from rpc_support import REGION, RunningEmulator, Upload, core_call, core_client, core_error
+from support.rpc import REGION, RunningEmulator, Upload, core_call, core_client, core_error
 
 
 def create_video(emulator: RunningEmulator, **fields: str) -> dict[str, object]:

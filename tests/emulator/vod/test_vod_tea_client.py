@@ -9,7 +9,7 @@ import pytest
 from alibabacloud_tea_openapi.exceptions import ClientException
 from alibabacloud_vod20170321 import models
 from alibabacloud_vod20170321.client import Client
-from rpc_support import REGION, RunningEmulator, Upload, tea_config, tea_vod
+from support.rpc import REGION, RunningEmulator, Upload, tea_config, tea_vod
 
 
 def test_every_vod_operation_through_tea(rpc_emulator: RunningEmulator) -> None:

@@ -19,7 +19,7 @@ from aliyunsdkvod.request.v20170321.GetImageInfoRequest import GetImageInfoReque
 from aliyunsdkvod.request.v20170321.GetMezzanineInfoRequest import GetMezzanineInfoRequest
 from aliyunsdkvod.request.v20170321.GetVideoInfoRequest import GetVideoInfoRequest
 from aliyunsdkvod.request.v20170321.RefreshUploadVideoRequest import RefreshUploadVideoRequest
-from rpc_support import RunningEmulator, Upload, core_call, core_client
+from support.rpc import RunningEmulator, Upload, core_call, core_client
 
 PART = 100 * 1024  # OSS's minimum size for a part that is not the last
 

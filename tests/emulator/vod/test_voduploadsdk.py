@@ -2,7 +2,7 @@
 
 voduploadsdk has no endpoint setting: it calls ``vod.cn-shanghai.aliyuncs.com`` through
 aliyunsdkcore, uploads to the UploadAddress's endpoint with oss2, and posts unsigned
-progress reports to a hard-coded host (protocols.md 4.7). With ``HTTP_PROXY`` pointing at
+progress reports to a hard-coded host. With ``HTTP_PROXY`` pointing at
 the emulator, all three reach it. Requirements: specs/emulator-vod-sts.md.
 """
 
@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from rpc_support import RunningEmulator
+from support.rpc import RunningEmulator
 from voduploadsdk.AliyunVodUploader import AliyunVodUploader
 from voduploadsdk.UploadImageRequest import UploadImageRequest
 from voduploadsdk.UploadVideoRequest import UploadVideoRequest

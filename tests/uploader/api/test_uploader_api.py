@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support.uploader import MIN_PART, b64_json, file_crc, stored_object, write_file
 
-from tests.support.uploader import MIN_PART, b64_json, file_crc, stored_object, write_file
 from vodref import Vod
 from vodref.checksums import crc64
 from vodref.core import (

@@ -7,9 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import oss2
-
-from emulator.faults import Effect, Match
-from tests.support.uploader import (
+from support.uploader import (
     MIN_PART,
     Tracer,
     assume_role,
@@ -18,6 +16,8 @@ from tests.support.uploader import (
     stored_object,
     write_file,
 )
+
+from emulator.faults import Effect, Match
 from vodref.core import FileState, FileView
 
 

@@ -7,8 +7,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from emulator.faults import Effect, Match
-from tests.support.uploader import (
+from support.uploader import (
     MIN_PART,
     Tracer,
     assume_role,
@@ -20,6 +19,8 @@ from tests.support.uploader import (
     upload_part_requests,
     write_file,
 )
+
+from emulator.faults import Effect, Match
 from vodref.core import FileState, FileView
 
 PARTS = 12

@@ -12,8 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from emulator.faults import Effect, Match
-from tests.support.uploader import (
+from support.uploader import (
     MIN_PART,
     assume_role,
     file_crc,
@@ -23,6 +22,8 @@ from tests.support.uploader import (
     upload_part_requests,
     write_file,
 )
+
+from emulator.faults import Effect, Match
 from vodref.core import Credentials, ObjectTarget
 
 PARTS = 30

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import io
 
-from tests.support.uploader import MIN_PART
+from support.uploader import MIN_PART
+
 from vodref.cli import parse_size
 from vodref.cli.progress import ProgressBoard, format_bytes, format_duration
 

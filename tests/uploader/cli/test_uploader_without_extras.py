@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.support.uploader import isolated_env
+from support.uploader import isolated_env
 
 # Run first in the child: any import of ``responses`` fails as if it were not installed.
 HIDE_RESPONSES = """

@@ -1,7 +1,7 @@
 """Proxy mode: voduploadsdk, which hard-codes its hosts, runs unmodified with HTTP_PROXY.
 
 voduploadsdk builds its own ``AcsClient`` for ``vod.cn-shanghai.aliyuncs.com`` and posts
-unsigned progress reports there after every part (protocols.md §4.7); its OSS endpoint
+unsigned progress reports there after every part; its OSS endpoint
 comes from the UploadAddress. With ``HTTP_PROXY`` pointed at the emulator, every one of
 those requests arrives as an absolute-URI request for a ``*.aliyuncs.com`` host and is
 answered locally.

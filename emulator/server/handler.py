@@ -4,8 +4,8 @@
 connections (``503 SlowDown`` beyond ``max_connections``) and can end them all at
 shutdown. :class:`EmulatorRequestHandler` serves one request at a time on a keep-alive
 connection, in the order described in :mod:`emulator.server`: head (read and checked by
-:mod:`emulator.server_wire`), fault decision, body, ``app.handle``, response (transport
-effects performed by :mod:`emulator.server_effects`).
+:mod:`emulator.server.wire`), fault decision, body, ``app.handle``, response (transport
+effects performed by :mod:`emulator.faults.effects`).
 """
 
 from __future__ import annotations
@@ -20,15 +20,9 @@ from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 from emulator.app import App
-from emulator.http import (
-    Body,
+from emulator.faults.effects import (
+    EffectType,
     FaultDecision,
-    Headers,
-    Request,
-    Response,
-    TransportAction,
-)
-from emulator.server_effects import (
     as_chunks,
     close_body,
     close_without_answer,
@@ -36,7 +30,8 @@ from emulator.server_effects import (
     send_throttled,
     send_truncated,
 )
-from emulator.server_wire import (
+from emulator.http import Body, Headers, Request, Response
+from emulator.server.wire import (
     BUSY_RESPONSE,
     MAX_LINE,
     ClientGone,
@@ -155,7 +150,7 @@ class EmulatorRequestHandler(BaseHTTPRequestHandler):
     def parse_request(self) -> bool:
         """Parse the request line and headers into ``request_headers``.
 
-        Replaces the stdlib's version (see :func:`~emulator.server_wire.read_header_fields`
+        Replaces the stdlib's version (see :func:`~emulator.server.wire.read_header_fields`
         for the limits). Unlike the stdlib it never rewrites a path starting with ``//``:
         keys are data.
         """
@@ -266,7 +261,7 @@ class EmulatorRequestHandler(BaseHTTPRequestHandler):
         if info.service != "control":
             decision = state.faults.decide(info, now=state.clock.now())
         transport = decision.transport if decision is not None else None
-        if transport is not None and transport.action is TransportAction.RESET_BEFORE_BODY:
+        if transport is not None and transport.action is EffectType.RESET_BEFORE_BODY:
             app.record(request, info, None, decision)
             self._abort()
             return
@@ -329,17 +324,17 @@ class EmulatorRequestHandler(BaseHTTPRequestHandler):
         effect = response.transport
         action = effect.action if effect is not None else None
         if effect is not None:
-            if action is TransportAction.RESET_AFTER_BODY:
+            if action is EffectType.RESET_AFTER_BODY:
                 self._abort()
                 return
-            if action is TransportAction.DROP_AFTER_COMMIT:
+            if action is EffectType.DROP_AFTER_COMMIT:
                 self._drop()
                 return
-            if action is TransportAction.STALL:
+            if action is EffectType.STALL:
                 self._wait(effect.seconds)
                 self._drop()
                 return
-            if action is TransportAction.DELAY and self._wait(effect.seconds):
+            if action is EffectType.DELAY and self._wait(effect.seconds):
                 self._drop()
                 return
         is_head = self.command == "HEAD"
@@ -371,11 +366,11 @@ class EmulatorRequestHandler(BaseHTTPRequestHandler):
         self.flush_headers()
         chunks = as_chunks(body)
         try:
-            if action is TransportAction.TRUNCATE:
+            if action is EffectType.TRUNCATE:
                 assert effect is not None
                 send_truncated(self.wfile, chunks, effect.truncate_at)
                 self._drop()
-            elif action is TransportAction.THROTTLE:
+            elif action is EffectType.THROTTLE:
                 assert effect is not None
                 if not send_throttled(self.wfile, chunks, effect.bytes_per_second, self._wait):
                     self._drop()

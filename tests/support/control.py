@@ -1,7 +1,5 @@
 """Helpers for the control-plane tests: VOD calls and UploadAuth-based OSS buckets.
 
-Imported by name (`from control_support import ...`): test dirs have no __init__.py.
-
 Both work against either mode of ``vod_emulator_each_mode``: aliyunsdkcore is pointed at
 the endpoint's host with ``set_endpoint``, and oss2 at the ``UploadAddress`` the emulator
 returns.

@@ -1,23 +1,18 @@
-"""Faults as data, and the engine that decides which request meets which fault.
+"""The fault engine: which request meets which fault.
 
-A :class:`Fault` is a :class:`Match` (which requests), an :class:`Effect` (what happens to
-them) and ``times`` (how often it may fire). Because faults are plain frozen values with a
-JSON form, a test, the control plane and a Hypothesis strategy can all build them.
-
-:class:`FaultEngine` is the emulator's :class:`~emulator.http.FaultHook`: the app (or the
-socket server, before reading a body) asks it once per request, and it answers with the
-first installed fault that fires, else with a chaos draw, else ``None``. Every fired fault
-is recorded as a :class:`FaultHit`.
+:class:`FaultEngine` is the emulator's :class:`~emulator.faults.effects.FaultHook`: the
+app (or the socket server, before reading a body) asks it once per request, and it
+answers with the first installed fault that fires, else with a chaos draw, else ``None``.
+Every fired fault is recorded as a :class:`~emulator.faults.model.FaultHit`. The faults
+themselves (values with a JSON form) live in :mod:`emulator.faults.model`.
 
 Determinism: the engine consumes randomness only from ``random.Random`` instances seeded by
 the fault (``Match.seed``) or the chaos configuration, and only in request order under one
 lock. The same seed and the same request sequence give the same fault sequence.
 
-Errors: malformed fault JSON raises :class:`InvalidFault` (a ``ValueError``) before any
-state changes; removing an unknown id raises :class:`UnknownFault` (a ``KeyError``).
-
-The values and their JSON form live in :mod:`emulator.fault_model`; this module holds the
-engine and re-exports them, so ``from emulator.faults import Effect, Fault, Match`` works.
+Errors: installing a fault whose id is taken raises
+:class:`~emulator.faults.model.InvalidFault` (a ``ValueError``) before anything is added;
+removing an unknown id raises :class:`~emulator.faults.model.UnknownFault` (a ``KeyError``).
 """
 
 from __future__ import annotations
@@ -30,46 +25,17 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from emulator.fault_model import (
-    DEFAULT_CHAOS_EFFECTS,
-    INTERNAL_ERROR,
-    NO_SUCH_UPLOAD,
-    SECURITY_TOKEN_EXPIRED,
-    SERVICE_UNAVAILABLE,
+from emulator.faults.effects import FaultDecision
+from emulator.faults.model import (
     SERVICES,
     Chaos,
     Effect,
-    EffectType,
     Fault,
     FaultHit,
     InvalidFault,
-    Match,
     UnknownFault,
-    coerce_faults,
-    faults_from_json,
 )
-from emulator.http import FaultDecision, OperationInfo
-
-__all__ = [
-    "DEFAULT_CHAOS_EFFECTS",
-    "INTERNAL_ERROR",
-    "MAX_RECORDED_HITS",
-    "NO_SUCH_UPLOAD",
-    "SECURITY_TOKEN_EXPIRED",
-    "SERVICES",
-    "SERVICE_UNAVAILABLE",
-    "Chaos",
-    "Effect",
-    "EffectType",
-    "Fault",
-    "FaultEngine",
-    "FaultHit",
-    "InvalidFault",
-    "Match",
-    "UnknownFault",
-    "coerce_faults",
-    "faults_from_json",
-]
+from emulator.http import OperationInfo
 
 # Fault hits kept for the state dump; older ones are dropped first.
 MAX_RECORDED_HITS = 10_000

@@ -5,7 +5,8 @@ them) and ``times`` (how often it may fire); :class:`Chaos` describes seeded ran
 and :class:`FaultHit` records one request that met a fault. All are frozen, slotted,
 keyword-only values validated in their constructors, each with ``to_json``/``from_json``,
 so a test, the control plane and a Hypothesis strategy can all build them.
-:mod:`emulator.faults` holds the engine that applies them and re-exports every name here.
+:mod:`emulator.faults.engine` holds the engine that applies them; :class:`EffectType`
+(what an effect does) lives in :mod:`emulator.faults.effects`.
 
 Errors: a malformed value or fault JSON raises :class:`InvalidFault` (a ``ValueError``)
 before anything is built; :class:`UnknownFault` (a ``KeyError``) is what the engine raises
@@ -17,16 +18,10 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from enum import Enum
 from typing import Any
 
-from emulator.http import (
-    ErrorEffect,
-    FaultDecision,
-    OperationInfo,
-    TransportAction,
-    TransportEffect,
-)
+from emulator.faults.effects import EffectType, ErrorEffect, FaultDecision, TransportEffect
+from emulator.http import OperationInfo
 
 SERVICES = frozenset({"oss", "vod", "sts"})
 
@@ -37,17 +32,6 @@ class InvalidFault(ValueError):
 
 class UnknownFault(KeyError):
     """No installed fault has this id."""
-
-
-class EffectType(str, Enum):
-    ERROR = "error"
-    DELAY = "delay"
-    RESET_BEFORE_BODY = "reset_before_body"
-    RESET_AFTER_BODY = "reset_after_body"
-    STALL = "stall"
-    THROTTLE = "throttle"
-    TRUNCATE = "truncate"
-    DROP_AFTER_COMMIT = "drop_after_commit"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -225,7 +209,7 @@ class Effect:
             error = ErrorEffect(status=self.status, code=self.code, message=self.message)
             return FaultDecision(fault_id=fault_id, error=error)
         transport = TransportEffect(
-            action=TransportAction(self.type.value),
+            action=self.type,
             seconds=self.seconds,
             bytes_per_second=self.bytes_per_second,
             truncate_at=self.truncate_at,

@@ -1,7 +1,7 @@
 """The socket server: stdlib ``ThreadingHTTPServer`` (HTTP/1.1 keep-alive) around an App.
 
 Why the stdlib server: it measured fastest here for 1 MiB bodies at the lowest server
-CPU per byte (perf-reliability.md §2.5). Bodies are read with ``rfile.read(n)`` into
+CPU per byte of the servers tried. Bodies are read with ``rfile.read(n)`` into
 ``bytes`` (``readinto`` a ``bytearray`` is 4x slower on this Zen3 host).
 
 Per request:
@@ -18,9 +18,9 @@ Per request:
 :class:`ThreadedServer` runs it in a background thread for tests: ``start()`` binds
 (127.0.0.1, port 0 by default) and returns once serving, signalled by an Event.
 
-Modules: :mod:`emulator.server_handler` (the HTTP server and its per-request handler,
-steps 1-4), :mod:`emulator.server_wire` (reading the head and body, with their limits),
-:mod:`emulator.server_effects` (resets, drops, truncated and throttled sends); this
+Modules: :mod:`emulator.server.handler` (the HTTP server and its per-request handler,
+steps 1-4), :mod:`emulator.server.wire` (reading the head and body, with their limits),
+:mod:`emulator.faults.effects` (resets, drops, truncated and throttled sends); this
 module holds :class:`ThreadedServer`.
 """
 
@@ -31,7 +31,7 @@ import threading
 from typing import TYPE_CHECKING
 
 from emulator.app import App, ControlHandler, create_app
-from emulator.server_handler import EmulatorHTTPServer
+from emulator.server.handler import EmulatorHTTPServer
 
 if TYPE_CHECKING:
     from emulator.state import EmulatorState

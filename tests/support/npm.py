@@ -6,8 +6,7 @@ outside the repository (``$VODREF_NODE_CACHE``, else ``$XDG_CACHE_HOME/vodref-no
 name is a hash of the package files and the Node major version, so a lockfile change
 installs afresh and repeated runs reuse the install. A half-finished install never becomes
 visible: npm runs in a private directory that is renamed into place only after it
-succeeded. Importable by name from any test: pytest puts ``tests/`` on ``sys.path``
-because ``tests/conftest.py`` lives there.
+succeeded.
 """
 
 from __future__ import annotations
@@ -21,7 +20,7 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
-NODE_DIR = Path(__file__).resolve().parent / "node"
+NODE_DIR = Path(__file__).resolve().parents[1] / "node"
 PACKAGE_FILES = ("package.json", "package-lock.json")
 # What a complete install holds; a directory missing one of them is not reused.
 REQUIRED_PACKAGES = ("ali-oss", "playwright-core")

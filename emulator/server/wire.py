@@ -1,6 +1,6 @@
 """Reading a request off the socket: the head with its limits, then the body.
 
-The socket server's request handler (:mod:`emulator.server_handler`) owns the connection
+The socket server's request handler (:mod:`emulator.server.handler`) owns the connection
 and the answers; this module only reads and checks bytes, so every limit lives in one place:
 
 - the request line: three words, ``HTTP/1.0`` or ``HTTP/1.1``

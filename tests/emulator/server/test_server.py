@@ -14,16 +14,8 @@ import pytest
 
 from emulator.app import create_app
 from emulator.config import EmulatorConfig
-from emulator.http import (
-    ErrorEffect,
-    FaultDecision,
-    Headers,
-    OperationInfo,
-    Request,
-    Response,
-    TransportAction,
-    TransportEffect,
-)
+from emulator.faults.effects import EffectType, ErrorEffect, FaultDecision, TransportEffect
+from emulator.http import Headers, OperationInfo, Request, Response
 from emulator.server import ThreadedServer
 from emulator.state import EmulatorState
 
@@ -232,12 +224,12 @@ def test_error_effect_answers_in_oss_format(served: Served) -> None:
 @pytest.mark.parametrize(
     ("action", "committed"),
     [
-        (TransportAction.RESET_BEFORE_BODY, False),
-        (TransportAction.RESET_AFTER_BODY, False),
-        (TransportAction.DROP_AFTER_COMMIT, True),
+        (EffectType.RESET_BEFORE_BODY, False),
+        (EffectType.RESET_AFTER_BODY, False),
+        (EffectType.DROP_AFTER_COMMIT, True),
     ],
 )
-def test_connection_faults(served: Served, action: TransportAction, committed: bool) -> None:
+def test_connection_faults(served: Served, action: EffectType, committed: bool) -> None:
     """EMU-SRV-004: resets before/after the body never run the operation; a drop after
     commit runs it and then closes the connection unanswered."""
     served.faults.decision = FaultDecision(fault_id="t", transport=TransportEffect(action=action))
@@ -255,7 +247,7 @@ def test_delay_stall_throttle_truncate(served: Served) -> None:
     served.faults.operations = {"GetObject"}
 
     served.faults.decision = FaultDecision(
-        fault_id="d", transport=TransportEffect(action=TransportAction.DELAY, seconds=0.3)
+        fault_id="d", transport=TransportEffect(action=EffectType.DELAY, seconds=0.3)
     )
     started = time.monotonic()
     assert served.bucket.get_object("d.bin").read() == data
@@ -263,14 +255,14 @@ def test_delay_stall_throttle_truncate(served: Served) -> None:
 
     served.faults.decision = FaultDecision(
         fault_id="t",
-        transport=TransportEffect(action=TransportAction.THROTTLE, bytes_per_second=80_000),
+        transport=TransportEffect(action=EffectType.THROTTLE, bytes_per_second=80_000),
     )
     started = time.monotonic()
     assert served.bucket.get_object("d.bin").read() == data
     assert time.monotonic() - started >= 0.2
 
     served.faults.decision = FaultDecision(
-        fault_id="c", transport=TransportEffect(action=TransportAction.TRUNCATE, truncate_at=100)
+        fault_id="c", transport=TransportEffect(action=EffectType.TRUNCATE, truncate_at=100)
     )
     url = served.bucket.sign_url("GET", "d.bin", 60)
     path = url.split(str(served.port), 1)[1]
@@ -283,7 +275,7 @@ def test_delay_stall_throttle_truncate(served: Served) -> None:
     connection.close()
 
     served.faults.decision = FaultDecision(
-        fault_id="s", transport=TransportEffect(action=TransportAction.STALL, seconds=0.3)
+        fault_id="s", transport=TransportEffect(action=EffectType.STALL, seconds=0.3)
     )
     connection = http.client.HTTPConnection("127.0.0.1", served.port, timeout=5)
     connection.request("GET", path)
@@ -297,7 +289,7 @@ def test_stop_ends_a_stalled_connection() -> None:
     state = EmulatorState()
     state.faults = ScriptedFaults(
         decision=FaultDecision(
-            fault_id="s", transport=TransportEffect(action=TransportAction.STALL, seconds=60)
+            fault_id="s", transport=TransportEffect(action=EffectType.STALL, seconds=60)
         ),
         operations={"ListBuckets"},
     )

@@ -2,9 +2,6 @@
 
 The helpers check what the ali-oss scripts report: OSS's checksums and ETags, the
 progress trace of a multipart upload and the object it leaves behind.
-
-A plain module with a repository-unique name: the test tree has no ``__init__.py``, so
-tests import it by name (pytest puts this directory on ``sys.path``).
 """
 
 from __future__ import annotations
@@ -15,11 +12,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import fastcrc
 import oss2
 import pytest
 
 from emulator.credentials import CredentialKind, Scope
+from support.checksums import crc64
 
 PART_SIZE = 100 * 1024
 # 10 full parts and a short last one.
@@ -56,11 +53,6 @@ class Credentials:
 
 
 NodeRunner = Callable[..., dict[str, Any]]
-
-
-def crc64(data: bytes) -> int:
-    """CRC-64/XZ, OSS's ``x-oss-hash-crc64ecma``."""
-    return int(fastcrc.crc64.xz(data))
 
 
 def md5_etag(data: bytes) -> str:

@@ -1,8 +1,5 @@
 """Helpers for the real-browser tests (conftest.py and test_chromium.py).
 
-A plain module with a repository-unique name: the test tree has no ``__init__.py``, so
-the tests import it by name (pytest puts this directory on ``sys.path``).
-
 - :func:`find_or_install_chromium`: ``/usr/bin/chromium``, installed by
   ``scripts/install-browser`` when missing and we are root.
 - :class:`RecordingApp`: the emulator's app, plus a log of what arrived on the wire
@@ -33,15 +30,15 @@ from aliyunsdkvod.request.v20170321 import (
     GetVideoInfoRequest,
     RefreshUploadVideoRequest,
 )
-from npm_support import NODE_DIR, PROXY_VARIABLES
 
 from emulator.app import App
 from emulator.control import Client as ControlClient
 from emulator.http import Request, Response
 from emulator.state import EmulatorState
+from support.npm import NODE_DIR, PROXY_VARIABLES
 
-REPO = Path(__file__).resolve().parents[3]
-PAGE_DIR = Path(__file__).resolve().parent / "page"
+REPO = Path(__file__).resolve().parents[2]
+PAGE_DIR = REPO / "tests" / "emulator" / "browser" / "page"
 INSTALL_SCRIPT = REPO / "scripts" / "install-browser"
 DEFAULT_CHROMIUM = "/usr/bin/chromium"
 
