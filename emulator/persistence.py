@@ -220,6 +220,7 @@ def lock_data_dir(
     Raises :class:`DataDirInUse` when another holder has it, or, with ``wait``, first calls
     ``on_wait`` with that error (to tell the user who they wait for) and then blocks in the
     kernel until the holder releases it or dies: no polling, and Ctrl-C still interrupts.
+    When the holder is this process (another open state), it raises even with ``wait``.
     Raises :class:`DataDirError` when the directory cannot be created or locked.
     """
     directory = Path(path)
@@ -239,7 +240,8 @@ def lock_data_dir(
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             busy = DataDirInUse(directory, _recorded_holder(fd))
-            if not wait:
+            if not wait or busy.holder_pid == os.getpid():
+                # Waiting for a lock this very process holds would never end.
                 raise busy from None
             if on_wait is not None:
                 on_wait(busy)

@@ -121,6 +121,8 @@ def test_two_open_states_in_one_process_exclude_each_other(tmp_path: Path) -> No
     with pytest.raises(DataDirInUse) as refused:
         EmulatorState(config)
     assert refused.value.holder_pid == os.getpid()
+    with pytest.raises(DataDirInUse):  # waiting for itself would never end
+        lock_data_dir(tmp_path, wait=True, on_wait=lambda busy: pytest.fail("waited"))
     first.close()
     first.close()  # idempotent
     with EmulatorState(config) as second:
