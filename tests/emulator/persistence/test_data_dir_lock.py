@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from emulator.config import EmulatorConfig
+from emulator.inprocess import mock_vod
 from emulator.persistence import DataDirError, DataDirInUse, DataDirLock, lock_data_dir
 from emulator.state import EmulatorState
 
@@ -166,3 +167,13 @@ def test_a_path_that_is_not_a_directory_is_a_typed_one_line_error(
     assert str(refused.value) == f"cannot use data directory {target}: {reason}"
     assert "\n" not in str(refused.value)
     assert (tmp_path / "a-file").read_bytes() == b"precious"
+
+
+def test_mock_vod_closes_the_state_it_made(tmp_path: Path) -> None:
+    """EMU-PER-004: in-process mode on a data directory releases it at exit, so the next
+    mock on the same directory opens it and finds what the first one stored."""
+    config = EmulatorConfig(data_dir=tmp_path, fsync=False)
+    with mock_vod(config=config) as first:
+        first.state.oss.ensure_bucket("kept-bucket")
+    with mock_vod(config=config) as second:
+        assert "kept-bucket" in {bucket["name"] for bucket in second.state.oss.dump()["buckets"]}
