@@ -1,8 +1,10 @@
 """A local OSS + VOD + STS emulator that the official Alibaba Cloud SDKs talk to unmodified."""
 
-__version__ = "0.1.0"
-
 from typing import TYPE_CHECKING
+
+# The emulator ships in the vodref distribution: one version, written once in vodref.
+# (vodref/__init__.py imports nothing heavy: its public names load lazily.)
+from vodref import __version__ as __version__
 
 if TYPE_CHECKING:
     from emulator.inprocess import MockVod as MockVod

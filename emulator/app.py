@@ -132,12 +132,22 @@ class App:
         unanswered = response is None or (
             response.transport is not None and response.transport.action in UNANSWERED
         )
+        status = 0 if unanswered or response is None else response.status
+        fault_id = None if decision is None else decision.fault_id
         self.state.requests.record(
-            request,
-            info,
-            status=0 if unanswered or response is None else response.status,
-            at=self.state.clock.now(),
-            fault_id=None if decision is None else decision.fault_id,
+            request, info, status=status, at=self.state.clock.now(), fault_id=fault_id
+        )
+        # What ``vodref-emulator --debug`` shows per request. The operation, bucket and key
+        # only: the query string and headers carry signatures, key ids and tokens.
+        log.debug(
+            "%s %s:%s %s/%s -> %s%s",
+            request.method,
+            info.service,
+            info.operation,
+            info.bucket or "-",
+            info.key or "-",
+            status or "no answer",
+            f" (fault {fault_id})" if fault_id else "",
         )
 
     def _rpc(self, request: Request) -> Response:

@@ -4,6 +4,10 @@ The first line printed is exactly ``vodref-emulator listening on http://HOST:POR
 and the benchmark read the URL from it); the credentials and endpoints to use follow.
 SIGINT and SIGTERM stop it cleanly: the listening socket closes, open connections end,
 and with ``--data-dir`` every answered request is already durable.
+
+Every failure to start is one line on stderr and exit status 2, never a traceback: a bad
+argument, a port that cannot be bound, a data directory that cannot be used or that
+another process holds (its lock names the holder).
 """
 
 from __future__ import annotations
@@ -15,24 +19,70 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
+from typing import NoReturn
 
+from emulator import __version__
 from emulator.config import DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET, EmulatorConfig
 from emulator.control import ControlHandler
+from emulator.logs import configure_logging
+from emulator.persistence import DataDirError, DataDirInUse
 from emulator.server import ThreadedServer
 from emulator.state import EmulatorState
 
+EXIT_STOPPED = 0
+EXIT_CANNOT_START = 2
+EXIT_INTERRUPTED = 130
+MAX_PORT = 65535
+
+EPILOG = """\
+exit status:
+  0    stopped by SIGINT (Ctrl-C) or SIGTERM
+  2    bad arguments, or cannot start: the port cannot be bound, or the data directory
+       cannot be used or is in use by another process (the message names it)
+  130  interrupted while starting
+"""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        # One line, not argparse's usage block followed by the error.
+        self.exit(EXIT_CANNOT_START, f"{self.prog}: {message} (see --help)\n")
+
+
+def port_number(text: str) -> int:
+    try:
+        port = int(text, 10)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= MAX_PORT:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a port: give a number from 0 to {MAX_PORT} (0 picks a free one)"
+        )
+    return port
+
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="vodref-emulator",
         description="A local Alibaba Cloud OSS + VOD + STS emulator for offline tests.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     parser.add_argument(
-        "--port", type=int, default=0, help="port to bind; 0 picks a free port (default 0)"
+        "--port",
+        type=port_number,
+        default=0,
+        help=f"port to bind, 0 to {MAX_PORT}; 0 picks a free port (default 0)",
     )
     storage = parser.add_mutually_exclusive_group()
-    storage.add_argument("--data-dir", type=Path, help="keep state in DIR across restarts")
+    storage.add_argument(
+        "--data-dir",
+        type=Path,
+        metavar="DIR",
+        help="keep state in DIR across restarts; one process at a time (DIR/lock)",
+    )
     storage.add_argument(
         "--in-memory", action="store_true", help="keep state in memory only (the default)"
     )
@@ -47,6 +97,15 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"the root account's AccessKeySecret (default {DEFAULT_ACCESS_KEY_SECRET})",
     )
     parser.add_argument("--region", default="cn-shanghai", help="region (default cn-shanghai)")
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=0,
+        help="log more to stderr: -v start-up details, -vv (or --debug) every request "
+        "(operation, bucket, key, status: never a signature, key id or token)",
+    )
+    parser.add_argument("--debug", action="store_true", help="the same as -vv: log every request")
     return parser
 
 
@@ -69,21 +128,41 @@ def banner(server: ThreadedServer, config: EmulatorConfig) -> list[str]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    configure_logging(
+        2 if args.debug else args.verbose, secrets=(args.access_key_id, args.access_key_secret)
+    )
     config = EmulatorConfig(
         region=args.region,
         access_key_id=args.access_key_id,
         access_key_secret=args.access_key_secret,
         data_dir=args.data_dir,
     )
-    state = EmulatorState(config)
+    try:
+        return serve(args, config)
+    except KeyboardInterrupt:  # Ctrl-C before the signal handlers are installed
+        print("vodref-emulator: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def serve(args: argparse.Namespace, config: EmulatorConfig) -> int:
+    try:
+        state = EmulatorState(config)
+    except DataDirInUse as busy:
+        print(f"vodref-emulator: {busy}; stop it or give another --data-dir", file=sys.stderr)
+        return EXIT_CANNOT_START
+    except DataDirError as error:
+        print(f"vodref-emulator: {error}", file=sys.stderr)
+        return EXIT_CANNOT_START
     server = ThreadedServer(state, args.host, args.port, control=ControlHandler(state))
     try:
         server.start()
     except OSError as error:
+        state.close()
+        reason = error.strerror or str(error)
         print(
-            f"vodref-emulator: cannot listen on {args.host}:{args.port}: {error}", file=sys.stderr
+            f"vodref-emulator: cannot listen on {args.host}:{args.port}: {reason}", file=sys.stderr
         )
-        return 2
+        return EXIT_CANNOT_START
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -97,9 +176,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             pass
     finally:
         server.stop()
-        state.db.close()
+        state.close()
     print("vodref-emulator stopped", flush=True)
-    return 0
+    return EXIT_STOPPED
 
 
 if __name__ == "__main__":  # pragma: no cover

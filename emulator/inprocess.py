@@ -323,11 +323,16 @@ def _mock_vod(
     config: EmulatorConfig | None,
     intercept_aliyuncs: bool,
 ) -> Iterator[MockVod]:
+    owned = state is None
     state = state if state is not None else EmulatorState(config)
     app = create_app(state, control=ControlHandler(state))
     transport = InProcessTransport(app)
     pattern = _host_pattern(intercept_aliyuncs)
     with ExitStack() as stack:
+        if owned:
+            # A state made here is closed here: its database, and its data directory's lock,
+            # so the next mock_vod on the same directory can open it.
+            stack.callback(state.close)
         _install_responses(stack, transport, pattern)
         _install_vendored(stack, transport, pattern)
         control = Client(EMULATOR_URL)

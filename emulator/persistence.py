@@ -16,13 +16,28 @@ refers to it is committed, so a crash between the two leaves an orphan blob, nev
 pointing at nothing. :func:`collect_orphan_blobs` deletes such orphans; it must run at
 start-up, before requests are served, because a request in flight legitimately owns a
 blob that no row refers to yet.
+
+One process per data directory: that start-up collection would delete the blobs another
+live emulator on the same directory is writing, so :func:`lock_data_dir` takes an
+exclusive ``flock`` on ``DIR/lock`` (the holder writes its pid there) and
+:class:`~emulator.state.EmulatorState` holds one for as long as it is open. The kernel
+releases the lock when the process dies, SIGKILL included, so a crash never leaves a stale
+lock. Errors (a typed tree, each message one line naming the directory)::
+
+    DataDirError      the directory cannot be used (a file, no permission, ...)
+    +-- DataDirInUse  another process (or another open state) holds its lock
 """
 
 from __future__ import annotations
 
 import dataclasses
+import errno
+import fcntl
 import json
-from collections.abc import Iterable
+import os
+import weakref
+from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any
 
 from emulator.blobs import BlobStore
@@ -138,3 +153,123 @@ def collect_orphan_blobs(blobs: BlobStore, referenced: Iterable[str]) -> int:
     for blob_id in orphans:
         blobs.delete(blob_id)
     return len(orphans)
+
+
+LOCK_FILE_NAME = "lock"
+
+
+class DataDirError(Exception):
+    """The data directory cannot be used; nothing in it was changed."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        super().__init__(f"cannot use data directory {path}: {reason}")
+        self.path = path
+        self.reason = reason
+
+
+class DataDirInUse(DataDirError):
+    """Another process, or another open state of this one, holds the directory's lock.
+
+    ``holder_pid`` is the pid the holder recorded, or None when it could not be read.
+    """
+
+    def __init__(self, path: Path, holder_pid: int | None) -> None:
+        holder = f"process {holder_pid}" if holder_pid is not None else "another process"
+        super().__init__(path, f"it is in use by {holder}")
+        self.holder_pid = holder_pid
+
+
+class DataDirLock:
+    """An exclusive lock on one data directory, held until :meth:`release`.
+
+    A context manager; also released when garbage-collected and, by the kernel, when the
+    process dies. The descriptor is close-on-exec, so programs this process starts do not
+    inherit it (a child made by a bare ``fork`` does, until it exits or execs).
+    """
+
+    def __init__(self, path: Path, fd: int) -> None:
+        self.path = path
+        self._release = weakref.finalize(self, os.close, fd)
+
+    @property
+    def held(self) -> bool:
+        return self._release.alive
+
+    def release(self) -> None:
+        """Give the directory up (closing the descriptor drops the flock). Idempotent."""
+        self._release()
+
+    def __enter__(self) -> DataDirLock:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.release()
+
+    def __repr__(self) -> str:
+        return f"<DataDirLock {str(self.path)!r} {'held' if self.held else 'released'}>"
+
+
+def lock_data_dir(
+    path: Path | str,
+    *,
+    wait: bool = False,
+    on_wait: Callable[[DataDirInUse], None] | None = None,
+) -> DataDirLock:
+    """Create ``path`` if needed (mode 0700) and lock it for this process.
+
+    Raises :class:`DataDirInUse` when another holder has it, or, with ``wait``, first calls
+    ``on_wait`` with that error (to tell the user who they wait for) and then blocks in the
+    kernel until the holder releases it or dies: no polling, and Ctrl-C still interrupts.
+    When the holder is this process (another open state), it raises even with ``wait``.
+    Raises :class:`DataDirError` when the directory cannot be created or locked.
+    """
+    directory = Path(path)
+    try:
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except FileExistsError:
+        raise DataDirError(directory, "it is a file, not a directory") from None
+    except OSError as error:
+        raise DataDirError(directory, _describe(error)) from None
+    lock_path = directory / LOCK_FILE_NAME
+    try:
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    except OSError as error:
+        raise DataDirError(directory, f"cannot open {lock_path}: {_describe(error)}") from None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            busy = DataDirInUse(directory, _recorded_holder(fd))
+            if not wait or busy.holder_pid == os.getpid():
+                # Waiting for a lock this very process holds would never end.
+                raise busy from None
+            if on_wait is not None:
+                on_wait(busy)
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        # Tell the next process who holds it. Written after locking, so a reader may briefly
+        # see an empty file (reported as "another process"), never a mix of two pids.
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+    except OSError as error:
+        os.close(fd)
+        raise DataDirError(directory, f"cannot lock {lock_path}: {_describe(error)}") from None
+    except BaseException:
+        os.close(fd)
+        raise
+    return DataDirLock(directory, fd)
+
+
+def _recorded_holder(fd: int) -> int | None:
+    try:
+        text = os.pread(fd, 32, 0).decode("ascii").strip()
+    except (OSError, UnicodeDecodeError):
+        return None
+    return int(text) if text.isdigit() else None
+
+
+def _describe(error: OSError) -> str:
+    if error.errno == errno.ENOTDIR:
+        return "a part of the path is a file, not a directory"
+    if error.errno in (errno.EACCES, errno.EPERM):
+        return "permission denied"
+    return error.strerror or str(error)

@@ -1,5 +1,7 @@
 """vodref: a test-first reference uploader for Alibaba Cloud ApsaraVideo VOD."""
 
+# The one place the version is written: pyproject.toml reads it (setuptools dynamic
+# version) and emulator.__version__ re-exports it.
 __version__ = "0.1.0"
 
 from importlib import import_module

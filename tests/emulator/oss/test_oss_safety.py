@@ -109,7 +109,7 @@ def test_keys_never_become_paths(tmp_path: Path, oss2_clients: list[Any]) -> Non
             bucket.put_object(key, key.encode())
         for key in keys:
             assert bucket.get_object(key).read() == key.encode()
-    state.db.close()
+    state.close()
     outside = [p for p in tmp_path.rglob("*") if "escape" in p.name]
     assert outside == []
     blob_names = [p.name for p in (data_dir / "blobs").rglob("*") if p.is_file()]

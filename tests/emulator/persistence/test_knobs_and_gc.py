@@ -25,15 +25,16 @@ def test_clock_and_settings_survive_a_new_state_on_the_same_directory(tmp_path: 
     state.settings.video_normal_after_seconds = 7
     state.knobs.save_settings(state.settings)
     offset = state.clock.snapshot().offset
-    state.db.close()
+    state.close()
 
     again = EmulatorState(config)
     assert again.clock.snapshot().offset == offset and not again.clock.frozen
     assert again.settings.video_normal_after_seconds == 7
     again.clock.freeze(1_234_567)
     again.knobs.save_clock(again.clock)
-    again.db.close()
-    assert EmulatorState(config).clock.now() == 1_234_567
+    again.close()
+    with EmulatorState(config) as third:
+        assert third.clock.now() == 1_234_567
 
 
 def test_knob_rows_from_another_version_are_ignored_not_fatal() -> None:
@@ -73,12 +74,12 @@ def test_orphan_blobs_are_collected_at_start_up(tmp_path: Path) -> None:
         session.session.close()
     referenced = state.blobs.ids()
     orphan = state.blobs.put(b"written, never committed")
-    state.db.close()
+    state.close()
 
-    restarted = EmulatorState(config)
-    assert restarted.blobs.ids() == referenced
-    assert orphan not in restarted.blobs.ids()
-    assert restarted.oss.get_object("gc-bucket", "kept") is not None
+    with EmulatorState(config) as restarted:
+        assert restarted.blobs.ids() == referenced
+        assert orphan not in restarted.blobs.ids()
+        assert restarted.oss.get_object("gc-bucket", "kept") is not None
 
 
 def test_collect_orphan_blobs_counts_what_it_removed() -> None:

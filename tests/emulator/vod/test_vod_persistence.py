@@ -53,7 +53,7 @@ def test_videos_and_images_survive_a_restart(tmp_path: Path) -> None:
     assert status == 200
     status, image = call(first, "CreateUploadImage", ImageType="default")
     assert status == 200
-    first.db.close()
+    first.close()
 
     second = EmulatorState(config)
     status, info = call(second, "GetVideoInfo", VideoId=video["VideoId"])
@@ -63,7 +63,7 @@ def test_videos_and_images_survive_a_restart(tmp_path: Path) -> None:
     # The UploadAuth issued before the restart is still known to the credential store.
     auth = json.loads(base64.b64decode(video["UploadAuth"]))
     assert second.credentials.get(auth["AccessKeyId"]) is not None
-    second.db.close()
+    second.close()
 
 
 def test_id_lists_are_bounded(tmp_path: Path) -> None:
