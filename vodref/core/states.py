@@ -29,7 +29,8 @@ Everything that decides what the machine does lives in this module, as data:
   (:func:`start_target`).
 - **Steps**: while a file is Uploading, *what* it is doing (waiting for credentials,
   initiating, listing parts, sending parts, completing) is a :class:`Step` derived by
-  :func:`next_step` from a frozen view of its data (:class:`UploadFacts`), never stored as a
+  :func:`next_step` (the first of :data:`STEP_RULES` that holds) from a frozen view of its
+  data (:class:`UploadFacts`), never stored as a
   second state, so it cannot disagree with the data. After *any* outcome is recorded, the core
   asks :func:`next_step` again and issues what it says: the answer to "what happens after
   PartUploaded?" is "record the part, then :func:`next_step`".
@@ -57,7 +58,7 @@ moves, issuing requests); ``_outcomes.py`` holds one plain function per outcome,
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TypeAlias
 
@@ -78,6 +79,7 @@ __all__ = [
     "FILE_EVENT_TRIGGERS",
     "FILE_TRANSITIONS",
     "ON_FAILURE",
+    "STEP_RULES",
     "SWEEPS",
     "UPLOADER_EVENT_TRIGGERS",
     "UPLOADER_TRANSITIONS",
@@ -88,6 +90,7 @@ __all__ = [
     "Reaction",
     "RetryKey",
     "Step",
+    "StepRule",
     "TimerKind",
     "UploadFacts",
     "UploaderState",
@@ -331,24 +334,39 @@ class UploadFacts:
     parts_complete: bool  # every part acknowledged, none in flight
 
 
+@dataclass(frozen=True, slots=True)
+class StepRule:
+    """One row of :data:`STEP_RULES`: when ``holds(facts)``, the file's next step is ``step``
+    (None: it waits for an outcome or a timer)."""
+
+    when: str
+    holds: Callable[[UploadFacts], bool]
+    step: Step | None
+
+
+# What an Uploading file does next: the first rule that holds wins. Read top to bottom, this is
+# the life of an upload (credentials, then one PUT, or initiate, list, parts, complete).
+STEP_RULES: tuple[StepRule, ...] = (
+    StepRule("not Uploading (or deleted)", lambda f: not f.uploading, None),
+    StepRule("credentials asked, or in backoff", lambda f: f.needs_auth and f.auth_pending, None),
+    StepRule("no usable credentials", lambda f: f.needs_auth, Step.AUTHORIZE),
+    StepRule("a request other than a part is out, or in backoff", lambda f: f.op_pending, None),
+    StepRule("small file: one request", lambda f: not f.multipart, Step.PUT),
+    StepRule("no multipart upload yet", lambda f: not f.has_upload_id, Step.INITIATE),
+    StepRule("resumed from a checkpoint, parts not checked", lambda f: f.needs_listing, Step.LIST),
+    StepRule("a Complete met NoSuchUpload", lambda f: f.verify_pending, Step.VERIFY),
+    StepRule("every part acknowledged, none in flight", lambda f: f.parts_complete, Step.COMPLETE),
+    StepRule("otherwise", lambda f: True, Step.SEND_PARTS),
+)
+
+
 def next_step(facts: UploadFacts) -> Step | None:
-    """The step a file takes next, or None when it only waits (for an outcome, a timer, or
-    because it is not Uploading). Handlers record facts and ask this; none decides alone."""
-    if not facts.uploading:
-        return None
-    if facts.needs_auth:
-        return None if facts.auth_pending else Step.AUTHORIZE
-    if facts.op_pending:
-        return None
-    if not facts.multipart:
-        return Step.PUT
-    if not facts.has_upload_id:
-        return Step.INITIATE
-    if facts.needs_listing:
-        return Step.LIST
-    if facts.verify_pending:
-        return Step.VERIFY
-    return Step.COMPLETE if facts.parts_complete else Step.SEND_PARTS
+    """The step a file takes next (:data:`STEP_RULES`), or None when it only waits. Handlers
+    record facts and ask this; none decides on its own what comes next."""
+    for rule in STEP_RULES:
+        if rule.holds(facts):
+            return rule.step
+    raise AssertionError("the last rule always holds")  # pragma: no cover
 
 
 # ---------------------------------------------------------------------- failure reactions
