@@ -58,9 +58,10 @@ moves, issuing requests); ``_outcomes.py`` holds one plain function per outcome,
 from __future__ import annotations
 
 import enum
+import itertools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TypeAlias
+from typing import NamedTuple, TypeAlias
 
 from .classify import Disposition
 from .errors import InvalidStateError
@@ -319,9 +320,12 @@ class Step(enum.Enum):
     ABORT = "abort"  # AbortMultipart of an upload nobody uses; cleanup, never a next step
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class UploadFacts:
-    """The facts of one file record that decide its next step (``FileRecord.facts()``)."""
+class UploadFacts(NamedTuple):
+    """The facts of one file record that decide its next step (``FileRecord.facts()``).
+
+    Immutable; a named tuple rather than a dataclass because one is built after every outcome
+    and the bench (bench/bench_core.py) measures that per part.
+    """
 
     uploading: bool  # Uploading and still in the list
     needs_auth: bool  # no usable credentials (none yet, or they expired)
@@ -360,13 +364,28 @@ STEP_RULES: tuple[StepRule, ...] = (
 )
 
 
-def next_step(facts: UploadFacts) -> Step | None:
-    """The step a file takes next (:data:`STEP_RULES`), or None when it only waits. Handlers
-    record facts and ask this; none decides on its own what comes next."""
+def _first_rule(facts: UploadFacts) -> Step | None:
     for rule in STEP_RULES:
         if rule.holds(facts):
             return rule.step
     raise AssertionError("the last rule always holds")  # pragma: no cover
+
+
+# STEP_RULES evaluated once for each of the 512 combinations of facts, so that asking after
+# every part costs one lookup instead of walking the rules.
+_NEXT_STEP: Mapping[UploadFacts, Step | None] = {
+    facts: _first_rule(facts)
+    for facts in itertools.starmap(
+        UploadFacts, itertools.product((False, True), repeat=len(UploadFacts._fields))
+    )
+}
+
+
+def next_step(facts: UploadFacts) -> Step | None:
+    """The step a file takes next (the first of :data:`STEP_RULES` that holds), or None when
+    it only waits. Handlers record facts and ask this; none decides on its own what comes next.
+    """
+    return _NEXT_STEP[facts]
 
 
 # ---------------------------------------------------------------------- failure reactions
