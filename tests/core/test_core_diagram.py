@@ -18,13 +18,13 @@ REGENERATE = "python -m vodref.core.diagram > specs/uploader-states.md"
 
 
 def test_committed_diagram_is_current() -> None:
-    # UP-STATE-004
+    """UP-STATE-004"""
     assert DIAGRAM.exists(), f"missing {DIAGRAM}; run: {REGENERATE}"
     assert DIAGRAM.read_text(encoding="utf-8") == render(), f"stale diagram; run: {REGENERATE}"
 
 
 def test_every_table_edge_is_drawn() -> None:
-    # UP-STATE-003: the diagram shows every (state, trigger) pair of the one table.
+    """UP-STATE-003: the diagram shows every (state, trigger) pair of the one table."""
     text = render()
     for (state, trigger), targets in FILE_TRANSITIONS.items():
         for target in targets:

@@ -53,7 +53,7 @@ def main_guard_lines(tree: ast.Module) -> set[int]:
 
 
 def test_core_imports_only_pure_standard_modules() -> None:
-    # UP-CORE-001
+    """UP-CORE-001"""
     for path in core_files():
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
@@ -67,7 +67,7 @@ def test_core_imports_only_pure_standard_modules() -> None:
 
 
 def test_core_calls_no_io_builtins() -> None:
-    # UP-CORE-001: the diagram generator's `python -m` entry point may print
+    """UP-CORE-001: the diagram generator's `python -m` entry point may print"""
     for path in core_files():
         tree = ast.parse(path.read_text(encoding="utf-8"))
         allowed_lines = main_guard_lines(tree)
@@ -81,7 +81,7 @@ def test_core_calls_no_io_builtins() -> None:
 
 
 def test_core_passes_the_project_hook() -> None:
-    # UP-CORE-001
+    """UP-CORE-001"""
     for path in core_files():
         for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
             assert not HOOK.search(line), f"{path.name}:{number}: {line}"
@@ -97,8 +97,8 @@ def load_bench():  # type: ignore[no-untyped-def]
 
 
 def test_benchmark_runs_and_work_per_part_is_constant() -> None:
-    # UP-CORE-006: the timed figures come from `python bench/bench_core.py`; here the
-    # benchmark must work, and the commands the core returns per part must not grow.
+    """UP-CORE-006: the timed figures come from `python bench/bench_core.py`; here the benchmark
+    must work, and the commands the core returns per part must not grow."""
     bench = load_bench()
     assert bench.run(50) >= 0
 

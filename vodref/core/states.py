@@ -3,7 +3,7 @@
 Theory of operation
 ===================
 
-The core is a pure state machine (the h11 / aioquic pattern). It never performs an effect:
+The core is a pure state machine: events in, commands out. It never performs an effect:
 
 1. The driver feeds an **event** with ``Uploader.handle(event, now=...)``: a user call
    (``AddFile``, ``StartUpload``, ``CancelFile``...), or the **outcome** of a command the core
