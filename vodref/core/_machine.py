@@ -13,6 +13,7 @@ from __future__ import annotations
 import heapq
 import math
 from collections.abc import Callable
+from typing import TypedDict
 
 from ._records import FileRecord
 from ._timers import AbortTimer, FlushTimer, RefreshTimer, RetryTimer, Timer
@@ -75,6 +76,14 @@ class Flight:
         self.attempt = attempt
         self.step = step
         self.retries = retries
+
+
+class _OssFields(TypedDict):
+    """What every OSS request of a file carries."""
+
+    file_id: str
+    target: ObjectTarget
+    credentials: Credentials
 
 
 class Machine:
@@ -355,69 +364,39 @@ class Machine:
             return
         target = rec.target
         credentials = rec.credentials
-        upload_id = rec.upload_id
         assert target is not None and credentials is not None
         if step is Step.SEND_PARTS:
-            assert upload_id is not None
-            self.send_parts(rec, target, credentials, upload_id)
+            assert rec.upload_id is not None
+            self.send_parts(rec, target, credentials, rec.upload_id)
             return
-        command: Request
-        if step is Step.PUT:
-            command = PutObject(
-                command_id=self.new_id(),
-                file_id=rec.file_id,
-                target=target,
-                credentials=credentials,
-                size=rec.size,
-            )
-        elif step is Step.INITIATE:
-            command = InitiateMultipart(
-                command_id=self.new_id(),
-                file_id=rec.file_id,
-                target=target,
-                credentials=credentials,
-            )
-        elif step is Step.VERIFY:
-            command = HeadObject(
-                command_id=self.new_id(),
-                file_id=rec.file_id,
-                target=target,
-                credentials=credentials,
-            )
-        else:
-            assert upload_id is not None
-            command = self._upload_op(rec, step, target, credentials, upload_id)
+        command = self._step_request(
+            rec, step, {"file_id": rec.file_id, "target": target, "credentials": credentials}
+        )
         rec.op_in_flight = command.command_id
         self.request(rec, command, step)
 
-    def _upload_op(
-        self,
-        rec: FileRecord,
-        step: Step,
-        target: ObjectTarget,
-        credentials: Credentials,
-        upload_id: str,
-    ) -> ListParts | CompleteMultipart:
+    def _step_request(self, rec: FileRecord, step: Step, oss: _OssFields) -> Request:
+        """The one request of a step other than AUTHORIZE and SEND_PARTS."""
+        if step is Step.PUT:
+            return PutObject(command_id=self.new_id(), size=rec.size, **oss)
+        if step is Step.INITIATE:
+            return InitiateMultipart(command_id=self.new_id(), **oss)
+        if step is Step.VERIFY:
+            return HeadObject(command_id=self.new_id(), **oss)
+        upload_id = rec.upload_id
+        assert upload_id is not None
         if step is Step.LIST:
-            return ListParts(
-                command_id=self.new_id(),
-                file_id=rec.file_id,
-                target=target,
-                credentials=credentials,
-                upload_id=upload_id,
-            )
+            return ListParts(command_id=self.new_id(), upload_id=upload_id, **oss)
         assert step is Step.COMPLETE
         done = rec.done
         numbers = range(1, rec.plan.part_count + 1)
         rec.expected_crc = crc64_combine_all([(done[n].crc64, done[n].size) for n in numbers])
         return CompleteMultipart(
             command_id=self.new_id(),
-            file_id=rec.file_id,
-            target=target,
-            credentials=credentials,
             upload_id=upload_id,
             parts=tuple((n, done[n].etag) for n in numbers),
             expected_crc64=rec.expected_crc,
+            **oss,
         )
 
     def send_parts(

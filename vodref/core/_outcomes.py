@@ -319,11 +319,8 @@ def _grant(
 
 
 def on_put(m: Machine, flight: Flight, event: ObjectPut) -> None:
-    rec = flight.record
-    assert rec is not None
-    current = m.is_current_op(flight, rec)
-    m.release(flight)
-    if not current:
+    rec = _settle_op(m, flight)
+    if rec is None:
         return
     if event.server_crc64 is not None and event.server_crc64 != event.crc64:
         if rec.uploading:
@@ -422,11 +419,8 @@ def on_listed(m: Machine, flight: Flight, event: PartsListed) -> None:
 
 
 def on_completed(m: Machine, flight: Flight, event: MultipartCompleted) -> None:
-    rec = flight.record
-    assert rec is not None
-    current = m.is_current_op(flight, rec)
-    m.release(flight)
-    if not current:
+    rec = _settle_op(m, flight)
+    if rec is None:
         return
     expected = rec.expected_crc
     if event.server_crc64 is not None and event.server_crc64 != expected:
@@ -438,11 +432,8 @@ def on_completed(m: Machine, flight: Flight, event: MultipartCompleted) -> None:
 
 
 def on_headed(m: Machine, flight: Flight, event: ObjectHeaded) -> None:
-    rec = flight.record
-    assert rec is not None
-    current = m.is_current_op(flight, rec)
-    m.release(flight)
-    if not current or not rec.uploading:
+    rec = _settle_op(m, flight)
+    if rec is None or not rec.uploading:
         return
     rec.verify_pending = False
     if event.size == rec.size and event.server_crc64 in (None, rec.expected_crc):
@@ -460,6 +451,15 @@ def on_headed(m: Machine, flight: Flight, event: ObjectHeaded) -> None:
 
 def on_aborted(m: Machine, flight: Flight, event: MultipartAborted) -> None:
     m.release(flight)
+
+
+def _settle_op(m: Machine, flight: Flight) -> FileRecord | None:
+    """Release a Put, Complete or Head; return its file when the file still waited on it."""
+    rec = flight.record
+    assert rec is not None
+    current = m.is_current_op(flight, rec)
+    m.release(flight)
+    return rec if current else None
 
 
 def _confirm_object(m: Machine, rec: FileRecord, *, verified: bool) -> None:
