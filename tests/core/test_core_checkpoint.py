@@ -42,7 +42,7 @@ def sample() -> Checkpoint:
 
 
 def test_json_round_trip_and_key() -> None:
-    """UP-CKPT-001 UP-CKPT-002 UP-CKPT-003."""
+    """UP-CKPT-001 UP-CKPT-002 UP-CKPT-003"""
     checkpoint = sample()
     assert Checkpoint.from_json(checkpoint.to_json()) == checkpoint
     assert Checkpoint.from_dict(json.loads(checkpoint.to_json())) == checkpoint
@@ -53,7 +53,7 @@ def test_json_round_trip_and_key() -> None:
 
 
 def test_checkpoints_the_core_saves_hold_no_secret() -> None:
-    """UP-CKPT-001: no AccessKeyId, AccessKeySecret or SecurityToken, ever."""
+    """UP-CKPT-001: no AccessKeyId, AccessKeySecret or SecurityToken, ever"""
     driver = ScriptedDriver(UploaderOptions(part_size=102_400, checkpoint_interval=0))
     driver.add("f", make_data(350_000))
     driver.send(StartUpload())
@@ -67,7 +67,7 @@ def test_checkpoints_the_core_saves_hold_no_secret() -> None:
 
 
 def test_checkpoint_saves_are_throttled_and_flushed_by_a_timer() -> None:
-    """UP-CKPT-004 UP-OPT-011; UP-DEV-026: once the VideoId is known it is saved at once."""
+    """UP-CKPT-004 UP-OPT-011 UP-DEV-026"""
     driver = ScriptedDriver(UploaderOptions(part_size=102_400, parallel=1, checkpoint_interval=5))
     driver.add("f", make_data(5 * 102_400))
     driver.send(StartUpload())
@@ -99,14 +99,14 @@ BAD_RECORDS: list[object] = [
 
 @pytest.mark.parametrize("record", BAD_RECORDS)
 def test_malformed_records_raise_checkpoint_error(record: object) -> None:
-    """UP-CKPT-003."""
+    """UP-CKPT-003"""
     with pytest.raises(CheckpointError):
         Checkpoint.from_dict(record)
 
 
 @pytest.mark.parametrize("text", ["", "{", "[1, 2]", b"\xff\xfe", "null"])
 def test_malformed_json_raises_checkpoint_error(text: str | bytes) -> None:
-    """UP-CKPT-003."""
+    """UP-CKPT-003"""
     with pytest.raises(CheckpointError):
         Checkpoint.from_json(text)
 
@@ -141,7 +141,7 @@ json_values = st.recursive(
 def test_any_mutation_of_a_valid_record_parses_or_raises_checkpoint_error(
     mutation: dict[str, object],
 ) -> None:
-    """UP-CKPT-003: never another exception type."""
+    """UP-CKPT-003: never another exception type"""
     record = sample().to_dict()
     record.update(mutation)
     try:
@@ -169,7 +169,7 @@ def test_any_mutation_of_a_valid_record_parses_or_raises_checkpoint_error(
     ],
 )
 def test_inconsistent_checkpoints_cannot_be_built(changes: dict[str, object]) -> None:
-    """UP-CKPT-003."""
+    """UP-CKPT-003"""
     fields = {
         "file_name": "a.mp4",
         "file_size": 300_000,
@@ -187,7 +187,7 @@ def test_inconsistent_checkpoints_cannot_be_built(changes: dict[str, object]) ->
 
 
 def test_images_are_not_checkpointed() -> None:
-    """UP-CKPT-005 UP-DEV-031."""
+    """UP-CKPT-005 UP-DEV-031"""
     driver = ScriptedDriver(UploaderOptions(part_size=102_400))
     driver.add("img", make_data(250_000), media_kind=MediaKind.IMAGE)
     driver.send(StartUpload())
@@ -198,7 +198,7 @@ def test_images_are_not_checkpointed() -> None:
 
 
 def test_a_flush_timer_survives_a_forced_save() -> None:
-    """UP-CKPT-004: a throttled save is flushed by its timer even after a stop saved meanwhile."""
+    """UP-CKPT-004: a throttled save is flushed by its timer even after a stop saved meanwhile"""
     driver = ScriptedDriver(UploaderOptions(part_size=102_400, parallel=1, checkpoint_interval=5))
     driver.add("f", make_data(3 * 102_400))
     driver.send(StartUpload())
@@ -219,7 +219,7 @@ def test_a_flush_timer_survives_a_forced_save() -> None:
 
 
 def test_a_stop_before_listing_keeps_the_parts_the_checkpoint_claimed() -> None:
-    """UP-CKPT-004 UP-RESUME-002."""
+    """UP-CKPT-004 UP-RESUME-002"""
     first = ScriptedDriver(UploaderOptions(part_size=102_400, checkpoint_interval=0))
     first.add("f", make_data(3 * 102_400))
     first.send(StartUpload())

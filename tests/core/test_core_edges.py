@@ -63,7 +63,7 @@ def initiated(size: int = 3 * KIB100, **kwargs: object) -> ScriptedDriver:
 
 
 def test_an_image_with_new_credentials_moves_to_the_new_key() -> None:
-    """UP-DEV-031: CreateUploadImage again gives a new image and key; the old upload is aborted."""
+    """UP-DEV-031: CreateUploadImage again gives a new image and key; the old upload is aborted"""
     d = ScriptedDriver(options(parallel=1), sts=True)
     d.add("img", make_data(3 * KIB100), media_kind=MediaKind.IMAGE)
     d.send(StartUpload())
@@ -85,7 +85,7 @@ def test_an_image_with_new_credentials_moves_to_the_new_key() -> None:
 
 
 def test_an_abort_that_keeps_failing_is_given_up_and_an_abandoned_one_is_repeated() -> None:
-    """UP-CANCEL-001."""
+    """UP-CANCEL-001"""
     d = initiated(retry=RetryPolicy(max_retries=1, initial_delay=1, max_delay=1))
     d.send(CancelFile(file_id="f"))
     abort = d.take(AbortMultipart)
@@ -100,7 +100,7 @@ def test_an_abort_that_keeps_failing_is_given_up_and_an_abandoned_one_is_repeate
 
 
 def test_auth_failures_are_classified_too() -> None:
-    """UP-RETRY-001 UP-RETRY-002 UP-TOKEN-005."""
+    """UP-RETRY-001 UP-RETRY-002 UP-TOKEN-005"""
     d = ScriptedDriver(
         options(retry=RetryPolicy(max_retries=1, budget=1, initial_delay=1, max_delay=1)), sts=True
     )
@@ -119,7 +119,7 @@ def test_auth_failures_are_classified_too() -> None:
 
 
 def test_failures_of_a_stopped_file_only_queue_the_part_again() -> None:
-    """UP-API-008 UP-DEV-025."""
+    """UP-API-008 UP-DEV-025"""
     d = initiated(parallel=2)
     first, second = d.take(UploadPart), d.take(UploadPart)
     d.send(PauseFile(file_id="f"))
@@ -134,7 +134,7 @@ def test_failures_of_a_stopped_file_only_queue_the_part_again() -> None:
 
 
 def test_a_listing_with_a_part_twice_is_refused() -> None:
-    """UP-CORE-003 UP-RESUME-001."""
+    """UP-CORE-003 UP-RESUME-001"""
     first = initiated()
     first.complete(first.take(UploadPart))
     saved = first.core.checkpoint("f")
@@ -152,7 +152,7 @@ def test_a_listing_with_a_part_twice_is_refused() -> None:
 
 
 def test_late_answers_for_a_stopped_file_are_kept_for_the_next_start() -> None:
-    """UP-DEV-025 UP-CRC-002."""
+    """UP-DEV-025 UP-CRC-002"""
     d = initiated(size=KIB100)
     d.complete(d.take(UploadPart))
     complete = d.take(CompleteMultipart)
@@ -177,7 +177,7 @@ def test_late_answers_for_a_stopped_file_are_kept_for_the_next_start() -> None:
 
 
 def test_a_head_that_finds_other_bytes_starts_over() -> None:
-    """UP-RESUME-006."""
+    """UP-RESUME-006"""
     d = initiated(size=KIB100)
     d.complete(d.take(UploadPart))
     complete = d.take(CompleteMultipart)
@@ -191,7 +191,7 @@ def test_a_head_that_finds_other_bytes_starts_over() -> None:
 
 
 def test_delete_of_a_failed_file_aborts_its_upload() -> None:
-    """UP-API-002 UP-CANCEL-001."""
+    """UP-API-002 UP-CANCEL-001"""
     d = initiated()
     d.fail(d.take(UploadPart), FATAL)
     d.send(DeleteFile(file_id="f"))

@@ -51,7 +51,7 @@ def options(**kwargs: object) -> UploaderOptions:
 
 
 def test_small_file_is_one_put_and_the_callbacks_run_in_order() -> None:
-    """UP-PART-001 UP-CB-001 UP-CB-002 UP-CB-003 UP-CB-007 UP-CB-008 UP-STATE-006."""
+    """UP-PART-001 UP-CB-001 UP-CB-002 UP-CB-003 UP-CB-007 UP-CB-008 UP-STATE-006"""
     d = ScriptedDriver(options())
     data = make_data(KIB100 - 1)
     d.add("f", data)
@@ -75,7 +75,7 @@ def test_small_file_is_one_put_and_the_callbacks_run_in_order() -> None:
 
 
 def test_multipart_file_end_to_end() -> None:
-    """UP-PART-002 UP-PART-006 UP-CB-002 UP-CB-008 UP-PROG-001 UP-CRC-002 UP-DEV-020."""
+    """UP-PART-002 UP-PART-006 UP-CB-002 UP-CB-008 UP-PROG-001 UP-CRC-002 UP-DEV-020"""
     d = ScriptedDriver(options(parallel=3))
     data = make_data(7 * KIB100 + 123)
     d.add("f", data)
@@ -96,7 +96,7 @@ def test_multipart_file_end_to_end() -> None:
 
 
 def test_parallel_bounds_parts_in_flight() -> None:
-    """UP-PART-005 UP-OPT-002."""
+    """UP-PART-005 UP-OPT-002"""
     d = ScriptedDriver(options(parallel=3))
     d.add("f", make_data(10 * KIB100))
     d.send(StartUpload())
@@ -113,7 +113,7 @@ def test_parallel_bounds_parts_in_flight() -> None:
 
 
 def test_files_upload_one_at_a_time_in_list_order_by_default() -> None:
-    """UP-CONC-001 UP-STATE-006 UP-DEV-022."""
+    """UP-CONC-001 UP-STATE-006 UP-DEV-022"""
     d = ScriptedDriver(options())
     for name in ("a", "b", "c"):
         d.add(name, make_data(1000, seed=ord(name)))
@@ -130,7 +130,7 @@ def test_files_upload_one_at_a_time_in_list_order_by_default() -> None:
 
 
 def test_concurrency_across_files_is_optional() -> None:
-    """UP-CONC-001 UP-OPT-009 UP-DEV-022."""
+    """UP-CONC-001 UP-OPT-009 UP-DEV-022"""
     d = ScriptedDriver(options(max_concurrent_files=2))
     for name in ("a", "b", "c"):
         d.add(name, make_data(1000, seed=ord(name)))
@@ -145,7 +145,7 @@ def test_concurrency_across_files_is_optional() -> None:
 
 
 def test_a_file_added_while_running_is_picked_and_end_needs_a_new_start() -> None:
-    """UP-STATE-006 UP-CB-007."""
+    """UP-STATE-006 UP-CB-007"""
     d = ScriptedDriver(options())
     d.add("a", make_data(1000))
     d.send(StartUpload())
@@ -161,7 +161,7 @@ def test_a_file_added_while_running_is_picked_and_end_needs_a_new_start() -> Non
 
 
 def test_start_with_nothing_ready_ends_and_notifies() -> None:
-    """UP-API-007 UP-DEV-029."""
+    """UP-API-007 UP-DEV-029"""
     d = ScriptedDriver(options())
     d.send(StartUpload())
     assert d.core.state is UploaderState.ENDED
@@ -169,7 +169,7 @@ def test_start_with_nothing_ready_ends_and_notifies() -> None:
 
 
 def test_add_file_misuse_raises_and_adds_nothing() -> None:
-    """UP-API-001 UP-DEV-012."""
+    """UP-API-001 UP-DEV-012"""
     d = ScriptedDriver(options())
     d.add("f", make_data(1000))
     with pytest.raises(DuplicateFileError):
@@ -185,7 +185,7 @@ def test_add_file_misuse_raises_and_adds_nothing() -> None:
 
 
 def test_overrides_win_over_the_upload_address() -> None:
-    """UP-API-001."""
+    """UP-API-001"""
     d = ScriptedDriver(options())
     d.add("f", make_data(1000), target_override=TargetOverride(bucket="mine", key="my/key"))
     d.send(StartUpload())
@@ -195,7 +195,7 @@ def test_overrides_win_over_the_upload_address() -> None:
 
 
 def test_list_files_gives_snapshots() -> None:
-    """UP-API-005 UP-DEV-011."""
+    """UP-API-005 UP-DEV-011"""
     d = ScriptedDriver(options())
     d.add("f", make_data(1000))
     (view,) = d.core.files()
@@ -206,7 +206,7 @@ def test_list_files_gives_snapshots() -> None:
 
 
 def test_upload_auth_needs_an_address_or_complete_overrides() -> None:
-    """UP-API-009; UP-API-016: without an address the file keeps waiting, unchanged."""
+    """UP-API-009 UP-API-016"""
     d = ScriptedDriver(options())
     d.add("f", make_data(1000))
     d.send(StartUpload())
@@ -229,7 +229,7 @@ def test_upload_auth_needs_an_address_or_complete_overrides() -> None:
 
 
 def test_sts_mode_calls_vod_itself() -> None:
-    """UP-API-010."""
+    """UP-API-010"""
     d = ScriptedDriver(options(), sts=True)
     d.add("f", make_data(3 * KIB100))
     d.add("img", make_data(1000, seed=1), media_kind=MediaKind.IMAGE)
@@ -245,7 +245,7 @@ def test_sts_mode_calls_vod_itself() -> None:
 
 
 def test_sts_token_directly_upload_uses_the_overrides() -> None:
-    """UP-API-013."""
+    """UP-API-013"""
     d = ScriptedDriver(options(max_concurrent_files=2))
     override = TargetOverride(endpoint="https://e", bucket="b", key="direct/key")
     d.add("f", make_data(1000), target_override=override)
@@ -266,7 +266,7 @@ def test_sts_token_directly_upload_uses_the_overrides() -> None:
 
 
 def test_media_kind_is_explicit_not_guessed_from_the_name() -> None:
-    """UP-DEV-010: JS's regex would call this an image."""
+    """UP-DEV-010: JS's regex would call this an image"""
     d = ScriptedDriver(options())
     d.sources["f"] = make_data(1000)
     d.send(AddFile(file_id="f", name="my_png_clip.mp4", size=1000, fingerprint="fp"))
@@ -275,9 +275,7 @@ def test_media_kind_is_explicit_not_guessed_from_the_name() -> None:
 
 
 def test_stop_then_start_continues_the_same_upload_and_asks_for_credentials_again() -> None:
-    """UP-API-008 UP-CB-006; UP-DEV-032: stopping while waiting for credentials is fine;
-    UP-DEV-025: a part acknowledged after the stop still counts; UP-CB-001: resume means
-    Refresh."""
+    """UP-API-008 UP-CB-006 UP-DEV-025 UP-DEV-032"""
     d = ScriptedDriver(options(parallel=2))
     data = make_data(6 * KIB100)
     d.add("f", data)
@@ -306,7 +304,7 @@ def test_stop_then_start_continues_the_same_upload_and_asks_for_credentials_agai
 
 
 def test_pause_one_file_while_others_continue() -> None:
-    """UP-API-015 UP-DEV-021."""
+    """UP-API-015 UP-DEV-021"""
     d = ScriptedDriver(options(max_concurrent_files=2))
     d.add("a", make_data(3 * KIB100))
     d.add("b", make_data(1000, seed=1))
@@ -321,7 +319,7 @@ def test_pause_one_file_while_others_continue() -> None:
 
 
 def test_resume_of_a_canceled_file_restarts_from_zero_for_the_same_video() -> None:
-    """UP-CANCEL-004 UP-PROG-002 UP-API-004."""
+    """UP-CANCEL-004 UP-PROG-002 UP-API-004"""
     d = ScriptedDriver(options())
     d.add("f", make_data(3 * KIB100))
     d.send(StartUpload())
@@ -346,7 +344,7 @@ def test_resume_of_a_canceled_file_restarts_from_zero_for_the_same_video() -> No
 
 
 def test_credentials_for_another_video_are_refused() -> None:
-    """UP-RESUME-003 UP-API-009 UP-DEV-017."""
+    """UP-RESUME-003 UP-API-009 UP-DEV-017"""
     d = ScriptedDriver(options())
     d.add("f", make_data(3 * KIB100))
     d.send(StartUpload())
@@ -371,7 +369,7 @@ def test_credentials_for_another_video_are_refused() -> None:
 
 
 def test_progress_notifications_are_absolute_bytes() -> None:
-    """UP-PROG-001."""
+    """UP-PROG-001"""
     d = ScriptedDriver(options(parallel=1))
     d.add("f", make_data(2 * KIB100 + 5))
     d.send(StartUpload())
@@ -384,7 +382,7 @@ def test_progress_notifications_are_absolute_bytes() -> None:
 
 
 def test_secrets_are_not_in_reprs() -> None:
-    """UP-CORE-002."""
+    """UP-CORE-002"""
     credentials = Credentials(access_key_id="id", access_key_secret="SECRET", security_token="TOK")
     assert "SECRET" not in repr(credentials) and "TOK" not in repr(credentials)
     d = ScriptedDriver(options())
@@ -395,7 +393,7 @@ def test_secrets_are_not_in_reprs() -> None:
 
 
 def test_files_keep_their_ids_when_others_are_deleted() -> None:
-    """UP-DEV-014: JS indices drift after deleteFile; ids do not."""
+    """UP-DEV-014: JS indices drift after deleteFile; ids do not"""
     d = ScriptedDriver(options())
     for name in ("a", "b", "c"):
         d.add(name, make_data(1000, seed=ord(name)))
@@ -408,7 +406,7 @@ def test_files_keep_their_ids_when_others_are_deleted() -> None:
 
 
 def test_a_picked_file_is_uploading_at_once_and_is_never_started_twice() -> None:
-    """UP-DEV-019 UP-CB-001."""
+    """UP-DEV-019 UP-CB-001"""
     d = ScriptedDriver(options())
     d.add("a", make_data(1000))
     d.add("b", make_data(1000, seed=2))
@@ -422,7 +420,7 @@ def test_a_picked_file_is_uploading_at_once_and_is_never_started_twice() -> None
 
 
 def test_a_restart_reuses_an_auth_request_still_out() -> None:
-    """UP-RESUME-003: two requests without a VideoId could each create a video."""
+    """UP-RESUME-003: two requests without a VideoId could each create a video"""
     d = ScriptedDriver(options())
     d.add("f", make_data(3 * KIB100))
     d.send(StartUpload())

@@ -146,7 +146,7 @@ def build(kind: type[Any], kwargs: dict[str, Any]) -> Any:
 def test_garbage_outcomes_raise_only_typed_errors(
     data: st.DataObject, warmup: int, sts: bool
 ) -> None:
-    """UP-CORE-003 UP-CORE-004."""
+    """UP-CORE-003 UP-CORE-004"""
     d = ScriptedDriver(UploaderOptions(part_size=102_400, parallel=3), sts=sts)
     d.add("f", make_data(350_000))
     d.add("g", make_data(5_000, seed=1))
@@ -175,7 +175,7 @@ def test_garbage_outcomes_raise_only_typed_errors(
 
 @given(data=st.data())
 def test_garbage_user_events_raise_only_typed_errors(data: st.DataObject) -> None:
-    """UP-CORE-004 UP-API-001."""
+    """UP-CORE-004 UP-API-001"""
     d = ScriptedDriver(UploaderOptions(part_size=102_400))
     d.add("f", make_data(1000))
     for _ in range(6):
@@ -207,7 +207,7 @@ def test_garbage_user_events_raise_only_typed_errors(data: st.DataObject) -> Non
 
 
 def test_outcome_matching_errors_are_specific() -> None:
-    """UP-CORE-003."""
+    """UP-CORE-003"""
     d = ScriptedDriver(UploaderOptions(part_size=102_400))
     d.add("f", make_data(350_000))
     effects = d.send(StartUpload())
@@ -240,7 +240,7 @@ def test_outcome_matching_errors_are_specific() -> None:
 
 
 def test_now_must_be_finite_and_never_go_back() -> None:
-    """UP-CORE-005."""
+    """UP-CORE-005"""
     d = ScriptedDriver(UploaderOptions())
     d.core.handle_timer(5.0)
     for bad in (4.0, math.nan, math.inf, "5", None):
@@ -253,7 +253,7 @@ def test_now_must_be_finite_and_never_go_back() -> None:
 
 
 def test_events_are_frozen_slotted_and_keyword_only() -> None:
-    """UP-CORE-002."""
+    """UP-CORE-002"""
     for name in core.__all__:
         obj = getattr(core, name)
         if isinstance(obj, type) and dataclasses.is_dataclass(obj):

@@ -13,7 +13,7 @@ from vodref.core import InvalidOptionError, RetryPolicy, UploaderOptions
 
 def test_defaults_are_the_js_defaults() -> None:
     """UP-OPT-001 UP-OPT-002 UP-OPT-003 UP-OPT-004 UP-OPT-005 UP-OPT-006 UP-OPT-007 UP-OPT-008
-    UP-OPT-009 UP-OPT-010 UP-OPT-011; UP-DEV-030: no telemetry."""
+    UP-OPT-009 UP-OPT-010 UP-OPT-011 UP-DEV-030"""
     options = UploaderOptions()
     assert options.part_size == 1_048_576
     assert options.parallel == 5
@@ -55,7 +55,7 @@ def test_defaults_are_the_js_defaults() -> None:
     ],
 )
 def test_bad_option_values_raise_instead_of_falling_back(field: str, value: object) -> None:
-    """UP-DEV-001: a falsy or wrong value is an error, never the default."""
+    """UP-DEV-001: a falsy or wrong value is an error, never the default"""
     with pytest.raises(InvalidOptionError):
         UploaderOptions(**{field: value})  # type: ignore[arg-type]
 
@@ -83,20 +83,20 @@ def test_zero_means_zero() -> None:
     ],
 )
 def test_bad_retry_policies_raise(kwargs: dict[str, object]) -> None:
-    """UP-OPT-012."""
+    """UP-OPT-012"""
     with pytest.raises(InvalidOptionError):
         RetryPolicy(**kwargs)  # type: ignore[arg-type]
 
 
 def test_from_js_is_a_fixed_delay_without_jitter() -> None:
-    """UP-OPT-003."""
+    """UP-OPT-003"""
     policy = RetryPolicy.from_js(retry_count=3, retry_duration=2)
     assert [policy.delay(n, 0.99) for n in (1, 2, 3)] == [2.0, 2.0, 2.0]
     assert policy.allows(3, 0) and not policy.allows(4, 0)
 
 
 def test_policy_is_an_immutable_value() -> None:
-    """UP-RETRY-005."""
+    """UP-RETRY-005"""
     policy = RetryPolicy()
     with pytest.raises(dataclasses.FrozenInstanceError):
         policy.max_retries = 9  # type: ignore[misc]
@@ -113,7 +113,7 @@ def test_policy_is_an_immutable_value() -> None:
 def test_backoff_is_exponential_capped_and_jittered_downwards(
     retry_number: int, unit: float, initial: float, multiplier: float, jitter: float
 ) -> None:
-    """UP-RETRY-003."""
+    """UP-RETRY-003"""
     policy = RetryPolicy(
         initial_delay=initial, multiplier=multiplier, max_delay=max(initial, 60.0), jitter=jitter
     )
@@ -127,7 +127,7 @@ def test_backoff_is_exponential_capped_and_jittered_downwards(
 
 
 def test_budget_bounds_all_retries_of_a_file() -> None:
-    """UP-RETRY-004."""
+    """UP-RETRY-004"""
     policy = RetryPolicy(max_retries=5, budget=2)
     assert policy.allows(1, 0) and policy.allows(1, 1)
     assert not policy.allows(1, 2)

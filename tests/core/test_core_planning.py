@@ -16,7 +16,7 @@ from vodref.core import (
 
 
 def test_threshold_is_100_kib_not_the_part_size() -> None:
-    """UP-PART-001 UP-PART-002."""
+    """UP-PART-001 UP-PART-002"""
     assert SINGLE_PUT_THRESHOLD == 102_400
     assert not plan_parts(102_399, 1_048_576).multipart
     one_part = plan_parts(102_400, 1_048_576)
@@ -25,7 +25,7 @@ def test_threshold_is_100_kib_not_the_part_size() -> None:
 
 
 def test_no_cliff_at_ten_thousand_parts() -> None:
-    """UP-PART-003 UP-DEV-018: the JS SDK breaks just above 9.77 GiB with 1 MiB parts."""
+    """UP-PART-003 UP-DEV-018: the JS SDK breaks just above 9.77 GiB with 1 MiB parts"""
     size = 10_000 * 1_048_576 + 1
     plan = plan_parts(size, 1_048_576)
     assert plan.part_count <= MAX_PARTS
@@ -40,7 +40,7 @@ def test_no_cliff_at_ten_thousand_parts() -> None:
 def test_any_size_fits_in_ten_thousand_parts_that_cover_it_exactly(
     size: int, requested: int
 ) -> None:
-    """UP-PART-003 UP-PART-004."""
+    """UP-PART-003 UP-PART-004"""
     plan = plan_parts(size, requested)
     assert 1 <= plan.part_count <= MAX_PARTS
     assert MIN_PART_SIZE <= plan.part_size <= MAX_PART_SIZE
@@ -57,7 +57,7 @@ def test_any_size_fits_in_ten_thousand_parts_that_cover_it_exactly(
 
 @given(size=st.integers(min_value=SINGLE_PUT_THRESHOLD, max_value=3_000_000))
 def test_parts_tile_the_file(size: int) -> None:
-    """UP-PART-004."""
+    """UP-PART-004"""
     plan = plan_parts(size, MIN_PART_SIZE)
     covered = 0
     for number in range(1, plan.part_count + 1):

@@ -53,7 +53,7 @@ def main_guard_lines(tree: ast.Module) -> set[int]:
 
 
 def test_core_imports_only_pure_standard_modules() -> None:
-    """UP-CORE-001."""
+    """UP-CORE-001"""
     for path in core_files():
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
@@ -67,7 +67,7 @@ def test_core_imports_only_pure_standard_modules() -> None:
 
 
 def test_core_calls_no_io_builtins() -> None:
-    """UP-CORE-001: the diagram generator's `python -m` entry point may print."""
+    """UP-CORE-001: the diagram generator's `python -m` entry point may print"""
     for path in core_files():
         tree = ast.parse(path.read_text(encoding="utf-8"))
         allowed_lines = main_guard_lines(tree)
@@ -81,7 +81,7 @@ def test_core_calls_no_io_builtins() -> None:
 
 
 def test_core_passes_the_project_hook() -> None:
-    """UP-CORE-001."""
+    """UP-CORE-001"""
     for path in core_files():
         for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
             assert not HOOK.search(line), f"{path.name}:{number}: {line}"

@@ -95,12 +95,12 @@ def started(size: int = 4 * KIB100, **kwargs: object) -> ScriptedDriver:
     ],
 )
 def test_classification(error: ServiceError, token: bool, expected: Disposition) -> None:
-    """UP-RETRY-001 UP-RETRY-002 UP-TOKEN-001 UP-DEV-005."""
+    """UP-RETRY-001 UP-RETRY-002 UP-TOKEN-001 UP-DEV-005"""
     assert classify(error, has_security_token=token, signature_retry_used=False) is expected
 
 
 def test_retryable_errors_back_off_and_retry_the_same_part() -> None:
-    """UP-RETRY-001 UP-RETRY-003 UP-RETRY-005 UP-DEV-005."""
+    """UP-RETRY-001 UP-RETRY-003 UP-RETRY-005 UP-DEV-005"""
     d = started(parallel=1)
     part = d.take(UploadPart)
     d.fail(part, RETRYABLE)
@@ -118,7 +118,7 @@ def test_retryable_errors_back_off_and_retry_the_same_part() -> None:
 
 
 def test_retries_are_bounded_per_operation() -> None:
-    """UP-RETRY-004 UP-CB-004 UP-DEV-003."""
+    """UP-RETRY-004 UP-CB-004 UP-DEV-003"""
     d = started(retry=RetryPolicy(max_retries=2, initial_delay=1, max_delay=1))
     for _ in range(3):
         part = next(c for c in d.pending if isinstance(c, UploadPart) and c.part_number == 1)
@@ -132,7 +132,7 @@ def test_retries_are_bounded_per_operation() -> None:
 
 
 def test_retries_are_bounded_per_file() -> None:
-    """UP-RETRY-004."""
+    """UP-RETRY-004"""
     d = started(retry=RetryPolicy(max_retries=5, budget=1, initial_delay=1, max_delay=1))
     d.fail(d.take(UploadPart), RETRYABLE)
     d.fail(d.take(UploadPart), RETRYABLE)
@@ -140,7 +140,7 @@ def test_retries_are_bounded_per_file() -> None:
 
 
 def test_client_errors_fail_at_once_and_the_queue_moves_on() -> None:
-    """UP-RETRY-002 UP-CB-004 UP-CB-007 UP-DEV-002 UP-DEV-004."""
+    """UP-RETRY-002 UP-CB-004 UP-CB-007 UP-DEV-002 UP-DEV-004"""
     d = started()
     d.add("g", make_data(1000, seed=9))
     d.fail(d.take(UploadPart), FATAL)
@@ -157,7 +157,7 @@ def test_client_errors_fail_at_once_and_the_queue_moves_on() -> None:
 
 
 def test_failed_files_restart_on_start_and_keep_checkpointing() -> None:
-    """UP-API-007 UP-DEV-006: no persistence latch after a failure."""
+    """UP-API-007 UP-DEV-006: no persistence latch after a failure"""
     d = started(checkpoint_interval=0)
     d.complete(d.take(UploadPart))
     d.fail(d.take(UploadPart), FATAL)
@@ -168,7 +168,7 @@ def test_failed_files_restart_on_start_and_keep_checkpointing() -> None:
 
 
 def test_abandoned_requests_are_issued_again_without_using_the_budget() -> None:
-    """UP-RETRY-006."""
+    """UP-RETRY-006"""
     d = started(retry=RetryPolicy(max_retries=0))
     part = d.take(UploadPart)
     d.abandon(part)
@@ -179,7 +179,7 @@ def test_abandoned_requests_are_issued_again_without_using_the_budget() -> None:
 
 
 def test_token_expiry_pauses_and_resumes_the_same_upload() -> None:
-    """UP-TOKEN-003 UP-API-011 UP-CB-005 UP-STATE-005."""
+    """UP-TOKEN-003 UP-API-011 UP-CB-005 UP-STATE-005"""
     d = started(size=6 * KIB100, parallel=3)
     d.complete(d.take(UploadPart))
     upload_id = d.core.file("f").upload_id
@@ -203,7 +203,7 @@ def test_token_expiry_pauses_and_resumes_the_same_upload() -> None:
 
 
 def test_stale_token_errors_are_just_repeated() -> None:
-    """UP-TOKEN-004."""
+    """UP-TOKEN-004"""
     d = started(parallel=2)
     first, second = d.take(UploadPart), d.take(UploadPart)
     d.fail(first, EXPIRED)
@@ -216,7 +216,7 @@ def test_stale_token_errors_are_just_repeated() -> None:
 
 
 def test_signature_mismatch_counts_as_expiry_only_once() -> None:
-    """UP-TOKEN-002 UP-DEV-007."""
+    """UP-TOKEN-002 UP-DEV-007"""
     mismatch = service_error("SignatureDoesNotMatch", 403)
     d = started(parallel=1)
     d.fail(d.take(UploadPart), mismatch)
@@ -232,7 +232,7 @@ def test_signature_mismatch_counts_as_expiry_only_once() -> None:
 
 
 def test_sts_refresh_mid_upload_calls_refresh_upload_video() -> None:
-    """UP-API-012 UP-TOKEN-005 UP-DEV-009."""
+    """UP-API-012 UP-TOKEN-005 UP-DEV-009"""
     d = started(sts=True, parallel=1)
     d.complete(d.take(UploadPart))
     d.fail(d.take(UploadPart), EXPIRED)
@@ -250,7 +250,7 @@ def test_sts_refresh_mid_upload_calls_refresh_upload_video() -> None:
 
 
 def test_proactive_refresh_before_expiry_keeps_uploading() -> None:
-    """UP-TOKEN-006 UP-OPT-010 UP-DEV-033; UP-DEV-031: images are never refreshed early."""
+    """UP-TOKEN-006 UP-OPT-010 UP-DEV-033"""
     d = ScriptedDriver(options(parallel=1, refresh_margin=300), credentials_ttl=3000)
     d.add("f", make_data(3 * KIB100))
     d.send(StartUpload())
@@ -279,7 +279,7 @@ def test_proactive_refresh_before_expiry_keeps_uploading() -> None:
 
 
 def test_resume_from_a_checkpoint_lists_parts_and_reuses_the_video() -> None:
-    """UP-RESUME-001 UP-RESUME-002 UP-RESUME-003 UP-DEV-016 UP-DEV-017 UP-DEV-027."""
+    """UP-RESUME-001 UP-RESUME-002 UP-RESUME-003 UP-DEV-016 UP-DEV-017 UP-DEV-027"""
     first = started(size=6 * KIB100, parallel=2, checkpoint_interval=0)
     first.complete(first.take(UploadPart))
     first.complete(first.take(UploadPart))
@@ -305,7 +305,7 @@ def test_resume_from_a_checkpoint_lists_parts_and_reuses_the_video() -> None:
 
 
 def test_resume_onto_a_vanished_upload_starts_a_new_one_for_the_same_video() -> None:
-    """UP-RESUME-004."""
+    """UP-RESUME-004"""
     first = started(checkpoint_interval=0)
     first.complete(first.take(UploadPart))
     saved = first.checkpoints[-1].checkpoint
@@ -320,7 +320,7 @@ def test_resume_onto_a_vanished_upload_starts_a_new_one_for_the_same_video() -> 
 
 
 def test_no_such_upload_mid_upload_restarts_for_the_same_video() -> None:
-    """UP-RESUME-005 UP-DEV-028 UP-PROG-002."""
+    """UP-RESUME-005 UP-DEV-028 UP-PROG-002"""
     d = started(parallel=1)
     d.complete(d.take(UploadPart))
     d.model.uploads.clear()
@@ -331,7 +331,7 @@ def test_no_such_upload_mid_upload_restarts_for_the_same_video() -> None:
 
 
 def test_complete_whose_answer_was_lost_is_checked_with_head() -> None:
-    """UP-RESUME-006."""
+    """UP-RESUME-006"""
     d = started(size=2 * KIB100, parallel=2)
     d.complete(d.take(UploadPart))
     d.complete(d.take(UploadPart))
@@ -351,7 +351,7 @@ def test_complete_whose_answer_was_lost_is_checked_with_head() -> None:
 
 
 def test_part_crc_mismatch_is_retried_and_object_mismatch_fails() -> None:
-    """UP-CRC-001 UP-CRC-002 UP-DEV-023."""
+    """UP-CRC-001 UP-CRC-002 UP-DEV-023"""
     d = started(parallel=1)
     part = d.take(UploadPart)
     d.send(PartUploaded(command_id=part.command_id, etag="E", crc64=1, server_crc64=2))
@@ -377,7 +377,7 @@ def test_part_crc_mismatch_is_retried_and_object_mismatch_fails() -> None:
 
 
 def test_cancel_aborts_the_multipart_upload() -> None:
-    """UP-CANCEL-001 UP-API-003 UP-CB-006 UP-DEV-008."""
+    """UP-CANCEL-001 UP-API-003 UP-CB-006 UP-DEV-008"""
     d = started()
     d.complete(d.take(UploadPart))
     upload_id = d.core.file("f").upload_id
@@ -393,7 +393,7 @@ def test_cancel_aborts_the_multipart_upload() -> None:
 
 
 def test_delete_aborts_and_late_outcomes_change_nothing() -> None:
-    """UP-CANCEL-001 UP-CANCEL-003 UP-API-002."""
+    """UP-CANCEL-001 UP-CANCEL-003 UP-API-002"""
     d = started()
     parts = [c for c in d.pending if isinstance(c, UploadPart)]
     d.send(DeleteFile(file_id="f"))
@@ -404,7 +404,7 @@ def test_delete_aborts_and_late_outcomes_change_nothing() -> None:
 
 
 def test_an_initiate_that_lands_after_cancel_is_aborted() -> None:
-    """UP-CANCEL-002."""
+    """UP-CANCEL-002"""
     for ending in (CancelFile(file_id="f"), DeleteFile(file_id="f"), CleanList()):
         d = ScriptedDriver(options())
         d.add("f", make_data(3 * KIB100))
@@ -418,7 +418,7 @@ def test_an_initiate_that_lands_after_cancel_is_aborted() -> None:
 
 
 def test_clean_list_keeps_the_checkpoint_for_a_later_resume() -> None:
-    """UP-API-006 UP-CKPT-004."""
+    """UP-API-006 UP-CKPT-004"""
     d = started(checkpoint_interval=0)
     d.complete(d.take(UploadPart))
     d.send(CleanList())
@@ -427,7 +427,7 @@ def test_clean_list_keeps_the_checkpoint_for_a_later_resume() -> None:
 
 
 def test_checkpoint_key_is_the_content_fingerprint() -> None:
-    """UP-CKPT-002 UP-DEV-015: same name, size and mtime, other content -> other key."""
+    """UP-CKPT-002 UP-DEV-015: same name, size and mtime, other content -> other key"""
     a, b = ScriptedDriver(options()), ScriptedDriver(options())
     a.add("f", make_data(3 * KIB100, seed=1))
     b.add("f", make_data(3 * KIB100, seed=2))
@@ -438,7 +438,7 @@ def test_checkpoint_key_is_the_content_fingerprint() -> None:
 
 
 def test_a_checkpoint_for_another_file_is_refused() -> None:
-    """UP-CKPT-005 UP-API-014."""
+    """UP-CKPT-005 UP-API-014"""
     d = started(checkpoint_interval=0)
     d.complete(d.take(UploadPart))
     saved = d.core.checkpoint("f")

@@ -120,7 +120,7 @@ def snapshot(d: ScriptedDriver) -> object:
 
 
 def test_recipes_cover_every_file_state() -> None:
-    """UP-STATE-001."""
+    """UP-STATE-001"""
     assert set(FILE_RECIPES) == set(FileState)
     for state, recipe in FILE_RECIPES.items():
         for variant in range(4):
@@ -135,7 +135,7 @@ def test_recipes_cover_every_file_state() -> None:
 def test_every_file_state_and_user_event(
     state: FileState, trigger: FileTrigger, variant: int
 ) -> None:
-    """UP-STATE-003 UP-API-002 UP-API-003 UP-API-004 UP-API-015."""
+    """UP-STATE-003 UP-API-002 UP-API-003 UP-API-004 UP-API-015"""
     d = new_driver()
     FILE_RECIPES[state](d, variant)
     assert d.core.file("f").state is state
@@ -215,7 +215,7 @@ UPLOADER_EVENTS = {
 def test_every_uploader_state_and_user_event(
     state: UploaderState, trigger: UploaderTrigger, variant: int
 ) -> None:
-    """UP-STATE-002 UP-STATE-003 UP-API-006 UP-API-007 UP-API-008 UP-DEV-024 UP-DEV-013."""
+    """UP-STATE-002 UP-STATE-003 UP-API-006 UP-API-007 UP-API-008 UP-DEV-024 UP-DEV-013"""
     assert set(UPLOADER_RECIPES) == set(UploaderState)
     d = new_driver()
     UPLOADER_RECIPES[state](d, variant)
@@ -232,7 +232,7 @@ def test_every_uploader_state_and_user_event(
 
 
 def test_unknown_files_raise_before_any_change() -> None:
-    """UP-API-002 UP-CORE-004."""
+    """UP-API-002 UP-CORE-004"""
     d = new_driver()
     d.add("f", make_data(1000))
     before = snapshot(d)

@@ -1,6 +1,7 @@
 """vodref.core: the VOD uploader as a pure state machine (no I/O, no clock, no threads).
 
-Read :mod:`vodref.core.states` for the theory of operation, then :class:`Uploader`.
+Read :mod:`vodref.core.states` for the theory of operation and the rulebook (transitions,
+user triggers, upload steps, failure reactions), then :class:`Uploader`.
 
 Driver guide
 ------------

@@ -1,7 +1,8 @@
 """The mutable per-file record the core keeps, and the snapshots built from it.
 
 Only the uploader modules touch a record. Which step of the upload a file is in is derived
-from these fields (see ``_transfer.TransferEngine._advance``), never stored twice.
+from these fields (:meth:`FileRecord.facts` feeds :func:`~vodref.core.states.next_step`), never
+stored twice.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from .checkpoint import Checkpoint, CheckpointPart, _trusted_checkpoint, _truste
 from .commands import AuthReason
 from .events import AddFile
 from .planning import PartPlan
-from .states import FileState
+from .states import FileState, RetryKey, UploadFacts
 from .values import (
     Credentials,
     MediaKind,
@@ -134,7 +135,7 @@ class FileRecord:
         self.op_waiting = False
         self.outstanding: set[int] = set()
         # retries
-        self.retry_counts: dict[int | str, int] = {}
+        self.retry_counts: dict[RetryKey, int] = {}
         self.budget_used = 0
         # checkpointing
         self.dirty = False
@@ -146,6 +147,21 @@ class FileRecord:
         """Uploading and still in the list. A deleted or cleaned record keeps its last state
         (late outcomes still find it through their flights) but must not act on it."""
         return self.state is FileState.UPLOADING and not self.removed
+
+    def facts(self) -> UploadFacts:
+        """The frozen view :func:`~vodref.core.states.next_step` decides on."""
+        plan = self.plan
+        return UploadFacts(
+            uploading=self.state is FileState.UPLOADING and not self.removed,
+            needs_auth=self.needs_auth,
+            auth_pending=self.auth_request is not None or self.auth_waiting,
+            op_pending=self.op_in_flight is not None or self.op_waiting,
+            multipart=plan.multipart,
+            has_upload_id=self.upload_id is not None,
+            needs_listing=self.needs_listing,
+            verify_pending=self.verify_pending,
+            parts_complete=len(self.done) == plan.part_count and not self.in_flight_numbers,
+        )
 
     # ------------------------------------------------------------------ upload bookkeeping
 

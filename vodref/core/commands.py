@@ -18,6 +18,7 @@ import enum
 from dataclasses import dataclass
 
 from .checkpoint import Checkpoint
+from .states import CancelReason
 from .values import Credentials, MediaKind, ObjectTarget, ServiceError, StsToken
 from .views import FileView
 
@@ -266,11 +267,12 @@ class NotifyTokenExpired(Notify):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class NotifyCanceled(Notify):
-    """JS ``onUploadCanceled``: an Uploading file stopped because of ``reason``:
-    ``"cancel"``, ``"delete"``, ``"stop"``, ``"pause"`` or ``"clean"``."""
+    """JS ``onUploadCanceled``: an Uploading file stopped because of ``reason`` (a
+    :class:`~vodref.core.states.CancelReason`, a ``str``: ``"cancel"``, ``"delete"``,
+    ``"stop"``, ``"pause"`` or ``"clean"``)."""
 
     file: FileView
-    reason: str
+    reason: CancelReason
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -17,7 +17,8 @@ import heapq
 from collections.abc import Callable
 from typing import Any
 
-from ._outcomes import OutcomeHandling
+from ._machine import Machine
+from ._outcomes import on_outcome
 from ._records import FileRecord
 from ._validate import check_float
 from .checkpoint import Checkpoint
@@ -51,6 +52,7 @@ from .events import (
     MultipartInitiated,
     ObjectHeaded,
     ObjectPut,
+    Outcome,
     PartsListed,
     PartUploaded,
     PauseFile,
@@ -63,11 +65,16 @@ from .events import (
 from .options import UploaderOptions
 from .planning import MAX_FILE_SIZE, MAX_PARTS, PartPlan, plan_parts
 from .states import (
+    FILE_EVENT_TRIGGERS,
+    SWEEPS,
+    UPLOADER_EVENT_TRIGGERS,
+    CancelReason,
     FileState,
     FileTrigger,
     UploaderState,
     UploaderTrigger,
     file_targets,
+    start_target,
     uploader_targets,
 )
 from .values import MediaKind
@@ -76,7 +83,7 @@ from .views import FileView
 __all__ = ["Uploader"]
 
 
-class Uploader(OutcomeHandling):
+class Uploader:
     """The uploader as a pure state machine: events in, commands out.
 
     ``random`` returns floats in [0, 1) for retry jitter (pass ``random.Random(seed).random``);
@@ -92,17 +99,24 @@ class Uploader(OutcomeHandling):
         *,
         random: Callable[[], float] | None = None,
     ) -> None:
-        super().__init__(options if options is not None else UploaderOptions(), random)
-        self._dispatch: dict[type[Any], Callable[[Any], None]] = {
-            AddFile: self._add_file,
-            DeleteFile: self._delete_file,
-            CancelFile: self._cancel_file,
-            ResumeFile: self._resume_file,
-            PauseFile: self._pause_file,
-            CleanList: self._clean_list,
-            StartUpload: self._start_upload,
-            StopUpload: self._stop_upload,
+        self._m = Machine(options if options is not None else UploaderOptions(), random)
+        # User calls reach their handler through the trigger tables of vodref.core.states.
+        self._file_calls: dict[FileTrigger, Callable[[FileRecord], None]] = {
+            FileTrigger.CANCEL: self._cancel_file,
+            FileTrigger.DELETE: self._delete_file,
+            FileTrigger.RESUME: self._resume_file,
+            FileTrigger.PAUSE: self._pause_file,
         }
+        self._queue_calls: dict[UploaderTrigger, Callable[[], None]] = {
+            UploaderTrigger.START: self._start_upload,
+            UploaderTrigger.STOP: self._stop_upload,
+            UploaderTrigger.CLEAN: self._clean_list,
+        }
+        self._dispatch: dict[type[Any], Callable[[Any], None]] = {AddFile: self._add_file}
+        for user_event in FILE_EVENT_TRIGGERS:
+            self._dispatch[user_event] = self._file_call
+        for user_event in UPLOADER_EVENT_TRIGGERS:
+            self._dispatch[user_event] = self._queue_call
         for outcome in (
             UploadAuthProvided,
             StsTokenProvided,
@@ -140,8 +154,8 @@ class Uploader(OutcomeHandling):
 
     def next_deadline(self) -> float | None:
         """When the core next wants ``handle_timer``, or None when it waits only for events."""
-        timers = self._timers
-        while timers and not self._timer_live(timers[0]):
+        timers = self._m.timers
+        while timers and not self._m.timer_live(timers[0][2]):
             # Dropping a dead timer changes nothing observable.
             heapq.heappop(timers)
         return timers[0][0] if timers else None
@@ -150,15 +164,15 @@ class Uploader(OutcomeHandling):
 
     @property
     def state(self) -> UploaderState:
-        return self._state
+        return self._m.state
 
     @property
     def options(self) -> UploaderOptions:
-        return self._options
+        return self._m.options
 
     def files(self) -> tuple[FileView, ...]:
         """JS ``listFiles()``: snapshots of every file, in list order."""
-        return tuple(rec.view() for rec in self._files.values())
+        return tuple(rec.view() for rec in self._m.files.values())
 
     def file(self, file_id: str) -> FileView:
         return self._record(file_id).view()
@@ -174,46 +188,51 @@ class Uploader(OutcomeHandling):
         rec = self._record(file_id)
         for command_id in (rec.auth_request, rec.refresh_request):
             if command_id is not None:
-                command = self._flights[command_id].command
+                command = self._m.flights[command_id].command
                 if isinstance(command, RequestAuth):
                     return command
         return None
 
     def in_flight(self) -> tuple[Request, ...]:
         """Every request whose outcome is still awaited, oldest first."""
-        return tuple(flight.command for flight in self._flights.values())
+        return tuple(flight.command for flight in self._m.flights.values())
 
     # ------------------------------------------------------------------ internals
 
     def _check_now(self, now: float) -> float:
         value = check_float(now, "now", InvalidEventError)
-        if value < self._now:
-            raise InvalidEventError(f"now went backwards: {value} < {self._now}")
+        if value < self._m.now:
+            raise InvalidEventError(f"now went backwards: {value} < {self._m.now}")
         return value
 
     def _run(self, now: float, action: Callable[[], None]) -> list[Command]:
-        previous = self._now
-        self._now = now
-        self._out = []
+        m = self._m
+        previous = m.now
+        m.now = now
+        m.out = []
         try:
             action()
         except VodrefError:
-            self._now = previous
-            self._out = []
+            m.now = previous
+            m.out = []
             raise
         self._settle()
-        out, self._out = self._out, []
+        out, m.out = m.out, []
         return out
 
     def _fire_due(self) -> None:
-        timers = self._timers
-        while timers and timers[0][0] <= self._now:
-            entry = heapq.heappop(timers)
-            if self._timer_live(entry):
-                self._fire(entry)
+        m = self._m
+        timers = m.timers
+        while timers and timers[0][0] <= m.now:
+            _, _, timer = heapq.heappop(timers)
+            if m.timer_live(timer):
+                m.fire(timer)
+
+    def _on_outcome(self, event: Outcome) -> None:
+        on_outcome(self._m, event)
 
     def _record(self, file_id: str) -> FileRecord:
-        rec = self._files.get(file_id)
+        rec = self._m.files.get(file_id)
         if rec is None:
             raise UnknownFileError(f"no file {file_id!r} in the list")
         return rec
@@ -221,25 +240,27 @@ class Uploader(OutcomeHandling):
     def _settle(self) -> None:
         """After every event: leave Expired when nobody waits, start Ready files while there
         is room, and end the run when nothing is left."""
-        if self._state is UploaderState.EXPIRED and not self._expired:
-            self._move_uploader(UploaderTrigger.EXPIRY_CLEARED)
-        if self._state not in (UploaderState.STARTED, UploaderState.EXPIRED):
+        m = self._m
+        if m.state is UploaderState.EXPIRED and not m.expired:
+            m.move_uploader(UploaderTrigger.EXPIRY_CLEARED)
+        if m.state not in (UploaderState.STARTED, UploaderState.EXPIRED):
             return
-        limit = self._options.max_concurrent_files
-        while self._ready_count and len(self._active) < limit:
-            rec = next(r for r in self._files.values() if r.state is FileState.READY)
+        limit = m.options.max_concurrent_files
+        while m.ready_count and len(m.active) < limit:
+            rec = next(r for r in m.files.values() if r.state is FileState.READY)
             self._pick(rec)
-        if not self._active and not self._ready_count:
-            self._move_uploader(UploaderTrigger.DRAIN)
-            self._out.append(NotifyEnded(command_id=self._new_id()))
+        if not m.active and not m.ready_count:
+            m.move_uploader(UploaderTrigger.DRAIN)
+            m.out.append(NotifyEnded(command_id=m.new_id()))
 
     def _pick(self, rec: FileRecord) -> None:
-        self._move(rec, FileTrigger.PICK)
+        m = self._m
+        m.move(rec, FileTrigger.PICK)
         rec.reset_retries()
         rec.error = None
-        self._out.append(NotifyStarted(command_id=self._new_id(), file=rec.view()))
+        m.out.append(NotifyStarted(command_id=m.new_id(), file=rec.view()))
         if rec.object_confirmed:  # a Complete or Put that landed while the file was stopped
-            self._succeed(rec)
+            m.succeed(rec)
             return
         # JS asks for credentials on every start (onUploadstarted). A request from before a
         # stop that is still out stays the one to answer: two requests without a VideoId
@@ -248,32 +269,34 @@ class Uploader(OutcomeHandling):
         if rec.auth_request is None:
             rec.auth_reason = AuthReason.START
             rec.pending_sts = None
-        self._advance(rec)
+        m.advance(rec)
 
-    def _halt(self, rec: FileRecord, reason: str) -> None:
+    def _halt(self, rec: FileRecord, reason: CancelReason) -> None:
         """A file that was Uploading stopped (stop, pause, clean): keep its upload."""
+        m = self._m
         rec.invalidate_timers()
-        self._cancel_outstanding(rec)
-        self._flush_checkpoint(rec)
-        self._out.append(NotifyCanceled(command_id=self._new_id(), file=rec.view(), reason=reason))
+        m.cancel_outstanding(rec)
+        m.flush_checkpoint(rec)
+        m.out.append(NotifyCanceled(command_id=m.new_id(), file=rec.view(), reason=reason))
 
-    def _discard_upload(self, rec: FileRecord, notify: str | None) -> None:
+    def _discard_upload(self, rec: FileRecord, notify: CancelReason | None) -> None:
         """Cancel and delete: abort the multipart upload and drop the checkpoint."""
+        m = self._m
         view = rec.view()
         rec.invalidate_timers()
-        self._cancel_outstanding(rec)
+        m.cancel_outstanding(rec)
         if rec.upload_id is not None and rec.credentials is not None and rec.target is not None:
-            self._issue_abort(rec.file_id, rec.target, rec.credentials, rec.upload_id)
-        self._delete_checkpoint(rec)
+            m.issue_abort(rec.file_id, rec.target, rec.credentials, rec.upload_id)
+        m.delete_checkpoint(rec)
         rec.reset_upload()
         rec.object_confirmed = False
         if notify is not None:
-            self._out.append(NotifyCanceled(command_id=self._new_id(), file=view, reason=notify))
+            m.out.append(NotifyCanceled(command_id=m.new_id(), file=view, reason=notify))
 
     # ------------------------------------------------------------------ user calls
 
     def _add_file(self, event: AddFile) -> None:
-        if event.file_id in self._files:
+        if event.file_id in self._m.files:
             raise DuplicateFileError(f"file {event.file_id!r} is already in the list")
         if event.size == 0:
             raise EmptyFileError(f"file {event.name!r} is empty (EmptyFile)")
@@ -283,7 +306,7 @@ class Uploader(OutcomeHandling):
             )
         checkpoint = event.checkpoint
         if checkpoint is None:
-            plan = plan_parts(event.size, self._options.part_size)
+            plan = plan_parts(event.size, self._m.options.part_size)
         else:
             plan = _plan_from_checkpoint(event, checkpoint)
         rec = FileRecord(event, plan)
@@ -295,62 +318,71 @@ class Uploader(OutcomeHandling):
                 rec.needs_listing = True
                 rec.claim(checkpoint.parts)
             rec.last_save = None
-        self._files[rec.file_id] = rec
-        self._ready_count += 1
+        self._m.add(rec)
 
-    def _delete_file(self, event: DeleteFile) -> None:
+    def _file_call(self, event: CancelFile | DeleteFile | ResumeFile | PauseFile) -> None:
         rec = self._record(event.file_id)
+        self._file_calls[FILE_EVENT_TRIGGERS[type(event)]](rec)
+
+    def _queue_call(self, event: StartUpload | StopUpload | CleanList) -> None:
+        self._queue_calls[UPLOADER_EVENT_TRIGGERS[type(event)]]()
+
+    def _delete_file(self, rec: FileRecord) -> None:
         file_targets(rec.state, FileTrigger.DELETE)
         if rec.state not in (FileState.SUCCESS, FileState.CANCELED):
             uploading = rec.state is FileState.UPLOADING
-            self._discard_upload(rec, "delete" if uploading else None)
-        self._move(rec, FileTrigger.DELETE)
+            self._discard_upload(rec, CancelReason.DELETE if uploading else None)
+        self._m.move(rec, FileTrigger.DELETE)
 
-    def _cancel_file(self, event: CancelFile) -> None:
-        rec = self._record(event.file_id)
+    def _cancel_file(self, rec: FileRecord) -> None:
         file_targets(rec.state, FileTrigger.CANCEL)
         uploading = rec.state is FileState.UPLOADING
-        self._move(rec, FileTrigger.CANCEL)
-        self._discard_upload(rec, "cancel" if uploading else None)
+        self._m.move(rec, FileTrigger.CANCEL)
+        self._discard_upload(rec, CancelReason.CANCEL if uploading else None)
 
-    def _resume_file(self, event: ResumeFile) -> None:
-        rec = self._record(event.file_id)
-        self._move(rec, FileTrigger.RESUME)
+    def _resume_file(self, rec: FileRecord) -> None:
+        self._m.move(rec, FileTrigger.RESUME)
         rec.reset_retries()
         rec.error = None
 
-    def _pause_file(self, event: PauseFile) -> None:
-        rec = self._record(event.file_id)
+    def _pause_file(self, rec: FileRecord) -> None:
         uploading = rec.state is FileState.UPLOADING
-        self._move(rec, FileTrigger.PAUSE)
+        self._m.move(rec, FileTrigger.PAUSE)
         if uploading:
-            self._halt(rec, "pause")
+            self._halt(rec, CancelReason.PAUSE)
 
-    def _clean_list(self, event: CleanList) -> None:
-        self._move_uploader(UploaderTrigger.CLEAN)
-        for rec in list(self._files.values()):
+    def _clean_list(self) -> None:
+        m = self._m
+        m.move_uploader(UploaderTrigger.CLEAN)
+        trigger, states = SWEEPS[CleanList]
+        for rec in list(m.files.values()):
             if rec.state is FileState.UPLOADING:
-                self._halt(rec, "clean")
-            self._move(rec, FileTrigger.DELETE)
+                self._halt(rec, CancelReason.CLEAN)
+            if rec.state in states:
+                m.move(rec, trigger)
 
-    def _start_upload(self, event: StartUpload) -> None:
-        uploader_targets(self._state, UploaderTrigger.START)
-        for rec in self._files.values():
-            if rec.state in (FileState.FAILURE, FileState.STOPPED):
-                self._move(rec, FileTrigger.RESTART)
+    def _start_upload(self) -> None:
+        m = self._m
+        uploader_targets(m.state, UploaderTrigger.START)
+        trigger, states = SWEEPS[StartUpload]
+        for rec in m.files.values():
+            if rec.state in states:
+                m.move(rec, trigger)
                 rec.reset_retries()
                 rec.error = None
-        if self._ready_count:
-            self._move_uploader(UploaderTrigger.START, UploaderState.STARTED)
-        else:
-            self._move_uploader(UploaderTrigger.START, UploaderState.ENDED)
-            self._out.append(NotifyEnded(command_id=self._new_id()))
+        target = start_target(has_ready_files=m.ready_count > 0)
+        m.move_uploader(UploaderTrigger.START, target)
+        if target is UploaderState.ENDED:
+            m.out.append(NotifyEnded(command_id=m.new_id()))
 
-    def _stop_upload(self, event: StopUpload) -> None:
-        self._move_uploader(UploaderTrigger.STOP)
-        for rec in list(self._active.values()):
-            self._move(rec, FileTrigger.STOP)
-            self._halt(rec, "stop")
+    def _stop_upload(self) -> None:
+        m = self._m
+        m.move_uploader(UploaderTrigger.STOP)
+        trigger, states = SWEEPS[StopUpload]
+        # In the order the files started (the index), as every stop has been.
+        for rec in [r for r in m.active.values() if r.state in states]:
+            m.move(rec, trigger)
+            self._halt(rec, CancelReason.STOP)
 
 
 def _plan_from_checkpoint(event: AddFile, checkpoint: Checkpoint) -> PartPlan:
