@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from core_support import ScriptedDriver, make_data
 from hypothesis import given
 from hypothesis import strategies as st
+from support.core import ScriptedDriver, make_data
 
 from vodref.core import (
     Checkpoint,

@@ -14,7 +14,7 @@ import dataclasses
 import random
 
 import pytest
-from core_support import ScriptedDriver, make_data
+from support.core import ScriptedDriver, make_data
 
 from vodref.core import (
     Checkpoint,

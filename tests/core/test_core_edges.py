@@ -5,7 +5,7 @@ cancel, malformed answers."""
 from __future__ import annotations
 
 import pytest
-from core_support import (
+from support.core import (
     EXPIRED,
     FATAL,
     RETRYABLE,

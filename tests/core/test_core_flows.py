@@ -4,7 +4,7 @@ order, the API calls and their misuse. Recovery paths are in test_core_recovery.
 from __future__ import annotations
 
 import pytest
-from core_support import ScriptedDriver, crc_of, make_data
+from support.core import ScriptedDriver, crc_of, make_data
 
 from vodref.core import (
     MAX_FILE_SIZE,

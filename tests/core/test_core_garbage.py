@@ -7,9 +7,9 @@ import dataclasses
 import math
 from typing import Any
 
-from core_support import ScriptedDriver, make_data
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from support.core import ScriptedDriver, make_data
 
 import vodref.core as core
 from vodref.core import (

@@ -8,7 +8,7 @@ import re
 import sys
 from pathlib import Path
 
-from core_support import ScriptedDriver, make_data
+from support.core import ScriptedDriver, make_data
 
 from vodref.core import StartUpload, UploaderOptions
 

@@ -11,7 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from core_support import (
+from hypothesis import assume, given
+from hypothesis import strategies as st
+from support.core import (
     EXPIRED,
     FATAL,
     RETRYABLE,
@@ -20,8 +22,6 @@ from core_support import (
     make_data,
     service_error,
 )
-from hypothesis import assume, given
-from hypothesis import strategies as st
 
 from vodref.core import (
     AbortMultipart,

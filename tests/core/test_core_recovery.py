@@ -1,10 +1,10 @@
 """Scenario tests of the recovery paths: retries, token expiry, resume, lost uploads, cancel,
-integrity. The model is tests/core/core_support.py's in-memory OSS."""
+integrity. The model is tests/support/core.py's in-memory OSS."""
 
 from __future__ import annotations
 
 import pytest
-from core_support import (
+from support.core import (
     EXPIRED,
     FATAL,
     RETRYABLE,

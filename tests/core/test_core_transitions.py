@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from core_support import EXPIRED, FATAL, ScriptedDriver, make_data
 from hypothesis import given
 from hypothesis import strategies as st
+from support.core import EXPIRED, FATAL, ScriptedDriver, make_data
 
 from vodref.core import (
     FILE_TRANSITIONS,

@@ -19,15 +19,6 @@ from __future__ import annotations
 
 import random
 
-from core_support import (
-    EXPIRED,
-    FATAL,
-    RETRYABLE,
-    TIMEOUT,
-    ScriptedDriver,
-    crc_of,
-    make_data,
-)
 from hypothesis import event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -36,6 +27,15 @@ from hypothesis.stateful import (
     invariant,
     precondition,
     rule,
+)
+from support.core import (
+    EXPIRED,
+    FATAL,
+    RETRYABLE,
+    TIMEOUT,
+    ScriptedDriver,
+    crc_of,
+    make_data,
 )
 
 from vodref.core import (
