@@ -100,7 +100,8 @@ def test_benchmark_runs_and_work_per_part_is_constant() -> None:
     """UP-CORE-006: the timed figures come from `python bench/bench_core.py`; here the benchmark
     must work, and the commands the core returns per part must not grow."""
     bench = load_bench()
-    assert bench.run(50) >= 0
+    # run() itself asserts that the file ends in Success; a clock that measured nothing fails.
+    assert bench.run(50) > 0
 
     counts = []
     for parts in (20, 200):
