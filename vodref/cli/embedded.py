@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import shutil
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -32,7 +34,8 @@ _LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
 
 class EmulatorUnavailableError(Exception):
-    """The ``emulator`` package cannot be imported (an install without it)."""
+    """The ``emulator`` package cannot be imported (an install without it), or its data
+    directory cannot be used (the message names it)."""
 
 
 def default_emulator_dir() -> Path:
@@ -48,11 +51,19 @@ class EmbeddedEmulator:
         *,
         fsync: bool = True,
         faults: list[dict[str, Any]] | None = None,
+        fresh: bool = False,
+        on_wait: Callable[[str], None] | None = None,
     ) -> None:
+        """``fresh``: empty the data directory first (the demo's emulator keeps nothing
+        from the last run). ``on_wait(holder)`` is called before waiting for another
+        process that uses the directory."""
         self.data_dir = data_dir or default_emulator_dir()
         self._fsync = fsync
         self._faults = faults or []
+        self._fresh = fresh
+        self._on_wait = on_wait
         self._server: Any = None
+        self._state: Any = None
 
     def __enter__(self) -> EmbeddedEmulator:
         # Imported here, not at module level: only this command needs the emulator, and the
@@ -67,8 +78,9 @@ class EmbeddedEmulator:
                 f"the embedded emulator is not available ({error}); install vodref with it "
                 "(pip install vodref), or pass --endpoint"
             ) from error
-        self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self._prepare_directory()
         state = EmulatorState(EmulatorConfig(data_dir=self.data_dir, fsync=self._fsync))
+        self._state = state
         port_file = self.data_dir / "last-port"
         preferred = 0
         with contextlib.suppress(OSError, ValueError):
@@ -89,6 +101,25 @@ class EmbeddedEmulator:
         self.access_key_secret = state.config.access_key_secret
         self.region = state.config.region
         return self
+
+    def _prepare_directory(self) -> None:
+        try:
+            self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        except FileExistsError:
+            raise EmulatorUnavailableError(
+                f"cannot use emulator data directory {self.data_dir}: it is a file, not a "
+                "directory (give another --emulator-data-dir)"
+            ) from None
+        except OSError as error:
+            raise EmulatorUnavailableError(
+                f"cannot use emulator data directory {self.data_dir}: {error.strerror or error}"
+            ) from None
+        if self._fresh:
+            for entry in self.data_dir.iterdir():
+                if entry.is_dir() and not entry.is_symlink():
+                    shutil.rmtree(entry)
+                else:
+                    entry.unlink()
 
     @property
     def url(self) -> str:
