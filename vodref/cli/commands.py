@@ -37,7 +37,7 @@ import platformdirs
 from ..api import Vod
 from ..api.js_options import retry_from_js
 from ..core import StsToken, UploaderOptions, VodrefError, plan_parts
-from ..errors import UploadWaitTimeout
+from ..errors import CheckpointStoreError, UploadWaitTimeout
 from ..sources import open_source
 from ..stores import FileCheckpointStore
 from ..transport import OssHttpTransport
@@ -172,8 +172,36 @@ def _checkpoint_interval(paths: Sequence[str], part_size: int) -> float:
 def run_upload(args: argparse.Namespace, paths: Sequence[str], out: TextIO, err: TextIO) -> int:
     options = _checked_options(args, paths)
     mode = choose_progress_mode(args.progress, err)
+    store = _checkpoint_store(args.checkpoint_dir)
+    with contextlib.ExitStack() as cleanup:
+        if store is not None:
+            cleanup.callback(store.close)
+        return _upload(args, paths, options=options, store=store, mode=mode, out=out, err=err)
+
+
+def _checkpoint_store(directory: str | None) -> FileCheckpointStore | None:
+    """The store for ``--checkpoint-dir``, made before anything starts, so a directory that
+    cannot be used is a usage error (None: the uploader's default store)."""
+    if not directory:
+        return None
+    try:
+        return FileCheckpointStore(directory)
+    except CheckpointStoreError as error:
+        reason = "it is a file" if Path(directory).is_file() else str(error)
+        raise UsageProblem(f"cannot use --checkpoint-dir {directory}: {reason}") from None
+
+
+def _upload(
+    args: argparse.Namespace,
+    paths: Sequence[str],
+    *,
+    options: UploaderOptions,
+    store: FileCheckpointStore | None,
+    mode: str,
+    out: TextIO,
+    err: TextIO,
+) -> int:
     with _service(args, err) as service:
-        store = FileCheckpointStore(args.checkpoint_dir) if args.checkpoint_dir else None
         reporter = Reporter(mode, out, err)
         vod = Vod(
             options=options,
@@ -210,8 +238,6 @@ def run_upload(args: argparse.Namespace, paths: Sequence[str], out: TextIO, err:
         finally:
             views = vod.list_files()
             vod.close()
-            if store is not None:
-                store.close()
             reporter.close_display()
         all_ok = reporter.finish(views, interrupted=interrupted)
     if interrupted:

@@ -110,8 +110,9 @@ def _request_url(error: BaseException) -> str | None:
         url = getattr(request, "url", None)
         if isinstance(url, str):
             return url
-        host, port = getattr(item, "host", None), getattr(item, "port", None)
-        if isinstance(host, str) and host:  # a urllib3 pool error names its pool
+        pool = getattr(item, "pool", None)  # a urllib3 pool error carries its pool
+        host, port = getattr(pool, "host", None), getattr(pool, "port", None)
+        if isinstance(host, str) and host:
             return f"http://{host}:{port}" if port else f"http://{host}"
     return None
 
