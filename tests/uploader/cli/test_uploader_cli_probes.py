@@ -9,22 +9,20 @@ from __future__ import annotations
 
 import concurrent.futures
 import json
-import re
 import socket
 import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
+from support.cli import assert_clean, run_cli
+from support.uploader import MIN_PART, isolated_env, write_file
 
 import vodref
 from emulator.faults import Effect, Match
-from support.uploader import MIN_PART, isolated_env, write_file
 
-CLI = [sys.executable, "-m", "vodref.cli"]
 KEY_ID = "LTAIprobeKeyId7Q3x"
 SECRET = "probe-secret-Zq81vN4"
 TOKEN = "probe-sts-token-CAIS9x7"
@@ -39,30 +37,6 @@ class Probe:
     says: str  # a substring of stderr
     env: dict[str, str] = field(default_factory=dict)
     never: tuple[str, ...] = ()  # substrings that must not appear in stderr
-
-
-def run_cli(
-    args: list[str], env: dict[str, str], *, cwd: Path | None = None, timeout: float = 90
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*CLI, *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=cwd,
-        timeout=timeout,
-        check=False,
-    )
-
-
-def assert_clean(result: subprocess.CompletedProcess[str], secrets: tuple[str, ...]) -> None:
-    """No traceback, and no secret, signature or unmasked credential in either stream."""
-    for name, text in (("stdout", result.stdout), ("stderr", result.stderr)):
-        assert "Traceback" not in text, f"{name}:\n{text}"
-        for secret in secrets:
-            assert secret not in text, f"{secret!r} in {name}:\n{text}"
-        assert not re.search(r"(?i)signature['\"]?\s*[=:]\s*['\"]?(?!\*\*\*)\w", text), text
-        assert not re.search(r"(?i)authorization['\"]?\s*[=:]\s*['\"]?(?!\*\*\*)\w", text), text
 
 
 def _free_port() -> int:

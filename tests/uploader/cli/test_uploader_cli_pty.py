@@ -12,8 +12,8 @@ from pathlib import Path
 import pexpect
 import pyte
 import pytest
-
 from support.uploader import MIN_PART, isolated_env, write_file
+
 from vodref.cli.report import INTERRUPT_NOTICE
 
 ROWS = 30

@@ -9,8 +9,8 @@ import io
 import pyte
 import pytest
 from rich.console import Console
-
 from support.uploader import MIN_PART
+
 from vodref.cli import parse_size
 from vodref.cli.options import parse_age
 from vodref.cli.progress import LineLog, TerminalBars, format_bytes, format_duration
