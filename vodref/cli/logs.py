@@ -25,14 +25,17 @@ from collections.abc import Iterable
 __all__ = ["configure_logging", "redact"]
 
 MASK = "***"
-# Query parameters and headers whose value is secret or identifies a key, as OSS (V1, V4,
-# presigned) and the RPC APIs (VOD, STS) name them.
-_SECRET_PARAMETER = re.compile(
-    r"(?i)\b(OSSAccessKeyId|AccessKeyId|AccessKeySecret|SecurityToken|Signature|Credential"
-    r"|x-oss-signature|x-oss-credential|x-oss-security-token|x-acs-security-token)"
-    r"(['\"]?\s*[=:]\s*['\"]?)([^&\s\"',;]+)"
+# Query parameters, headers and fields whose value is secret or identifies a key, as OSS
+# (V1, V4, presigned), the RPC APIs (VOD, STS), VOD's UploadAuth and the SDKs' own debug
+# lines name them. Not anchored at a word boundary: a header inside a repr'd
+# string-to-sign follows a literal "\n".
+_SECRET_NAMES = (
+    r"OSSAccessKeyId|AccessKeyId|access_key_id|AccessKeySecret|access_key_secret"
+    r"|SecurityToken|security_token|x-oss-security-token|x-acs-security-token"
+    r"|UploadAuth|Signature|Credential|x-oss-signature|x-oss-credential"
 )
-_AUTHORIZATION = re.compile(r"(?i)\b(authorization['\"]?\s*[=:]\s*['\"]?)[^\r\n\"']+")
+_SECRET_PARAMETER = re.compile(rf"(?i)({_SECRET_NAMES})(['\"]?\s*[=:]\s*['\"]?)([^&\s\"',;\\]+)")
+_AUTHORIZATION = re.compile(r"(?i)(authorization['\"]?\s*[=:]\s*['\"]?)[^\r\n\"'\\]+")
 
 
 def redact(text: str, secrets: Iterable[str] = ()) -> str:
