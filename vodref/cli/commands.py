@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import logging
 import os
 import random
 import shutil
@@ -56,9 +57,12 @@ from .options import (
     parse_arguments,
     resolve_environment,
 )
+from .progress import format_bytes
 from .report import Reporter, choose_progress_mode
 
 __all__ = ["main", "run_demo", "run_upload"]
+
+log = logging.getLogger("vodref.cli")
 
 # The JS retryDuration default; the CLI has no option for it.
 RETRY_DURATION = 2.0
@@ -172,6 +176,17 @@ def _checkpoint_interval(paths: Sequence[str], part_size: int) -> float:
 def run_upload(args: argparse.Namespace, paths: Sequence[str], out: TextIO, err: TextIO) -> int:
     options = _checked_options(args, paths)
     mode = choose_progress_mode(args.progress, err)
+    log.info(
+        "%d file(s); parts of %s, %d in flight per file, %d file(s) at once, %d retries, "
+        "%.0f s timeout; progress: %s",
+        len(paths),
+        format_bytes(options.part_size),
+        options.parallel,
+        options.max_concurrent_files,
+        options.retry.max_retries,
+        args.timeout,
+        mode,
+    )
     store = _checkpoint_store(args.checkpoint_dir)
     with contextlib.ExitStack() as cleanup:
         if store is not None:
@@ -239,6 +254,14 @@ def _upload(
             views = vod.list_files()
             vod.close()
             reporter.close_display()
+        for view in views:
+            log.info(
+                "%s: %s, %d of %d bytes",
+                reporter.label(view),
+                view.state.value,
+                view.bytes_done,
+                view.size,
+            )
         all_ok = reporter.finish(views, interrupted=interrupted)
     if interrupted:
         return EXIT_INTERRUPTED

@@ -12,6 +12,7 @@ from rich.console import Console
 from support.uploader import MIN_PART
 
 from vodref.cli import parse_size
+from vodref.cli.logs import redact
 from vodref.cli.options import parse_age
 from vodref.cli.progress import LineLog, TerminalBars, format_bytes, format_duration
 
@@ -78,3 +79,22 @@ def test_bars_fit_the_width_and_show_queued(width: int) -> None:
     assert "50.0%" in final[0]
     assert "queued" in final[1] and "B/s" not in final[1]
     assert "FAILED" in final[2]
+
+
+@pytest.mark.parametrize(
+    ("line", "kept"),
+    [
+        ("GET /?AccessKeyId=LTAIx&Signature=abc%3D&SignatureMethod=HMAC-SHA1", "SignatureMethod"),
+        (r"b'PUT\n\nFri\nx-oss-security-token:CAISabc_-1\n/b/k'", r"\n/b/k"),
+        ("Init StsAuth: access_key_id: STS.13252d56, access_key_secret: ******", "StsAuth"),
+        ('{"UploadAuth":"eyJBY2Nlc3NLZXlJZCI6==","VideoId":"v1"}', '"VideoId":"v1"'),
+        ("headers: {'Authorization': 'OSS STS.abc:c2ln', 'Date': 'x'}", "'Date': 'x'"),
+    ],
+)
+def test_log_lines_are_masked(line: str, kept: str) -> None:
+    """UPL-CLI-015: every credential the SDKs put in their debug lines is masked; the rest
+    of the line stays readable."""
+    masked = redact(line, secrets=("LTAIx",))
+    assert "***" in masked and kept in masked
+    for secret in ("LTAIx", "abc%3D", "CAISabc", "STS.1325", "eyJBY2", "STS.abc", "c2ln"):
+        assert secret not in masked, masked
