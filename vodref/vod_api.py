@@ -27,6 +27,7 @@ from aliyunsdkvod.request.v20170321.RefreshUploadVideoRequest import RefreshUplo
 
 from .core import ErrorKind, ServiceError, StsToken
 from .errors import TransportError
+from .transport.network import network_failure, network_failure_from_text
 
 __all__ = [
     "AcsVodApi",
@@ -87,7 +88,10 @@ class VodApi(Protocol):
     ) -> UploadGrant: ...
 
 
-def _vod_error(error: BaseException) -> ServiceError:
+def _vod_error(error: BaseException, endpoint: str) -> ServiceError:
+    """An aliyunsdkcore exception as core data. A network failure's message is built from
+    ``endpoint`` and the cause only (:mod:`vodref.transport.network`): aliyunsdkcore's
+    ``ClientException`` text holds the signed query (Signature, AccessKeyId, SecurityToken)."""
     if isinstance(error, ServerException):
         status = error.get_http_status()
         return ServiceError(
@@ -98,10 +102,19 @@ def _vod_error(error: BaseException) -> ServiceError:
             request_id=error.get_request_id() or None,
         )
     if isinstance(error, ClientException):
-        message = str(error.get_error_msg() or "")
-        kind = ErrorKind.TIMEOUT if "timed out" in message.lower() else ErrorKind.NETWORK
-        return ServiceError(kind=kind, code=str(error.get_error_code()), message=message)
+        text = str(error.get_error_msg() or "")
+        if error.get_error_code() == _SDK_HTTP_ERROR:
+            return network_failure_from_text(text, endpoint=endpoint)
+        # Other client errors are aliyunsdkcore's own checks (a missing parameter, an
+        # unknown region...): short texts of its own, no request line.
+        kind = ErrorKind.TIMEOUT if "timed out" in text.lower() else ErrorKind.NETWORK
+        return ServiceError(kind=kind, code=str(error.get_error_code()), message=text)
+    if isinstance(error, OSError):
+        return network_failure(error, endpoint=endpoint)
     return ServiceError(kind=ErrorKind.LOCAL, code=type(error).__name__, message=str(error))
+
+
+_SDK_HTTP_ERROR = "SDK.HttpError"
 
 
 class AcsVodApi:
@@ -140,6 +153,8 @@ class AcsVodApi:
             parts = urlsplit(endpoint if "://" in endpoint else f"https://{endpoint}")
             self._host = parts.netloc
             self._scheme = parts.scheme or "https"
+        # Where requests go, for error messages (HOST:PORT only).
+        self._endpoint = f"{self._scheme}://{self._host or f'vod.{region}.aliyuncs.com'}"
 
     def close(self) -> None:
         """Release the client's pooled connections."""
@@ -161,7 +176,7 @@ class AcsVodApi:
         try:
             raw = self._client.do_action_with_exception(request)
         except Exception as error:
-            raise TransportError(_vod_error(error)) from error
+            raise TransportError(_vod_error(error, self._endpoint)) from error
         try:
             value = json.loads(raw)
         except ValueError as error:

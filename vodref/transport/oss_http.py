@@ -12,7 +12,7 @@ Retries are not done here: the core owns the policy. oss2 itself does not retry 
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import oss2
@@ -22,6 +22,7 @@ from defusedxml import ElementTree
 from ..core import Credentials, ErrorKind, ObjectTarget, ServiceError
 from ..errors import TransportError
 from .base import ObjectInfo, PartInfo, StoredObject, UploadedPart
+from .network import network_failure
 
 __all__ = ["OssHttpTransport", "classify_oss_exception"]
 
@@ -29,14 +30,15 @@ _LIST_PARTS_PAGE = 1000
 _MAX_CACHED_BUCKETS = 64
 
 
-def classify_oss_exception(error: BaseException) -> ServiceError:
-    """An oss2/requests exception as core data: network, timeout or the service's code."""
+def classify_oss_exception(error: BaseException, *, endpoint: str | None = None) -> ServiceError:
+    """An oss2/requests exception as core data: network, timeout or the service's code.
+
+    A network failure's message names only ``HOST:PORT`` and the cause
+    (:func:`~vodref.transport.network.network_failure`): the library's own text holds the
+    signed URL, so it never becomes the message."""
     if isinstance(error, oss2.exceptions.RequestError):
         inner = getattr(error, "exception", None)
-        if isinstance(inner, requests.Timeout):
-            return ServiceError(kind=ErrorKind.TIMEOUT, code="RequestTimeout", message=str(inner))
-        name = type(inner).__name__ if inner is not None else "RequestError"
-        return ServiceError(kind=ErrorKind.NETWORK, code=name, message=str(inner or error))
+        return network_failure(inner if inner is not None else error, endpoint=endpoint)
     if isinstance(error, oss2.exceptions.OssError):
         status = error.status if 100 <= int(error.status) <= 599 else None
         code = error.code or (f"HTTP{status}" if status else "UnknownError")
@@ -47,10 +49,8 @@ def classify_oss_exception(error: BaseException) -> ServiceError:
             http_status=status,
             request_id=str(error.request_id) if error.request_id else None,
         )
-    if isinstance(error, requests.Timeout):
-        return ServiceError(kind=ErrorKind.TIMEOUT, code="RequestTimeout", message=str(error))
-    if isinstance(error, requests.RequestException | ConnectionError):
-        return ServiceError(kind=ErrorKind.NETWORK, code=type(error).__name__, message=str(error))
+    if isinstance(error, requests.RequestException | ConnectionError | TimeoutError):
+        return network_failure(error, endpoint=endpoint)
     return ServiceError(kind=ErrorKind.LOCAL, code=type(error).__name__, message=str(error))
 
 
@@ -113,13 +113,13 @@ class OssHttpTransport:
                 self._buckets[cache_key] = bucket
             return bucket
 
-    def _call(self, function: Any, *args: Any, **kwargs: Any) -> Any:
+    def _call(self, endpoint: str, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         try:
             return function(*args, **kwargs)
         except TransportError:
             raise
         except Exception as error:  # every library failure becomes one typed error
-            raise TransportError(classify_oss_exception(error)) from error
+            raise TransportError(classify_oss_exception(error, endpoint=endpoint)) from error
 
     def put_object(
         self,
@@ -130,14 +130,18 @@ class OssHttpTransport:
         headers: Mapping[str, str],
     ) -> StoredObject:
         bucket = self._bucket(target, credentials)
-        result = self._call(bucket.put_object, target.key, data, headers=dict(headers))
+        result = self._call(
+            target.endpoint, bucket.put_object, target.key, data, headers=dict(headers)
+        )
         return StoredObject(etag=str(result.etag), crc64=_server_crc(result.headers))
 
     def initiate_multipart(
         self, target: ObjectTarget, credentials: Credentials, *, headers: Mapping[str, str]
     ) -> str:
         bucket = self._bucket(target, credentials)
-        result = self._call(bucket.init_multipart_upload, target.key, headers=dict(headers))
+        result = self._call(
+            target.endpoint, bucket.init_multipart_upload, target.key, headers=dict(headers)
+        )
         return str(result.upload_id)
 
     def upload_part(
@@ -150,7 +154,9 @@ class OssHttpTransport:
         data: bytes,
     ) -> UploadedPart:
         bucket = self._bucket(target, credentials)
-        result = self._call(bucket.upload_part, target.key, upload_id, number, data)
+        result = self._call(
+            target.endpoint, bucket.upload_part, target.key, upload_id, number, data
+        )
         return UploadedPart(etag=str(result.etag), crc64=_server_crc(result.headers))
 
     def complete_multipart(
@@ -165,6 +171,7 @@ class OssHttpTransport:
         bucket = self._bucket(target, credentials)
         part_infos = [oss2.models.PartInfo(number, etag) for number, etag in parts]
         result = self._call(
+            target.endpoint,
             bucket.complete_multipart_upload,
             target.key,
             upload_id,
@@ -177,7 +184,7 @@ class OssHttpTransport:
         self, target: ObjectTarget, credentials: Credentials, upload_id: str
     ) -> None:
         bucket = self._bucket(target, credentials)
-        self._call(bucket.abort_multipart_upload, target.key, upload_id)
+        self._call(target.endpoint, bucket.abort_multipart_upload, target.key, upload_id)
 
     def list_parts(
         self, target: ObjectTarget, credentials: Credentials, upload_id: str
@@ -189,6 +196,7 @@ class OssHttpTransport:
         marker = ""
         while True:
             response = self._call(
+                target.endpoint,
                 bucket._do,
                 "GET",
                 bucket.bucket_name,
@@ -199,7 +207,7 @@ class OssHttpTransport:
                     "max-parts": str(_LIST_PARTS_PAGE),
                 },
             )
-            body = self._call(response.read)
+            body = self._call(target.endpoint, response.read)
             page, truncated, marker = _parse_list_parts(body)
             parts.extend(page)
             if not truncated or not page:
@@ -212,7 +220,7 @@ class OssHttpTransport:
         except oss2.exceptions.NotFound:
             return None
         except Exception as error:
-            raise TransportError(classify_oss_exception(error)) from error
+            raise TransportError(classify_oss_exception(error, endpoint=target.endpoint)) from error
         return ObjectInfo(
             size=int(result.content_length or 0),
             crc64=result.server_crc,

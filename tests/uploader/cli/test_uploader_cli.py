@@ -82,6 +82,13 @@ def _kill_at_half(args: list[str], env: dict[str, str], total: int) -> list[dict
 
 
 def _result_video_id(stdout: str) -> str:
+    """The one VideoId the run printed: its ``result`` record with ``--progress json``
+    (stdout is then JSON only), else its ``FILE<TAB>VideoId: ID`` line."""
+    if stdout.startswith("{"):
+        records = [json.loads(line) for line in stdout.splitlines()]
+        [result] = [r for r in records if r["event"] == "result"]
+        assert result["status"] == "succeeded"
+        return str(result["video_id"])
     [line] = [line for line in stdout.splitlines() if "\tVideoId: " in line]
     return line.split("VideoId: ")[1].strip()
 
@@ -179,7 +186,7 @@ def test_exit_codes_and_messages(emu: Any, tmp_path: Path) -> None:
     missing = _run(["upload", str(tmp_path / "nope.mp4")], env)
     assert missing.returncode == 2 and "no such file" in missing.stderr
     tiny_parts = _run(["upload", str(small), "--part-size", "10KiB"], env)
-    assert tiny_parts.returncode == 2 and "part_size" in tiny_parts.stderr
+    assert tiny_parts.returncode == 2 and "--part-size" in tiny_parts.stderr
     no_credentials = _env(tmp_path, VODREF_VOD_ENDPOINT=emu.url)
     refused = _run(["upload", str(small)], no_credentials)
     assert refused.returncode == 2 and "credentials" in refused.stderr
