@@ -11,34 +11,15 @@ traceback included; Python warnings are routed through it too.
 from __future__ import annotations
 
 import logging
-import re
 import sys
 from collections.abc import Iterable
 from typing import TextIO
 
+from vodref.redact import redact
+
 __all__ = ["LOG_FORMAT", "RedactingFormatter", "configure_logging", "redact"]
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
-MASK = "***"
-# Query parameters and headers whose value is secret or identifies a key, as OSS (V1, V4,
-# presigned) and the RPC APIs (VOD, STS) name them.
-_SECRET_PARAMETER = re.compile(
-    r"(?i)\b(OSSAccessKeyId|AccessKeyId|AccessKeySecret|SecurityToken|Signature|Credential"
-    r"|x-oss-signature|x-oss-credential|x-oss-security-token|x-acs-security-token)"
-    r"(\s*[=:]\s*)([^&\s\"',;]+)"
-)
-# Also as a quoted key, the way a headers dict is printed.
-_AUTHORIZATION = re.compile(r"(?i)\b(authorization['\"]?\s*[=:]\s*['\"]?)[^\r\n\"']+")
-
-
-def redact(text: str, secrets: Iterable[str] = ()) -> str:
-    """``text`` with every secret parameter's value, Authorization value and literal secret
-    replaced by ``***``."""
-    text = _AUTHORIZATION.sub(lambda m: m.group(1) + MASK, text)
-    text = _SECRET_PARAMETER.sub(lambda m: m.group(1) + m.group(2) + MASK, text)
-    for secret in sorted({s for s in secrets if s}, key=len, reverse=True):
-        text = text.replace(secret, MASK)
-    return text
 
 
 class RedactingFormatter(logging.Formatter):
