@@ -204,6 +204,22 @@ class Client:
         value = self._call("DELETE", "/chaos")
         return None if value is None else dict(value)
 
+    # -- VOD lifecycle and callbacks ---------------------------------------------------
+    def fail_video(self, video_id: str, stage: str = "transcode") -> dict[str, Any]:
+        """Make a video's ``"upload"`` or ``"transcode"`` stage fail."""
+        return dict(self._call("POST", f"/vod/videos/{video_id}/fail", {"stage": stage}))
+
+    def vod_events(self) -> list[dict[str, Any]]:
+        """The VOD events emitted (FileUploadComplete, TranscodeComplete, ...)."""
+        return list(self._call("GET", "/vod/events"))
+
+    def callbacks(self) -> list[dict[str, Any]]:
+        """Callback deliveries: pending, delivered, failed, refused or skipped."""
+        return list(self._call("GET", "/callbacks"))
+
+    def clear_callbacks(self) -> None:
+        self._call("DELETE", "/callbacks")
+
     # -- request log -------------------------------------------------------------------
     def requests(self) -> list[dict[str, Any]]:
         return list(self._call("GET", "/requests"))

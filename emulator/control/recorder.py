@@ -12,10 +12,40 @@ import threading
 from collections import deque
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import unquote_plus
 
 from emulator.http import OperationInfo, Request
 
 DEFAULT_CAPACITY = 1000
+# Query parameters whose values are secrets or identify a credential; the log keeps the
+# name and replaces the value (AuthKey: VOD SetMessageCallback's callback signing key).
+SECRET_PARAMETERS = frozenset(
+    {
+        "signature",
+        "accesskeyid",
+        "ossaccesskeyid",
+        "securitytoken",
+        "security-token",
+        "x-oss-security-token",
+        "x-oss-signature",
+        "x-oss-credential",
+        "authkey",
+    }
+)
+REDACTED = "REDACTED"
+
+
+def redact_query(raw_query: str) -> str:
+    """``raw_query`` with the values of :data:`SECRET_PARAMETERS` replaced."""
+    if not raw_query:
+        return raw_query
+    pairs = []
+    for pair in raw_query.split("&"):
+        name, equals, _ = pair.partition("=")
+        if equals and unquote_plus(name).lower() in SECRET_PARAMETERS:
+            pair = f"{name}={REDACTED}"
+        pairs.append(pair)
+    return "&".join(pairs)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -77,7 +107,7 @@ class RequestLog:
                     at=at,
                     method=request.method,
                     path=request.raw_path,
-                    query=request.raw_query,
+                    query=redact_query(request.raw_query),
                     service=info.service,
                     operation=info.operation,
                     bucket=info.bucket,

@@ -336,6 +336,12 @@ class CallbackDispatcher:
         with self._cond:
             return [delivery.to_json() for delivery in self._records]
 
+    def wait_settled(self, timeout: float) -> bool:
+        """Block until no delivery is pending (True), or ``timeout`` seconds pass (False).
+        For tests and the in-process mode: a condition wait, not a poll."""
+        with self._cond:
+            return self._cond.wait_for(lambda: not self._pending, timeout=timeout)
+
     def clear(self) -> None:
         """Forget the records and drop pending deliveries (reset)."""
         with self._cond:
@@ -416,6 +422,7 @@ class CallbackDispatcher:
                 return
             if delivery in self._pending:
                 self._pending.remove(delivery)
+            self._cond.notify_all()
 
 
 def _post(
