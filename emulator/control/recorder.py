@@ -42,9 +42,8 @@ def redact_query(raw_query: str) -> str:
     pairs = []
     for pair in raw_query.split("&"):
         name, equals, _ = pair.partition("=")
-        if equals and unquote_plus(name).lower() in SECRET_PARAMETERS:
-            pair = f"{name}={REDACTED}"
-        pairs.append(pair)
+        secret = equals and unquote_plus(name).lower() in SECRET_PARAMETERS
+        pairs.append(f"{name}={REDACTED}" if secret else pair)
     return "&".join(pairs)
 
 

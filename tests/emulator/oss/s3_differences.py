@@ -1,0 +1,92 @@
+"""Where OSS's multipart API differs from S3's, as data the moto oracle applies.
+
+Each entry names the behaviour, the OSS side, the S3 side (as moto implements it) and a
+reference for both. ``test_oss_moto_oracle.py`` normalises outcomes with these entries
+before comparing the emulator's OSS model with moto's S3: a difference not in this table
+is a failure.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Difference:
+    name: str
+    oss: object
+    s3: object
+    reference: str
+
+
+MIN_PART_SIZE = Difference(
+    name="minimum size of a part that is not the last",
+    oss=100 * 1024,
+    s3=5 * 1024 * 1024,
+    reference=(
+        "OSS: shared/research/protocols.md §2.4.9 ('parts of at least 100 KB except the "
+        "last', EntityTooSmall) and specs/emulator-oss.md; S3: "
+        "https://docs.aws.amazon.com/AmazonS3/latest/userguide/qfacts.html (5 MiB), moto "
+        "settings.S3_UPLOAD_PART_MIN_SIZE default 5242880"
+    ),
+)
+ETAG_FORM = Difference(
+    name="ETag spelling",
+    oss="upper-case hex MD5 (multipart: MD5 of the part MD5s, '-N'), quotes stripped by the model",
+    s3="lower-case hex in quotes, same construction",
+    reference=(
+        "OSS: shared/research/protocols.md §2.3 and §9 (the multipart construction is the "
+        "S3 one); S3: https://docs.aws.amazon.com/AmazonS3/latest/API/API_Object.html "
+        "(ETag)"
+    ),
+)
+ERROR_CODES = Difference(
+    name="error codes of the multipart calls",
+    oss={
+        "NoSuchUpload": "NoSuchUpload",
+        "InvalidPart": "InvalidPart",
+        "InvalidPartOrder": "InvalidPartOrder",
+        "EntityTooSmall": "EntityTooSmall",
+        "MalformedXML": "MalformedXML",
+    },
+    s3="the same names (mapping S3 code -> OSS code is the identity)",
+    reference=(
+        "OSS: shared/research/protocols.md §2.7 table (InvalidPart, InvalidPartOrder, "
+        "EntityTooSmall, NoSuchUpload, MalformedXML); S3: "
+        "https://docs.aws.amazon.com/AmazonS3/latest/API/API_CompleteMultipartUpload.html"
+    ),
+)
+ERROR_PRECEDENCE = Difference(
+    name="which error wins when a part list has several faults",
+    oss="the emulator checks order, then every part's existence and ETag, then sizes",
+    s3="moto checks part by part: order and ETag of each part, then the size of the one before",
+    reference=(
+        "neither service documents an order; protocols.md §9 lists the OSS part-list codes "
+        "as unconfirmed, so the oracle accepts any code whose condition holds"
+    ),
+)
+
+MOTO_COMPLETE_UNKNOWN_UPLOAD = Difference(
+    name="CompleteMultipartUpload of an upload id that is no longer open",
+    oss="404 NoSuchUpload",
+    s3="moto 5.2.5 raises KeyError (an unguarded bucket.multiparts[upload_id] in "
+    "S3Backend.complete_multipart_upload); AWS documents 404 NoSuchUpload",
+    reference=(
+        "OSS: shared/research/protocols.md §2.7 (NoSuchUpload); moto: "
+        "moto/s3/models.py complete_multipart_upload (found by this oracle); S3: "
+        "https://docs.aws.amazon.com/AmazonS3/latest/API/API_CompleteMultipartUpload.html"
+    ),
+)
+
+TABLE = (MIN_PART_SIZE, ETAG_FORM, ERROR_CODES, ERROR_PRECEDENCE, MOTO_COMPLETE_UNKNOWN_UPLOAD)
+
+
+def oss_code_for_s3(code: str) -> str:
+    mapping = ERROR_CODES.oss
+    assert isinstance(mapping, dict)
+    return str(mapping.get(code, code))
+
+
+def normal_etag(etag: str) -> str:
+    """Both spellings of ETAG_FORM to one."""
+    return etag.strip().strip('"').upper()
