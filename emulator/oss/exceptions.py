@@ -185,3 +185,16 @@ def internal_error() -> OssError:
         "We encountered an internal error. Please try again.",
         "0000-00000500",
     )
+
+
+class PositionNotEqualToLength(OssError):
+    """409 for an append at the wrong position; ``next_position`` is the length."""
+
+    def __init__(self, next_position: int) -> None:
+        super().__init__(
+            409,
+            "PositionNotEqualToLength",
+            "Position is not equal to file length.",
+            "0026-00000016",
+        )
+        self.next_position = next_position
