@@ -5,6 +5,16 @@ from typing import TYPE_CHECKING
 # The emulator ships in the vodref distribution: one version, written once in vodref.
 # (vodref/__init__.py imports nothing heavy: its public names load lazily.)
 from vodref import __version__ as __version__
+from emulator.config import DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET, DEFAULT_REGION
+
+__all__ = [
+    "__version__",
+    "DEFAULT_ACCESS_KEY_ID",
+    "DEFAULT_ACCESS_KEY_SECRET",
+    "DEFAULT_REGION",
+    "MockVod",
+    "mock_vod",
+]
 
 if TYPE_CHECKING:
     from emulator.inprocess import MockVod as MockVod

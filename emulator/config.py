@@ -9,11 +9,12 @@ from pathlib import Path
 DEFAULT_ACCESS_KEY_ID = "LTAI5tEmulatorRootKey"
 DEFAULT_ACCESS_KEY_SECRET = "vodref-emulator-root-secret-do-not-use-in-prod"
 DEFAULT_ACCOUNT_ID = "1234567890123456"
+DEFAULT_REGION = "cn-shanghai"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class EmulatorConfig:
-    region: str = "cn-shanghai"
+    region: str = DEFAULT_REGION
     access_key_id: str = DEFAULT_ACCESS_KEY_ID
     access_key_secret: str = DEFAULT_ACCESS_KEY_SECRET
     account_id: str = DEFAULT_ACCOUNT_ID
