@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import threading
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote_plus
@@ -89,6 +90,12 @@ class RequestLog:
         self._lock = threading.Lock()
         self._records: deque[RequestRecord] = deque(maxlen=capacity)
         self._seq = itertools.count(1)
+        self._listeners: list[Callable[[RequestRecord], None]] = []
+
+    def add_listener(self, listener: Callable[[RequestRecord], None]) -> None:
+        """Call ``listener`` with every record as it is made (``--log-requests``). It runs
+        on the request's thread and must not raise."""
+        self._listeners.append(listener)
 
     def record(
         self,
@@ -100,22 +107,23 @@ class RequestLog:
         fault_id: str | None = None,
     ) -> None:
         with self._lock:
-            self._records.append(
-                RequestRecord(
-                    seq=next(self._seq),
-                    at=at,
-                    method=request.method,
-                    path=request.raw_path,
-                    query=redact_query(request.raw_query),
-                    service=info.service,
-                    operation=info.operation,
-                    bucket=info.bucket,
-                    key=info.key,
-                    part_number=info.part_number,
-                    status=status,
-                    fault_id=fault_id,
-                )
+            record = RequestRecord(
+                seq=next(self._seq),
+                at=at,
+                method=request.method,
+                path=request.raw_path,
+                query=redact_query(request.raw_query),
+                service=info.service,
+                operation=info.operation,
+                bucket=info.bucket,
+                key=info.key,
+                part_number=info.part_number,
+                status=status,
+                fault_id=fault_id,
             )
+            self._records.append(record)
+        for listener in self._listeners:
+            listener(record)
 
     def records(self) -> list[RequestRecord]:
         with self._lock:
