@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
+from emulator.control.dashboard import dashboard_response, wants_dashboard
 from emulator.control.models import ControlError, ControlPlane
 from emulator.control.urls import ROUTES
 from emulator.http import Request, Response
@@ -49,6 +50,8 @@ class ControlHandler:
         self.plane = ControlPlane(state)
 
     def __call__(self, request: Request) -> Response:
+        if wants_dashboard(request.method, request.path):
+            return dashboard_response(request.path)
         try:
             return json_response(200, self._dispatch(request))
         except ControlError as error:
