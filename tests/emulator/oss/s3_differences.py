@@ -78,7 +78,33 @@ MOTO_COMPLETE_UNKNOWN_UPLOAD = Difference(
     ),
 )
 
-TABLE = (MIN_PART_SIZE, ETAG_FORM, ERROR_CODES, ERROR_PRECEDENCE, MOTO_COMPLETE_UNKNOWN_UPLOAD)
+COMPLETE_TWICE = Difference(
+    name="CompleteMultipartUpload again after it succeeded",
+    oss="404 NoSuchUpload: the upload id is gone once completed",
+    s3="200 with the same object, while the key still holds that upload's object "
+    "(moto 5.2.5 S3Response: 'existing.multipart.id == multipart_id')",
+    reference=(
+        "OSS: specs/emulator-control.md EMU-FLT-009 (a retried Complete meets NoSuchUpload) "
+        "and protocols.md §2.4.11; S3: moto/s3/responses.py _key_response_post, after "
+        "https://docs.aws.amazon.com/AmazonS3/latest/API/API_CompleteMultipartUpload.html"
+    ),
+)
+MIN_PART_SIZE_RESYNC = Difference(
+    name="an upload S3 refused to complete (MIN_PART_SIZE) while OSS completed it",
+    oss="closed (the object exists)",
+    s3="still open",
+    reference="follows from MIN_PART_SIZE; the oracle aborts S3's upload to keep the two in step",
+)
+
+TABLE = (
+    MIN_PART_SIZE,
+    MIN_PART_SIZE_RESYNC,
+    COMPLETE_TWICE,
+    ETAG_FORM,
+    ERROR_CODES,
+    ERROR_PRECEDENCE,
+    MOTO_COMPLETE_UNKNOWN_UPLOAD,
+)
 
 
 def oss_code_for_s3(code: str) -> str:

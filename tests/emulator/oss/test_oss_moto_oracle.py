@@ -50,6 +50,8 @@ class Upload:
     s3_id: str
     parts: dict[int, tuple[str, int, bytes]] = field(default_factory=dict)  # n -> etag, size, data
     open: bool = True
+    completed: bool = False
+    s3_completed: bool = False
 
 
 Outcome = tuple[str, Any]  # ("ok", value) or ("error", OSS code)
@@ -75,6 +77,7 @@ class MotoOracle(RuleBasedStateMachine):
             )
             self.s3.create_bucket(Bucket=BUCKET)
         self.objects: dict[str, bytes] = {}
+        self.origin: dict[str, Upload] = {}  # key -> the upload that wrote its object
 
     def teardown(self) -> None:
         self.mock.stop()
@@ -171,6 +174,8 @@ class MotoOracle(RuleBasedStateMachine):
             listed = []
         allowed_oss = self._applicable(upload, listed, OSS_MIN)
         allowed_s3 = self._applicable(upload, listed, S3_MIN)
+        if upload.s3_completed and self.origin.get(upload.key) is upload:
+            allowed_s3 = set()  # COMPLETE_TWICE: S3 answers the same object again
         oss = self._oss(
             lambda: self.oss.complete_upload(BUCKET, upload.key, upload.oss_id, list(listed)).etag
         )
@@ -189,15 +194,21 @@ class MotoOracle(RuleBasedStateMachine):
                 assert outcome[0] == "error" and outcome[1] in allowed, (plan, outcome, allowed)
             else:
                 assert outcome[0] == "ok", (plan, outcome)
-        if not allowed_oss and not allowed_s3:
+        if oss[0] == "ok" == s3[0]:
             assert normal_etag(oss[1]) == normal_etag(s3[1])  # ETAG_FORM: same construction
         if len(allowed_oss) == 1 and allowed_oss == allowed_s3:
             assert oss == s3
         if oss[0] == "ok":
             upload.open = False
+            upload.completed = True
+            upload.s3_completed = s3[0] == "ok"
+            self.origin[upload.key] = upload
             self.objects[upload.key] = b"".join(upload.parts[n][2] for n, _ in listed)
             self._check_object(upload.key, compare_s3=s3[0] == "ok")
-        if s3[0] == "ok" and oss[0] != "ok":
+            if s3[0] != "ok":
+                # MIN_PART_SIZE_RESYNC: S3 kept the upload open; close it there too.
+                self.s3.abort_multipart_upload(Bucket=BUCKET, Key=upload.key, UploadId=upload.s3_id)
+        if s3[0] == "ok" and oss[0] != "ok" and allowed_s3:
             # MIN_PART_SIZE cannot make S3 accept what OSS refuses (S3's minimum is larger).
             raise AssertionError(f"S3 completed what OSS refused: {plan} {oss}")
 
