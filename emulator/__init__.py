@@ -2,17 +2,18 @@
 
 from typing import TYPE_CHECKING
 
+from emulator.config import DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET, DEFAULT_REGION
+
 # The emulator ships in the vodref distribution: one version, written once in vodref.
 # (vodref/__init__.py imports nothing heavy: its public names load lazily.)
 from vodref import __version__ as __version__
-from emulator.config import DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET, DEFAULT_REGION
 
 __all__ = [
-    "__version__",
     "DEFAULT_ACCESS_KEY_ID",
     "DEFAULT_ACCESS_KEY_SECRET",
     "DEFAULT_REGION",
     "MockVod",
+    "__version__",
     "mock_vod",
 ]
 

@@ -15,7 +15,7 @@ import oss2
 import pytest
 from aliyunsdkcore.client import AcsClient
 from aliyunsdkvod.request.v20170321.CreateUploadVideoRequest import CreateUploadVideoRequest
-from browser_support import BrowserEmulator, ChromiumSession
+from support.browser import BrowserEmulator, ChromiumSession
 
 from emulator.faults import Effect, Match
 

@@ -26,7 +26,7 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, precondition, rule
 from moto import mock_aws
-from s3_differences import MIN_PART_SIZE, normal_etag, oss_code_for_s3
+from support.s3_differences import MIN_PART_SIZE, normal_etag, oss_code_for_s3
 
 from emulator.oss.exceptions import OssError
 from emulator.oss.models import NewObject
@@ -158,6 +158,9 @@ class MotoOracle(RuleBasedStateMachine):
 
     @rule(upload=uploads, plan=PLANS, choice=st.randoms(use_true_random=False))
     def complete(self, upload: Upload, plan: str, choice: Any) -> None:
+        """EMU-OSS-018: the same part list completes on both sides, or fails with a code
+        whose condition holds on each (after the documented differences), and the two
+        objects have the same ETag and bytes."""
         numbers = sorted(upload.parts)
         listed = [(n, upload.parts[n][0]) for n in numbers]
         if plan == "missing":

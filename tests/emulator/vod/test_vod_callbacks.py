@@ -19,8 +19,8 @@ from aliyunsdkvod.request.v20170321.DeleteMessageCallbackRequest import (
 )
 from aliyunsdkvod.request.v20170321.GetMessageCallbackRequest import GetMessageCallbackRequest
 from aliyunsdkvod.request.v20170321.SetMessageCallbackRequest import SetMessageCallbackRequest
-from callback_receiver import Receiver, callback_receiver
-from rpc_support import RunningEmulator, Upload, core_call, core_client, core_error
+from support.callbacks import Receiver, callback_receiver
+from support.rpc import RunningEmulator, Upload, core_call, core_client, core_error
 
 AUTH_KEY = "Secret1234Key"
 

@@ -23,7 +23,7 @@ from aliyunsdkvod.request.v20170321.SearchMediaRequest import SearchMediaRequest
 from aliyunsdkvod.request.v20170321.UpdateCategoryRequest import UpdateCategoryRequest
 from aliyunsdkvod.request.v20170321.UpdateVideoInfoRequest import UpdateVideoInfoRequest
 from aliyunsdkvod.request.v20170321.UpdateVideoInfosRequest import UpdateVideoInfosRequest
-from rpc_support import RunningEmulator, Upload, core_call, core_client, core_error
+from support.rpc import RunningEmulator, Upload, core_call, core_client, core_error
 
 
 def create_video(

@@ -10,8 +10,8 @@ import pytest
 import requests
 from alibabacloud_tea_openapi.exceptions import ClientException
 from alibabacloud_vod20170321 import models
-from callback_receiver import callback_receiver
-from rpc_support import RunningEmulator, Upload, tea_vod
+from support.callbacks import callback_receiver
+from support.rpc import RunningEmulator, Upload, tea_vod
 
 
 def test_post_upload_operations_through_tea(rpc_emulator: RunningEmulator) -> None:

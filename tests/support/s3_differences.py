@@ -24,8 +24,8 @@ MIN_PART_SIZE = Difference(
     oss=100 * 1024,
     s3=5 * 1024 * 1024,
     reference=(
-        "OSS: shared/research/protocols.md §2.4.9 ('parts of at least 100 KB except the "
-        "last', EntityTooSmall) and specs/emulator-oss.md; S3: "
+        "OSS: specs/emulator-oss.md EMU-OSS-013 (EntityTooSmall under 100 KiB) and "
+        "https://www.alibabacloud.com/help/en/oss/developer-reference/uploadpart; S3: "
         "https://docs.aws.amazon.com/AmazonS3/latest/userguide/qfacts.html (5 MiB), moto "
         "settings.S3_UPLOAD_PART_MIN_SIZE default 5242880"
     ),
@@ -35,9 +35,9 @@ ETAG_FORM = Difference(
     oss="upper-case hex MD5 (multipart: MD5 of the part MD5s, '-N'), quotes stripped by the model",
     s3="lower-case hex in quotes, same construction",
     reference=(
-        "OSS: shared/research/protocols.md §2.3 and §9 (the multipart construction is the "
-        "S3 one); S3: https://docs.aws.amazon.com/AmazonS3/latest/API/API_Object.html "
-        "(ETag)"
+        "OSS: specs/emulator-oss.md EMU-OSS-012/EMU-OSS-013 (upper-case hex; the multipart "
+        "construction follows S3's); S3: "
+        "https://docs.aws.amazon.com/AmazonS3/latest/API/API_Object.html (ETag)"
     ),
 )
 ERROR_CODES = Difference(
@@ -51,7 +51,7 @@ ERROR_CODES = Difference(
     },
     s3="the same names (mapping S3 code -> OSS code is the identity)",
     reference=(
-        "OSS: shared/research/protocols.md §2.7 table (InvalidPart, InvalidPartOrder, "
+        "OSS: specs/emulator-oss.md EMU-OSS-013 (InvalidPart, InvalidPartOrder, "
         "EntityTooSmall, NoSuchUpload, MalformedXML); S3: "
         "https://docs.aws.amazon.com/AmazonS3/latest/API/API_CompleteMultipartUpload.html"
     ),
@@ -61,8 +61,7 @@ ERROR_PRECEDENCE = Difference(
     oss="the emulator checks order, then every part's existence and ETag, then sizes",
     s3="moto checks part by part: order and ETag of each part, then the size of the one before",
     reference=(
-        "neither service documents an order; protocols.md §9 lists the OSS part-list codes "
-        "as unconfirmed, so the oracle accepts any code whose condition holds"
+        "neither service documents an order, so the oracle accepts any code whose condition holds"
     ),
 )
 
@@ -72,7 +71,7 @@ MOTO_COMPLETE_UNKNOWN_UPLOAD = Difference(
     s3="moto 5.2.5 raises KeyError (an unguarded bucket.multiparts[upload_id] in "
     "S3Backend.complete_multipart_upload); AWS documents 404 NoSuchUpload",
     reference=(
-        "OSS: shared/research/protocols.md §2.7 (NoSuchUpload); moto: "
+        "OSS: specs/emulator-oss.md EMU-OSS-013 (NoSuchUpload); moto: "
         "moto/s3/models.py complete_multipart_upload (found by this oracle); S3: "
         "https://docs.aws.amazon.com/AmazonS3/latest/API/API_CompleteMultipartUpload.html"
     ),
@@ -85,7 +84,7 @@ COMPLETE_TWICE = Difference(
     "(moto 5.2.5 S3Response: 'existing.multipart.id == multipart_id')",
     reference=(
         "OSS: specs/emulator-control.md EMU-FLT-009 (a retried Complete meets NoSuchUpload) "
-        "and protocols.md §2.4.11; S3: moto/s3/responses.py _key_response_post, after "
+        "; S3: moto/s3/responses.py _key_response_post, after "
         "https://docs.aws.amazon.com/AmazonS3/latest/API/API_CompleteMultipartUpload.html"
     ),
 )
