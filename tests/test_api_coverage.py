@@ -42,6 +42,8 @@ PARTIAL = {
         "GetBucketAcl": "always private",
         "PutObject": "no callback, no server-side encryption, no tagging",
         "GetObject": "no image processing (x-oss-process)",
+        "PutObjectAcl": "stored and returned; anonymous access follows the bucket ACL only",
+        "CopyObject": "no conditional copy headers (x-oss-copy-source-if-*)",
     },
     "sts": {
         "AssumeRole": "policies enforced on OSS only when representable (EMU-STS-005)",
