@@ -88,6 +88,19 @@ COMPLETE_TWICE = Difference(
         "https://docs.aws.amazon.com/AmazonS3/latest/API/API_CompleteMultipartUpload.html"
     ),
 )
+MOTO_PART_ORDER = Difference(
+    name="a part list out of order or with a number twice",
+    oss="400 InvalidPartOrder",
+    s3="AWS: 400 InvalidPartOrder; moto 5.2.5 accepts it (in S3Response."
+    "_complete_multipart_body the previous part number is never updated, so only numbers "
+    "<= 0 are refused; found by this oracle)",
+    reference=(
+        "OSS: specs/emulator-oss.md EMU-OSS-013; moto: moto/s3/responses.py "
+        "_complete_multipart_body; S3: "
+        "https://docs.aws.amazon.com/AmazonS3/latest/API/API_CompleteMultipartUpload.html "
+        "(InvalidPartOrder). The oracle then aborts the OSS upload to keep both in step."
+    ),
+)
 MIN_PART_SIZE_RESYNC = Difference(
     name="an upload S3 refused to complete (MIN_PART_SIZE) while OSS completed it",
     oss="closed (the object exists)",
