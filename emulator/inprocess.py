@@ -134,20 +134,23 @@ class InProcessTransport:
         *,
         method: str,
         url: str,
-        headers: list[tuple[str, str]],
+        headers: list[tuple[str, str | bytes]],
         body: bytes,
         timeout: float | None,
     ) -> Answer:
         parts = urlsplit(url)
         # A requests PreparedRequest carries no Host header: the URL's authority is it.
-        host = next((v for k, v in headers if k.lower() == "host"), parts.netloc)
-        if not any(k.lower() == "host" for k, _ in headers):
-            headers = [("Host", host), *headers]
+        # A header value given as bytes goes on the wire as those bytes, which a server
+        # reads as ISO-8859-1: the same here, so both modes see the same text.
+        texts = [(k, v.decode("iso-8859-1") if isinstance(v, bytes) else v) for k, v in headers]
+        host = next((v for k, v in texts if k.lower() == "host"), parts.netloc)
+        if not any(k.lower() == "host" for k, _ in texts):
+            texts = [("Host", host), *texts]
         request = Request(
             method=method.upper(),
             raw_path=parts.path or "/",
             raw_query=parts.query,
-            headers=Headers(headers),
+            headers=Headers(texts),
             body=body,
             host=host,
             scheme=parts.scheme or "http",

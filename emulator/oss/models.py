@@ -217,18 +217,20 @@ class OssBackend:
 
     delete_blobs = _delete_blobs
 
-    def update_object_headers(self, bucket: str, key: str, changes: dict[str, str]) -> None:
-        """Merge ``changes`` into an object's stored headers (ACL, whole-object MD5)."""
+    def replace_object_headers(
+        self, bucket: str, key: str, headers: dict[str, str], *, merge: bool = False
+    ) -> None:
+        """Set (or with ``merge`` add to) an object's stored headers: ACL, whole MD5."""
         with self.db.transaction() as conn:
             row = conn.execute(
                 "SELECT headers FROM oss_objects WHERE bucket = ? AND key = ?", (bucket, key)
             ).fetchone()
             if row is None:
                 raise errors.no_such_key(key)
-            headers = {**json.loads(row["headers"]), **changes}
+            new = {**json.loads(row["headers"]), **headers} if merge else headers
             conn.execute(
                 "UPDATE oss_objects SET headers = ? WHERE bucket = ? AND key = ?",
-                (json.dumps(headers), bucket, key),
+                (json.dumps(new), bucket, key),
             )
 
     def get_object(self, bucket: str, key: str) -> StoredObject:

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 from typing import TYPE_CHECKING
 
 from emulator.oss import exceptions as errors
@@ -207,19 +206,30 @@ def check_acl(value: str) -> str:
 def put_object_acl(oss: OssBackend, bucket: str, key: str, acl: str) -> None:
     check_acl(acl)
     oss.get_object(bucket, key)  # NoSuchBucket / NoSuchKey first
-    oss.update_object_headers(bucket, key, {ACL_HEADER: acl})
+    oss.replace_object_headers(bucket, key, {ACL_HEADER: acl}, merge=True)
 
 
-def whole_md5(oss: OssBackend, bucket: str, key: str) -> str:
-    """base64 MD5 of an object's bytes (sequential multipart uploads report it)."""
+# Kept with an upload started with ``?sequential`` until it completes, never served.
+SEQUENTIAL_MARK = "x-emulator-sequential"
+
+
+def mark_sequential(new: NewObject) -> NewObject:
+    return NewObject(
+        content_type=new.content_type,
+        metadata=new.metadata,
+        headers={**new.headers, SEQUENTIAL_MARK: "true"},
+    )
+
+
+def finish_sequential(oss: OssBackend, bucket: str, key: str) -> str:
+    """A completed sequential upload: store the base64 MD5 of the whole object as its
+    ``Content-MD5`` (served on GET and HEAD) in place of the mark; returns it."""
     stored = oss.get_object(bucket, key)
     digest = hashlib.md5(usedforsecurity=False)
     for chunk in oss.iter_object(stored, 0, stored.info.size):
         digest.update(chunk)
     value = base64.b64encode(digest.digest()).decode("ascii")
-    oss.update_object_headers(bucket, key, {WHOLE_MD5_HEADER: value})
+    headers = {k: v for k, v in stored.info.headers.items() if k != SEQUENTIAL_MARK}
+    headers[WHOLE_MD5_HEADER] = value
+    oss.replace_object_headers(bucket, key, headers)
     return value
-
-
-def headers_json(headers: dict[str, str]) -> str:
-    return json.dumps(headers)

@@ -15,11 +15,16 @@ from typing import TYPE_CHECKING
 from emulator.http import Response
 from emulator.oss import exceptions as errors
 from emulator.oss import xmlutil
-from emulator.oss.auth import parse_http_date
+from emulator.oss.auth import header_text, parse_http_date
 from emulator.oss.checksums import content_md5_base64, decode_content_md5
 from emulator.oss.exceptions import OssError
 from emulator.oss.models import MAX_PARTS, NewObject, ObjectInfo, StoredObject, md5_digest
-from emulator.oss.object_ops import check_acl
+from emulator.oss.object_ops import (
+    SEQUENTIAL_MARK,
+    check_acl,
+    finish_sequential,
+    mark_sequential,
+)
 from emulator.oss.urls import validate_key
 from emulator.oss.wire import Call, empty_response, xml_response
 
@@ -82,7 +87,7 @@ def new_object(call: Call) -> NewObject:
     for name, value in headers:
         lowered = name.lower()
         if lowered.startswith("x-oss-meta-") and len(lowered) > len("x-oss-meta-"):
-            metadata[lowered[len("x-oss-meta-") :]] = value.strip()
+            metadata[lowered[len("x-oss-meta-") :]] = header_text(value.strip())
     stored: dict[str, str] = {}
     for name in _STORED_HEADERS:
         found = headers.get(name)
@@ -114,7 +119,12 @@ def _object_headers(info: ObjectInfo) -> list[tuple[str, str]]:
         ("Accept-Ranges", "bytes"),
     ]
     headers.extend(info.headers.items())
-    headers.extend((f"x-oss-meta-{name}", value) for name, value in info.metadata.items())
+    # Non-ASCII metadata goes back as its UTF-8 bytes, as OSS sends it (the header is
+    # written as ISO-8859-1, so the UTF-8 bytes are spelled in that charset here).
+    headers.extend(
+        (f"x-oss-meta-{name}", value.encode("utf-8").decode("iso-8859-1"))
+        for name, value in info.metadata.items()
+    )
     return headers
 
 
@@ -300,7 +310,10 @@ def upload_id_of(call: Call) -> str:
 def initiate_upload(state: EmulatorState, call: Call) -> Response:
     call.check_encoding_type()
     checked_md5(call)
-    upload = state.oss.initiate_upload(call.bucket, call.key, new=new_object(call))
+    new = new_object(call)
+    if "sequential" in call.target.params:
+        new = mark_sequential(new)
+    upload = state.oss.initiate_upload(call.bucket, call.key, new=new)
     return xml_response(
         call,
         "InitiateMultipartUploadResult",
@@ -421,6 +434,9 @@ def complete_upload(state: EmulatorState, call: Call) -> Response:
         ],
     )
     response.headers.extend([("ETag", f'"{info.etag}"'), ("x-oss-hash-crc64ecma", str(info.crc64))])
+    if SEQUENTIAL_MARK in info.headers:
+        whole = finish_sequential(state.oss, call.bucket, call.key)
+        response.headers.append(("Content-MD5", whole))
     return response
 
 
