@@ -20,6 +20,7 @@ __all__ = [
 if TYPE_CHECKING:
     from emulator.inprocess import MockVod as MockVod
     from emulator.inprocess import mock_vod as mock_vod
+    from emulator.serving import serve as serve
 
 
 def __getattr__(name: str) -> object:
@@ -29,4 +30,8 @@ def __getattr__(name: str) -> object:
         from emulator import inprocess  # noqa: PLC0415 - lazy on purpose
 
         return getattr(inprocess, name)
+    if name == "serve":
+        from emulator.serving import serve  # noqa: PLC0415 - lazy on purpose
+
+        return serve
     raise AttributeError(f"module 'emulator' has no attribute {name!r}")

@@ -30,6 +30,7 @@ from emulator.config import DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET, Em
 from emulator.control import ControlHandler
 from emulator.control.recorder import RequestRecord
 from emulator.logs import configure_logging
+from emulator.namespaces import Namespaces
 from emulator.persistence import DataDirError, DataDirInUse
 from emulator.server import ThreadedServer
 from emulator.state import EmulatorState
@@ -214,7 +215,11 @@ def serve(args: argparse.Namespace, config: EmulatorConfig) -> int:
         return EXIT_CANNOT_START
     if args.log_requests:
         state.requests.add_listener(lambda record: print(request_line(record), file=sys.stderr))
-    server = ThreadedServer(state, args.host, args.port, control=ControlHandler(state))
+    # Namespaces: other emulators in this process, for callers that share it (xdist).
+    namespaces = Namespaces(host=args.host, config=config)
+    server = ThreadedServer(
+        state, args.host, args.port, control=ControlHandler(state, namespaces=namespaces)
+    )
     try:
         server.start()
     except OSError as error:
@@ -243,6 +248,7 @@ def serve(args: argparse.Namespace, config: EmulatorConfig) -> int:
             pass
     finally:
         server.stop()
+        namespaces.close()
         state.close()
     print("vodref-emulator stopped", flush=True)
     return EXIT_STOPPED

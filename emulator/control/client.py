@@ -220,6 +220,18 @@ class Client:
     def clear_callbacks(self) -> None:
         self._call("DELETE", "/callbacks")
 
+    # -- namespaces --------------------------------------------------------------------
+    def create_namespace(self, name: str) -> str:
+        """The URL of this emulator's namespace ``name`` (created on first use): an
+        emulator of its own, for one pytest-xdist worker say."""
+        return str(self._call("POST", "/namespaces", {"name": name})["url"])
+
+    def namespaces(self) -> list[dict[str, Any]]:
+        return list(self._call("GET", "/namespaces"))
+
+    def delete_namespace(self, name: str) -> None:
+        self._call("DELETE", f"/namespaces/{name}")
+
     # -- request log -------------------------------------------------------------------
     def requests(self) -> list[dict[str, Any]]:
         return list(self._call("GET", "/requests"))

@@ -31,6 +31,7 @@ from emulator.vod.exceptions import InvalidVideoNotFound
 from emulator.vod.records import FailureStage
 
 if TYPE_CHECKING:
+    from emulator.namespaces import Namespaces
     from emulator.state import EmulatorState
 
 SERVICE_NAMES = ("oss", "vod", "sts")
@@ -59,8 +60,9 @@ def _iso(seconds: float) -> str:
 class ControlPlane:
     """Control operations on one :class:`~emulator.state.EmulatorState`."""
 
-    def __init__(self, state: EmulatorState) -> None:
+    def __init__(self, state: EmulatorState, *, namespaces: Namespaces | None = None) -> None:
         self.state = state
+        self.namespaces = namespaces
 
     @property
     def engine(self) -> FaultEngine:
@@ -281,6 +283,30 @@ class ControlPlane:
 
     def vod_events(self) -> list[dict[str, Any]]:
         return list(self.state.vod.recent_events)
+
+    # -- namespaces (one process, several emulators) ------------------------------------
+    def _namespaces(self) -> Namespaces:
+        if self.namespaces is None:
+            raise ControlError(
+                404, "NamespacesUnavailable", "this emulator does not serve namespaces"
+            )
+        return self.namespaces
+
+    def create_namespace(self, name: object) -> dict[str, Any]:
+        from emulator.namespaces import InvalidNamespace  # noqa: PLC0415 (import cycle)
+
+        try:
+            return self._namespaces().create(name)  # type: ignore[arg-type]
+        except InvalidNamespace as exc:
+            raise ControlError(400, "InvalidNamespace", str(exc)) from None
+
+    def list_namespaces(self) -> list[dict[str, Any]]:
+        return self._namespaces().list()
+
+    def delete_namespace(self, name: str) -> dict[str, Any]:
+        if not self._namespaces().delete(name):
+            raise ControlError(404, "NoSuchNamespace", f"no namespace is named {name!r}")
+        return {"deleted": name}
 
     # -- request log -------------------------------------------------------------------
     def requests(self) -> list[dict[str, Any]]:

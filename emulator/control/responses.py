@@ -16,6 +16,7 @@ from emulator.control.urls import ROUTES
 from emulator.http import Request, Response
 
 if TYPE_CHECKING:
+    from emulator.namespaces import Namespaces
     from emulator.state import EmulatorState
 
 # Control requests are small JSON documents; anything bigger is a mistake.
@@ -46,8 +47,8 @@ def operation_name(request: Request) -> str:
 class ControlHandler:
     """``Request -> Response`` for every path under ``/_emulator/``."""
 
-    def __init__(self, state: EmulatorState) -> None:
-        self.plane = ControlPlane(state)
+    def __init__(self, state: EmulatorState, *, namespaces: Namespaces | None = None) -> None:
+        self.plane = ControlPlane(state, namespaces=namespaces)
 
     def __call__(self, request: Request) -> Response:
         if wants_dashboard(request.method, request.path):

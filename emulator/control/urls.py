@@ -88,6 +88,19 @@ ROUTES: tuple[Route, ...] = (
     _route("GET", "/vod/events", "ListVodEvents", lambda cp, _, __: cp.vod_events()),
     _route("GET", "/callbacks", "ListCallbacks", lambda cp, _, __: cp.callbacks()),
     _route("DELETE", "/callbacks", "ClearCallbacks", lambda cp, _, __: cp.clear_callbacks()),
+    _route(
+        "POST",
+        "/namespaces",
+        "CreateNamespace",
+        lambda cp, _, b: cp.create_namespace(_body_field(b, "name")),
+    ),
+    _route("GET", "/namespaces", "ListNamespaces", lambda cp, _, __: cp.list_namespaces()),
+    _route(
+        "DELETE",
+        "/namespaces/{name}",
+        "DeleteNamespace",
+        lambda cp, p, __: cp.delete_namespace(p["name"]),
+    ),
     _route("GET", "/requests", "ListRequests", lambda cp, _, __: cp.requests()),
     _route("DELETE", "/requests", "ClearRequests", lambda cp, _, __: cp.clear_requests()),
 )
