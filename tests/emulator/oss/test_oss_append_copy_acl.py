@@ -1,6 +1,6 @@
 """AppendObject, CopyObject, UploadPartCopy and the object ACL through oss2 and
 alibabacloud-oss-v2, over a socket and in-process (``oss_emulator`` runs both).
-Requirements: specs/emulator-oss.md §2 (EMU-OSS-030..EMU-OSS-033)."""
+Requirements: specs/emulator-oss.md §2 (EMU-OSS-050..EMU-OSS-053)."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ def _v2(oss_emulator, **extra) -> oss.Client:  # type: ignore[no-untyped-def]
 
 
 def test_append_object_with_crc_chaining_oss2(bucket: oss2.Bucket) -> None:
-    """EMU-OSS-030: oss2 append_object with init_crc checks the chained CRC-64 itself."""
+    """EMU-OSS-050: oss2 append_object with init_crc checks the chained CRC-64 itself."""
     first = bucket.append_object("log.txt", 0, b"hello ", init_crc=0)
     assert first.next_position == 6 and first.crc == crc64(b"hello ")
     second = bucket.append_object("log.txt", first.next_position, b"world", init_crc=first.crc)
@@ -46,7 +46,7 @@ def test_append_object_with_crc_chaining_oss2(bucket: oss2.Bucket) -> None:
 
 
 def test_append_object_v2(oss_emulator) -> None:  # type: ignore[no-untyped-def]
-    """EMU-OSS-030: alibabacloud-oss-v2's append, which checks the CRC by default."""
+    """EMU-OSS-050: alibabacloud-oss-v2's append, which checks the CRC by default."""
     oss_emulator.state.oss.ensure_bucket("v2-append")
     client = _v2(oss_emulator)
     first = client.append_object(
@@ -71,7 +71,7 @@ def test_append_object_v2(oss_emulator) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_copy_object_oss2(bucket: oss2.Bucket) -> None:
-    """EMU-OSS-031: copy keeps or replaces metadata; the copy owns its bytes."""
+    """EMU-OSS-051: copy keeps or replaces metadata; the copy owns its bytes."""
     bucket.put_object("src.txt", b"source", headers={"x-oss-meta-who": "alice"})
     result = bucket.copy_object("test-bucket", "src.txt", "kept.txt")
     assert result.status == 200
@@ -90,7 +90,7 @@ def test_copy_object_oss2(bucket: oss2.Bucket) -> None:
 
 
 def test_upload_part_copy_and_multipart_oss2(bucket: oss2.Bucket) -> None:
-    """EMU-OSS-032: parts copied from ranges of an object complete into the same bytes."""
+    """EMU-OSS-052: parts copied from ranges of an object complete into the same bytes."""
     data = bytes(range(256)) * (2 * PART // 256)
     bucket.put_object("big.bin", data)
     upload_id = bucket.init_multipart_upload("copy.bin").upload_id
@@ -112,7 +112,7 @@ def test_upload_part_copy_and_multipart_oss2(bucket: oss2.Bucket) -> None:
 
 
 def test_copy_and_part_copy_v2(oss_emulator) -> None:  # type: ignore[no-untyped-def]
-    """EMU-OSS-031, EMU-OSS-032 through alibabacloud-oss-v2."""
+    """EMU-OSS-051, EMU-OSS-052 through alibabacloud-oss-v2."""
     oss_emulator.state.oss.ensure_bucket("v2-copy")
     client = _v2(oss_emulator)
     client.put_object(oss.PutObjectRequest(bucket="v2-copy", key="s", body=b"x" * PART))
@@ -142,7 +142,7 @@ def test_copy_and_part_copy_v2(oss_emulator) -> None:  # type: ignore[no-untyped
 
 
 def test_object_acl_oss2_and_v2(bucket: oss2.Bucket, oss_emulator) -> None:  # type: ignore[no-untyped-def]
-    """EMU-OSS-033: get/put the object ACL with both SDKs; bad values are refused."""
+    """EMU-OSS-053: get/put the object ACL with both SDKs; bad values are refused."""
     bucket.put_object("acl.txt", b"a")
     assert bucket.get_object_acl("acl.txt").acl == "default"
     bucket.put_object_acl("acl.txt", oss2.OBJECT_ACL_PUBLIC_READ)

@@ -35,7 +35,7 @@ def _append(state: EmulatorState, key: str, position: int, data: bytes) -> int:
 
 @given(st.lists(st.binary(max_size=64), min_size=1, max_size=6))
 def test_appends_chain_crc_and_bytes(pieces: list[bytes]) -> None:
-    """EMU-OSS-030: each append at the current length extends the object; its CRC-64 is
+    """EMU-OSS-050: each append at the current length extends the object; its CRC-64 is
     the CRC of the whole concatenation."""
     state = _state()
     position = 0
@@ -50,7 +50,7 @@ def test_appends_chain_crc_and_bytes(pieces: list[bytes]) -> None:
 
 
 def test_append_position_and_type_errors() -> None:
-    """EMU-OSS-030."""
+    """EMU-OSS-050."""
     state = _state()
     with pytest.raises(PositionNotEqualToLength) as raised:
         _append(state, "log", 3, b"x")
@@ -70,7 +70,7 @@ def test_append_position_and_type_errors() -> None:
 
 
 def test_copy_keeps_or_replaces_metadata_and_owns_its_bytes() -> None:
-    """EMU-OSS-031."""
+    """EMU-OSS-051."""
     state = _state()
     data = b"copy me" * 10
     state.oss.put_object(
@@ -103,7 +103,7 @@ def test_copy_keeps_or_replaces_metadata_and_owns_its_bytes() -> None:
 
 
 def test_upload_part_copy_ranges_and_object_acl() -> None:
-    """EMU-OSS-032, EMU-OSS-033."""
+    """EMU-OSS-052, EMU-OSS-053."""
     state = _state()
     data = bytes(range(256)) * 4
     state.oss.put_object(

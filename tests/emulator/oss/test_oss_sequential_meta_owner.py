@@ -1,6 +1,6 @@
 """Sequential multipart uploads, non-ASCII user metadata and Owner in listings, through
 oss2 and alibabacloud-oss-v2, over a socket and in-process.
-Requirements: specs/emulator-oss.md §2-§3 (EMU-OSS-034..EMU-OSS-036)."""
+Requirements: specs/emulator-oss.md §2-§3 (EMU-OSS-054..EMU-OSS-056)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ PART = 100 * 1024
 
 
 def test_sequential_upload_reports_whole_object_md5(bucket: oss2.Bucket) -> None:
-    """EMU-OSS-034: ?sequential at initiate; Complete and later GET/HEAD carry the
+    """EMU-OSS-054: ?sequential at initiate; Complete and later GET/HEAD carry the
     whole object's Content-MD5 (a plain multipart object has none)."""
     data = b"a" * PART + b"b" * 10
     upload_id = bucket.init_multipart_upload("seq.bin", params={"sequential": ""}).upload_id
@@ -36,7 +36,7 @@ def test_sequential_upload_reports_whole_object_md5(bucket: oss2.Bucket) -> None
 
 
 def test_non_ascii_user_metadata_is_signed_and_returned(bucket: oss2.Bucket) -> None:
-    """EMU-OSS-035: UTF-8 metadata bytes are signed as UTF-8 text (V1 and V4) and come
+    """EMU-OSS-055: UTF-8 metadata bytes are signed as UTF-8 text (V1 and V4) and come
     back as the same bytes, which requests shows as ISO-8859-1 text."""
     value = "北京 café"
     bucket.put_object("m.txt", b"v", headers={"x-oss-meta-city": value.encode("utf-8")})
@@ -46,7 +46,7 @@ def test_non_ascii_user_metadata_is_signed_and_returned(bucket: oss2.Bucket) -> 
 
 
 def test_non_ascii_metadata_v4_and_v2(make_bucket, oss_emulator) -> None:  # type: ignore[no-untyped-def]
-    """EMU-OSS-035: the same with oss2 V4 and alibabacloud-oss-v2 (V4 by default)."""
+    """EMU-OSS-055: the same with oss2 V4 and alibabacloud-oss-v2 (V4 by default)."""
     v4 = make_bucket("meta-v4", auth=oss_emulator.auth_v4())
     v4.put_object("k", b"v", headers={"x-oss-meta-name": "Zoë Øre".encode()})
     stored = oss_emulator.state.oss.head_object("meta-v4", "k")
@@ -65,7 +65,7 @@ def test_non_ascii_metadata_v4_and_v2(make_bucket, oss_emulator) -> None:  # typ
 
 
 def test_owner_in_list_objects_entries(bucket: oss2.Bucket, oss_emulator) -> None:  # type: ignore[no-untyped-def]
-    """EMU-OSS-036: ListObjects entries carry Owner; ListObjectsV2 with fetch-owner."""
+    """EMU-OSS-056: ListObjects entries carry Owner; ListObjectsV2 with fetch-owner."""
     bucket.put_object("o.txt", b"o")
     [entry] = bucket.list_objects().object_list
     assert entry.owner is not None
