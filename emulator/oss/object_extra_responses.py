@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
-from emulator.http import Response
+from emulator.http import Request, Response
 from emulator.oss import exceptions as errors
 from emulator.oss import object_ops, xmlutil
 from emulator.oss.object_responses import (
@@ -21,7 +21,7 @@ from emulator.oss.object_responses import (
     part_number_of,
     upload_id_of,
 )
-from emulator.oss.urls import validate_key
+from emulator.oss.urls import OssTarget, validate_key
 from emulator.oss.wire import Call, empty_response, xml_response
 
 if TYPE_CHECKING:
@@ -55,9 +55,20 @@ def append_object(state: EmulatorState, call: Call) -> Response:
     )
 
 
+def copy_source_target(request: Request) -> OssTarget:
+    """The object a copy reads, as a GetObject target, so the caller's credential can be
+    authorized for it too: a credential scoped to one key must not copy another in."""
+    bucket, key = _parse_copy_source(request)
+    return OssTarget(bucket=bucket, key=key, operation="GetObject", params={}, virtual_hosted=False)
+
+
 def _copy_source(call: Call) -> tuple[str, str]:
+    return _parse_copy_source(call.request)
+
+
+def _parse_copy_source(request: Request) -> tuple[str, str]:
     """``x-oss-copy-source: /bucket/url-quoted-key`` (the leading slash is optional)."""
-    raw = (call.request.headers.get("x-oss-copy-source") or "").strip()
+    raw = (request.headers.get("x-oss-copy-source") or "").strip()
     bucket, slash, quoted_key = raw.removeprefix("/").partition("/")
     key = unquote(quoted_key)
     if not slash or not bucket or not key:

@@ -9,6 +9,7 @@ import oss2
 import pytest
 from support.checksums import crc64
 
+from emulator.credentials import CredentialKind, Scope
 from emulator.oss.checksums import crc64 as emulator_crc64
 
 PART = 100 * 1024
@@ -157,3 +158,27 @@ def test_object_acl_oss2_and_v2(bucket: oss2.Bucket, oss_emulator) -> None:  # t
     )
     answer = client.get_object_acl(oss.GetObjectAclRequest(bucket="test-bucket", key="acl.txt"))
     assert answer.acl == "private"
+
+
+def test_a_scoped_credential_cannot_copy_another_object_in(make_bucket, oss_emulator) -> None:  # type: ignore[no-untyped-def]
+    """EMU-OSS-051: the copy source is authorized too: a credential limited to one key
+    (a VOD UploadAuth) cannot copy another object into it, nor part-copy it."""
+    root = make_bucket("scoped")
+    root.put_object("secret.txt", b"not yours")
+    credential = oss_emulator.state.credentials.issue(
+        now=oss_emulator.state.clock.now(),
+        ttl_seconds=600,
+        kind=CredentialKind.UPLOAD_AUTH,
+        scope=Scope(bucket="scoped", key="mine.txt"),
+    )
+    auth = oss2.StsAuth(
+        credential.access_key_id, credential.access_key_secret, credential.security_token
+    )
+    scoped = make_bucket("scoped", auth=auth, create=False)
+    scoped.put_object("mine.txt", b"allowed")
+    with pytest.raises(oss2.exceptions.AccessDenied):
+        scoped.copy_object("scoped", "secret.txt", "mine.txt")
+    upload_id = scoped.init_multipart_upload("mine.txt").upload_id
+    with pytest.raises(oss2.exceptions.AccessDenied):
+        scoped.upload_part_copy("scoped", "secret.txt", (0, 3), "mine.txt", upload_id, 1)
+    assert root.get_object("mine.txt").read() == b"allowed"
