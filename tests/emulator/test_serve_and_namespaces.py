@@ -4,6 +4,8 @@ Requirements: specs/emulator-control.md (EMU-CTL-012, EMU-CTL-013)."""
 
 from __future__ import annotations
 
+import os
+
 import oss2
 import pytest
 
@@ -55,3 +57,25 @@ def test_namespaces_do_not_share_state_or_resets() -> None:
         assert missing.value.code == "NoSuchNamespace"
         one.session.session.close()
         two.session.session.close()
+
+
+def test_plugin_shared_fixture_is_this_workers_namespace(
+    vod_emulator_shared, vod_emulator_shared_url: str
+) -> None:  # type: ignore[no-untyped-def]
+    """EMU-PLG-004: ``vod_emulator_shared`` is a namespace of the shared emulator, named
+    after the xdist worker; another worker's namespace and its resets stay apart."""
+    endpoint = vod_emulator_shared
+    assert endpoint.mode == "shared" and endpoint.state is None
+    assert endpoint.url != vod_emulator_shared_url
+    mine = _bucket(endpoint.url, "shared-bucket")
+    mine.create_bucket()
+    mine.put_object("k", b"mine")
+    with Client(vod_emulator_shared_url) as shared:
+        other_url = shared.create_namespace("some-other-worker")
+        names = [n["name"] for n in shared.namespaces()]
+    assert os.environ.get("PYTEST_XDIST_WORKER", "main") in names
+    with Client(other_url) as other:
+        other.reset()
+        assert other.state()["oss"]["buckets"] == []
+    assert mine.get_object("k").read() == b"mine"
+    mine.session.session.close()
