@@ -2,13 +2,25 @@
 
 from typing import TYPE_CHECKING
 
+from emulator.config import DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET, DEFAULT_REGION
+
 # The emulator ships in the vodref distribution: one version, written once in vodref.
 # (vodref/__init__.py imports nothing heavy: its public names load lazily.)
 from vodref import __version__ as __version__
 
+__all__ = [
+    "DEFAULT_ACCESS_KEY_ID",
+    "DEFAULT_ACCESS_KEY_SECRET",
+    "DEFAULT_REGION",
+    "MockVod",
+    "__version__",
+    "mock_vod",
+]
+
 if TYPE_CHECKING:
     from emulator.inprocess import MockVod as MockVod
     from emulator.inprocess import mock_vod as mock_vod
+    from emulator.serving import serve as serve
 
 
 def __getattr__(name: str) -> object:
@@ -18,4 +30,8 @@ def __getattr__(name: str) -> object:
         from emulator import inprocess  # noqa: PLC0415 - lazy on purpose
 
         return getattr(inprocess, name)
+    if name == "serve":
+        from emulator.serving import serve  # noqa: PLC0415 - lazy on purpose
+
+        return serve
     raise AttributeError(f"module 'emulator' has no attribute {name!r}")

@@ -38,6 +38,23 @@ log = logging.getLogger("emulator.app")
 
 ControlHandler = Callable[[Request], Response]
 CONTROL_PREFIX = "/_emulator/"
+# Operations after which the VOD lifecycle looks for news: OSS writes that can finish an
+# upload, and the VOD calls a client polls with.
+_VOD_TICK_AFTER = frozenset(
+    {
+        "PutObject",
+        "CompleteMultipartUpload",
+        "AppendObject",
+        "CopyObject",
+        "GetVideoInfo",
+        "GetVideoInfos",
+        "GetVideoList",
+        "GetPlayInfo",
+        "SearchMedia",
+        "GetImageInfo",
+        "GetMezzanineInfo",
+    }
+)
 
 
 def _no_control_plane(request: Request) -> Response:
@@ -116,8 +133,18 @@ class App:
             response = handle_oss(self.state, request)
         if transport is not None:
             response.transport = transport
+        if info.operation in _VOD_TICK_AFTER and response.status < 300:
+            self._tick_vod()
         self.record(request, info, response, decision)
         return response
+
+    def _tick_vod(self) -> None:
+        """An object may just have appeared (an upload finished) or a VOD call changed a
+        video: let the VOD lifecycle announce what changed (EMU-VOD-020)."""
+        try:
+            self.state.vod.tick()
+        except Exception:
+            log.exception("VOD lifecycle tick failed")
 
     def record(
         self,

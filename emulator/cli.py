@@ -2,6 +2,8 @@
 
 The first line printed is exactly ``vodref-emulator listening on http://HOST:PORT`` (tools
 and the benchmark read the URL from it); the credentials and endpoints to use follow.
+For programs, ``--ready-file FILE`` writes a JSON ready signal once listening and
+``--json-ready`` prints it as a JSON line first (then the first line is the JSON).
 SIGINT and SIGTERM stop it cleanly: the listening socket closes, open connections end,
 and with ``--data-dir`` every answered request is already durable.
 
@@ -13,6 +15,8 @@ another process holds (its lock names the holder).
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import signal
 import sys
 import threading
@@ -24,7 +28,9 @@ from typing import NoReturn
 from emulator import __version__
 from emulator.config import DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET, EmulatorConfig
 from emulator.control import ControlHandler
+from emulator.control.recorder import RequestRecord
 from emulator.logs import configure_logging
+from emulator.namespaces import Namespaces
 from emulator.persistence import DataDirError, DataDirInUse
 from emulator.server import ThreadedServer
 from emulator.state import EmulatorState
@@ -106,7 +112,60 @@ def build_parser() -> argparse.ArgumentParser:
         "(operation, bucket, key, status: never a signature, key id or token)",
     )
     parser.add_argument("--debug", action="store_true", help="the same as -vv: log every request")
+    parser.add_argument(
+        "--ready-file",
+        type=Path,
+        help="once listening, write {url, host, port, pid, region, access_key_id} as JSON to "
+        "FILE (atomically: it appears complete or not at all)",
+    )
+    parser.add_argument(
+        "--json-ready",
+        action="store_true",
+        help="print the ready signal as one JSON line before the banner",
+    )
+    parser.add_argument(
+        "--log-requests",
+        action="store_true",
+        help="print one line per request to stderr (credentials and signatures redacted)",
+    )
+    parser.add_argument(
+        "--callback-allow-host",
+        action="append",
+        default=[],
+        metavar="HOST",
+        help="also deliver VOD event callbacks to HOST (default: loopback only)",
+    )
     return parser
+
+
+def ready_document(server: ThreadedServer, config: EmulatorConfig) -> dict[str, object]:
+    """The machine-readable ready signal (no secret in it)."""
+    host, _, port = server.url.removeprefix("http://").rpartition(":")
+    return {
+        "event": "ready",
+        "url": server.url,
+        "host": host,
+        "port": int(port),
+        "pid": os.getpid(),
+        "region": config.region,
+        "access_key_id": config.access_key_id,
+    }
+
+
+def write_ready_file(path: Path, document: dict[str, object]) -> None:
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.write_text(json.dumps(document) + "\n", encoding="utf-8")
+    os.replace(temporary, path)
+
+
+def request_line(record: RequestRecord) -> str:
+    """One console line per request; the query is the log's redacted one."""
+    query = f"?{record.query}" if record.query else ""
+    fault = f" fault={record.fault_id}" if record.fault_id else ""
+    return (
+        f"{record.status or '---'} {record.method} {record.path}{query} "
+        f"[{record.service} {record.operation}]{fault}"
+    )
 
 
 def banner(server: ThreadedServer, config: EmulatorConfig) -> list[str]:
@@ -136,6 +195,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         access_key_id=args.access_key_id,
         access_key_secret=args.access_key_secret,
         data_dir=args.data_dir,
+        callback_allowed_hosts=frozenset(host.lower() for host in args.callback_allow_host),
     )
     try:
         return serve(args, config)
@@ -153,7 +213,13 @@ def serve(args: argparse.Namespace, config: EmulatorConfig) -> int:
     except DataDirError as error:
         print(f"vodref-emulator: {error}", file=sys.stderr)
         return EXIT_CANNOT_START
-    server = ThreadedServer(state, args.host, args.port, control=ControlHandler(state))
+    if args.log_requests:
+        state.requests.add_listener(lambda record: print(request_line(record), file=sys.stderr))
+    # Namespaces: other emulators in this process, for callers that share it (xdist).
+    namespaces = Namespaces(host=args.host, config=config)
+    server = ThreadedServer(
+        state, args.host, args.port, control=ControlHandler(state, namespaces=namespaces)
+    )
     try:
         server.start()
     except OSError as error:
@@ -170,12 +236,19 @@ def serve(args: argparse.Namespace, config: EmulatorConfig) -> int:
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
+    document = ready_document(server, config)
+    # The file first: whoever read the first stdout line may look for it at once.
+    if args.ready_file is not None:
+        write_ready_file(args.ready_file, document)
+    if args.json_ready:
+        print(json.dumps(document), flush=True)
     print("\n".join(banner(server, config)), flush=True)
     try:
         while not stop.wait(3600):
             pass
     finally:
         server.stop()
+        namespaces.close()
         state.close()
     print("vodref-emulator stopped", flush=True)
     return EXIT_STOPPED

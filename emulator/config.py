@@ -9,11 +9,12 @@ from pathlib import Path
 DEFAULT_ACCESS_KEY_ID = "LTAI5tEmulatorRootKey"
 DEFAULT_ACCESS_KEY_SECRET = "vodref-emulator-root-secret-do-not-use-in-prod"
 DEFAULT_ACCOUNT_ID = "1234567890123456"
+DEFAULT_REGION = "cn-shanghai"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class EmulatorConfig:
-    region: str = "cn-shanghai"
+    region: str = DEFAULT_REGION
     access_key_id: str = DEFAULT_ACCESS_KEY_ID
     access_key_secret: str = DEFAULT_ACCESS_KEY_SECRET
     account_id: str = DEFAULT_ACCOUNT_ID
@@ -26,6 +27,9 @@ class EmulatorConfig:
     max_clock_skew_seconds: float = 900.0
     # Durability of disk writes; tests of crash safety keep it on.
     fsync: bool = True
+    # Hosts besides loopback that VOD event callbacks may be delivered to. Empty by
+    # default: the emulator never sends traffic off the machine unless told to.
+    callback_allowed_hosts: frozenset[str] = frozenset()
 
 
 @dataclass(slots=True, kw_only=True)
@@ -35,5 +39,10 @@ class Settings:
     upload_auth_ttl_seconds: float = 3000.0  # VOD UploadAuth, as the real service
     sts_default_ttl_seconds: float = 3600.0  # AssumeRole without DurationSeconds
     sts_max_ttl_seconds: float = 43200.0
-    # Seconds a video stays UploadSucc before it becomes Normal.
+    # Seconds from a video's upload until it becomes Normal (emulator clock) ...
     video_normal_after_seconds: float = 0.0
+    # ... of which the last ones are spent in Transcoding (clamped to the above).
+    video_transcoding_seconds: float = 0.0
+    # VOD event callbacks: emulator seconds between attempts, and each attempt's timeout.
+    callback_retry_delay_seconds: float = 1.0
+    callback_timeout_seconds: float = 5.0

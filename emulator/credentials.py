@@ -37,6 +37,7 @@ class CredentialKind(str, Enum):
     ROOT = "root"
     STS = "sts"  # from STS AssumeRole
     UPLOAD_AUTH = "upload-auth"  # from VOD CreateUpload*/RefreshUploadVideo
+    PLAY_AUTH = "play-auth"  # signs VOD GetPlayInfo's play URLs: read one object
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

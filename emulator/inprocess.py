@@ -24,8 +24,10 @@ hard-coded endpoints (voduploadsdk) runs unchanged. Other URLs pass through to t
 from __future__ import annotations
 
 import functools
+import inspect
 import re
 import time
+import unittest
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, replace
@@ -132,20 +134,23 @@ class InProcessTransport:
         *,
         method: str,
         url: str,
-        headers: list[tuple[str, str]],
+        headers: list[tuple[str, str | bytes]],
         body: bytes,
         timeout: float | None,
     ) -> Answer:
         parts = urlsplit(url)
         # A requests PreparedRequest carries no Host header: the URL's authority is it.
-        host = next((v for k, v in headers if k.lower() == "host"), parts.netloc)
-        if not any(k.lower() == "host" for k, _ in headers):
-            headers = [("Host", host), *headers]
+        # A header value given as bytes goes on the wire as those bytes, which a server
+        # reads as ISO-8859-1: the same here, so both modes see the same text.
+        texts = [(k, v.decode("iso-8859-1") if isinstance(v, bytes) else v) for k, v in headers]
+        host = next((v for k, v in texts if k.lower() == "host"), parts.netloc)
+        if not any(k.lower() == "host" for k, _ in texts):
+            texts = [("Host", host), *texts]
         request = Request(
             method=method.upper(),
             raw_path=parts.path or "/",
             raw_query=parts.query,
-            headers=Headers(headers),
+            headers=Headers(texts),
             body=body,
             host=host,
             scheme=parts.scheme or "http",
@@ -227,7 +232,13 @@ def _requests_exception(failure: TransportFailure, request: Any) -> Exception:
 def _install_responses(
     stack: ExitStack, transport: InProcessTransport, pattern: re.Pattern[str]
 ) -> None:
-    mock_requests = responses.RequestsMock(assert_all_requests_are_fired=False)
+    # Chain, don't bypass: when the test already has a responses mock active, requests
+    # that are not for the emulator go to it (its registered URLs keep working) instead of
+    # out to the network.
+    previous_send = requests.adapters.HTTPAdapter.send
+    mock_requests = responses.RequestsMock(
+        assert_all_requests_are_fired=False, real_adapter_send=previous_send
+    )
 
     def forget_calls() -> None:
         # responses keeps every call (request body included) until the mock ends: an
@@ -350,9 +361,11 @@ def _mock_vod(
 class mock_vod:
     """Route oss2, alibabacloud-oss-v2 and aliyunsdkcore to an in-process emulator.
 
-    As a context manager it yields a :class:`MockVod`; as a decorator it runs the
-    function inside a fresh mock (the function does not receive it; use the state you
-    passed, or the control client at ``EMULATOR_URL``)::
+    As a context manager it yields a :class:`MockVod`. As a decorator it runs the function
+    inside a fresh mock, handed to it as the keyword argument ``vod`` with
+    ``pass_mock=True``; on a class, every test gets a fresh mock (``self.vod`` in a
+    ``unittest.TestCase``). A ``responses`` mock the test already has stays in charge of
+    every URL that is not the emulator's::
 
         with mock_vod() as vod:
             bucket = oss2.Bucket(oss2.Auth(vod.access_key_id, vod.access_key_secret),
@@ -368,7 +381,9 @@ class mock_vod:
         state: EmulatorState | None = None,
         config: EmulatorConfig | None = None,
         intercept_aliyuncs: bool = True,
+        pass_mock: bool = False,
     ) -> None:
+        self._pass_mock = pass_mock
         self._state = state
         self._config = config
         self._intercept_aliyuncs = intercept_aliyuncs
@@ -392,10 +407,48 @@ class mock_vod:
         if stack is not None:
             stack.close()
 
-    def __call__(self, function: Callable[P, R]) -> Callable[P, R]:
+    def __call__(self, target: Any) -> Any:
+        """Decorate a function (a fresh emulator per call) or a class (a fresh emulator
+        per test: every ``test*`` method; a ``unittest.TestCase`` gets it from ``setUp``
+        through ``tearDown``, as ``self.vod``)."""
+        if isinstance(target, type):
+            return self._decorate_class(target)
+        return self._decorate_function(target)
+
+    def _decorate_function(self, function: Callable[..., R]) -> Callable[..., R]:
         @functools.wraps(function)
-        def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-            with self._context():
+        def wrapper(*args: Any, **kwargs: Any) -> R:
+            with self._context() as vod:
+                if self._pass_mock:
+                    kwargs["vod"] = vod
                 return function(*args, **kwargs)
 
+        if self._pass_mock:
+            # pytest reads the signature for fixtures: ``vod`` is ours, not a fixture.
+            signature = inspect.signature(function)
+            wrapper.__signature__ = signature.replace(  # type: ignore[attr-defined]
+                parameters=[p for p in signature.parameters.values() if p.name != "vod"]
+            )
         return wrapper
+
+    def _decorate_class(self, cls: type) -> type:
+        if issubclass(cls, unittest.TestCase):
+            return self._decorate_testcase(cls)
+        for name, member in list(vars(cls).items()):
+            if name.startswith("test") and callable(member):
+                setattr(cls, name, self._decorate_function(member))
+        return cls
+
+    def _decorate_testcase(self, cls: type[unittest.TestCase]) -> type:
+        original_setup = cls.setUp
+        factory = self._context
+
+        def set_up(test: Any) -> None:
+            stack = ExitStack()
+            test.vod = stack.enter_context(factory())
+            # Cleanups run after tearDown, also when setUp or the test fails.
+            test.addCleanup(stack.close)
+            original_setup(test)
+
+        cls.setUp = set_up  # type: ignore[method-assign,assignment]
+        return cls

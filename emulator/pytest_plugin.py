@@ -10,6 +10,9 @@ Fixtures:
   (a fresh state per test; no socket; SDK calls to ``url`` and ``*.aliyuncs.com`` are
   intercepted while the test runs).
 - ``vod_emulator_each_mode``: parametrized over both, so one test proves both modes.
+- ``vod_emulator_shared``: this pytest-xdist worker's namespace of one shared emulator
+  (``$VODREF_EMULATOR_URL``, or one started for the session), reset before every test;
+  ``state`` is None (the emulator may be another process).
 
 Marker ``@pytest.mark.vod_faults(fault, ...)`` installs faults (:class:`emulator.faults.Fault`
 values or their JSON dicts) in either fixture before the test body runs.
@@ -56,7 +59,8 @@ class EmulatorEndpoint:
     access_key_secret: str
     region: str
     control: Client
-    state: EmulatorState
+    # None for ``vod_emulator_shared`` on another process's emulator.
+    state: EmulatorState | None
 
 
 def _marked_faults(request: pytest.FixtureRequest) -> list[Any]:
@@ -127,6 +131,51 @@ def vod_emulator_inprocess(request: pytest.FixtureRequest) -> Iterator[EmulatorE
             region=vod.region,
             control=vod.control,
             state=vod.state,
+        )
+
+
+@pytest.fixture(scope="session")
+def vod_emulator_shared_url() -> Iterator[str]:
+    """The shared emulator: ``$VODREF_EMULATOR_URL`` (one emulator process for every
+    pytest-xdist worker, started with its root key left at the default), or one started
+    for this session."""
+    import os
+
+    url = os.environ.get("VODREF_EMULATOR_URL")
+    if url:
+        yield url.rstrip("/")
+        return
+    from emulator.serving import serve
+
+    with serve() as server:
+        yield server.url
+
+
+@pytest.fixture
+def vod_emulator_shared(
+    vod_emulator_shared_url: str, request: pytest.FixtureRequest
+) -> Iterator[EmulatorEndpoint]:
+    """This worker's namespace of the shared emulator (named by ``PYTEST_XDIST_WORKER``),
+    reset before the test: workers never see each other's state or resets."""
+    import os
+
+    from emulator.config import DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET, DEFAULT_REGION
+    from emulator.control import Client
+
+    name = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    with Client(vod_emulator_shared_url) as shared:
+        url = shared.create_namespace(name)
+    with Client(url) as control:
+        control.reset()
+        _install_marked_faults(request, control)
+        yield EmulatorEndpoint(
+            mode="shared",
+            url=url,
+            access_key_id=DEFAULT_ACCESS_KEY_ID,
+            access_key_secret=DEFAULT_ACCESS_KEY_SECRET,
+            region=DEFAULT_REGION,
+            control=control,
+            state=None,
         )
 
 

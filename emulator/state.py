@@ -122,6 +122,7 @@ class EmulatorState:
     def close(self) -> None:
         """Close the database and release the data directory's lock if this state took it.
         Idempotent; the state serves nothing afterwards."""
+        self.vod.dispatcher.close()  # no callback worker outlives its database
         self.db.close()
         self._release_own_lock()
 

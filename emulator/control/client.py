@@ -204,6 +204,34 @@ class Client:
         value = self._call("DELETE", "/chaos")
         return None if value is None else dict(value)
 
+    # -- VOD lifecycle and callbacks ---------------------------------------------------
+    def fail_video(self, video_id: str, stage: str = "transcode") -> dict[str, Any]:
+        """Make a video's ``"upload"`` or ``"transcode"`` stage fail."""
+        return dict(self._call("POST", f"/vod/videos/{video_id}/fail", {"stage": stage}))
+
+    def vod_events(self) -> list[dict[str, Any]]:
+        """The VOD events emitted (FileUploadComplete, TranscodeComplete, ...)."""
+        return list(self._call("GET", "/vod/events"))
+
+    def callbacks(self) -> list[dict[str, Any]]:
+        """Callback deliveries: pending, delivered, failed, refused or skipped."""
+        return list(self._call("GET", "/callbacks"))
+
+    def clear_callbacks(self) -> None:
+        self._call("DELETE", "/callbacks")
+
+    # -- namespaces --------------------------------------------------------------------
+    def create_namespace(self, name: str) -> str:
+        """The URL of this emulator's namespace ``name`` (created on first use): an
+        emulator of its own, for one pytest-xdist worker say."""
+        return str(self._call("POST", "/namespaces", {"name": name})["url"])
+
+    def namespaces(self) -> list[dict[str, Any]]:
+        return list(self._call("GET", "/namespaces"))
+
+    def delete_namespace(self, name: str) -> None:
+        self._call("DELETE", f"/namespaces/{name}")
+
     # -- request log -------------------------------------------------------------------
     def requests(self) -> list[dict[str, Any]]:
         return list(self._call("GET", "/requests"))

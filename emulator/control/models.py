@@ -27,8 +27,11 @@ from emulator.faults import (
     faults_from_json,
 )
 from emulator.persistence import InvalidSettings, apply_settings
+from emulator.vod.exceptions import InvalidVideoNotFound
+from emulator.vod.records import FailureStage
 
 if TYPE_CHECKING:
+    from emulator.namespaces import Namespaces
     from emulator.state import EmulatorState
 
 SERVICE_NAMES = ("oss", "vod", "sts")
@@ -57,8 +60,9 @@ def _iso(seconds: float) -> str:
 class ControlPlane:
     """Control operations on one :class:`~emulator.state.EmulatorState`."""
 
-    def __init__(self, state: EmulatorState) -> None:
+    def __init__(self, state: EmulatorState, *, namespaces: Namespaces | None = None) -> None:
         self.state = state
+        self.namespaces = namespaces
 
     @property
     def engine(self) -> FaultEngine:
@@ -105,6 +109,7 @@ class ControlPlane:
             "vod": state.vod.dump(),
             "tokens": self.tokens(),
             "requests": [record.to_json() for record in state.requests.records()],
+            "callbacks": state.vod.dispatcher.records(),
             "faults": {
                 "installed": [] if engine is None else engine.list_faults(),
                 "hits": [] if engine is None else [hit.to_json() for hit in engine.hits()],
@@ -127,6 +132,7 @@ class ControlPlane:
     def freeze(self, at: object = None) -> dict[str, Any]:
         self.state.clock.freeze(None if at is None else _seconds(at, "at"))
         self.state.knobs.save_clock(self.state.clock)
+        self._clock_moved()
         return self.clock()
 
     def advance(self, seconds: object) -> dict[str, Any]:
@@ -135,12 +141,20 @@ class ControlPlane:
             raise ControlError(400, "InvalidArgument", "the emulator clock only moves forward")
         self.state.clock.advance(seconds)
         self.state.knobs.save_clock(self.state.clock)
+        self._clock_moved()
         return self.clock()
 
     def unfreeze(self) -> dict[str, Any]:
         self.state.clock.unfreeze()
         self.state.knobs.save_clock(self.state.clock)
+        self._clock_moved()
         return self.clock()
+
+    def _clock_moved(self) -> None:
+        """Videos may have reached their next status and callbacks their retry time:
+        announce now, so the events are out when the control call returns."""
+        self.state.vod.tick()
+        self.state.vod.dispatcher.wake()
 
     # -- settings ----------------------------------------------------------------------
     def settings(self) -> dict[str, Any]:
@@ -240,6 +254,59 @@ class ControlPlane:
 
     def stop_chaos(self) -> dict[str, Any] | None:
         return self.engine.stop_chaos()
+
+    # -- VOD lifecycle and callbacks ---------------------------------------------------
+    def fail_video(self, video_id: str, stage: object) -> dict[str, Any]:
+        """Make a video's upload or transcoding fail (EMU-VOD-021)."""
+        try:
+            failure = FailureStage(stage)
+        except ValueError:
+            raise ControlError(
+                400, "InvalidStage", 'stage must be "upload" or "transcode"'
+            ) from None
+        try:
+            video = self.state.vod.fail_video(video_id, failure)
+        except InvalidVideoNotFound:
+            raise ControlError(404, "NoSuchVideo", f"no video has id {video_id!r}") from None
+        return {
+            "video_id": video.video_id,
+            "status": video.status.value,
+            "fail_stage": failure.value,
+        }
+
+    def callbacks(self) -> list[dict[str, Any]]:
+        return self.state.vod.dispatcher.records()
+
+    def clear_callbacks(self) -> dict[str, Any]:
+        self.state.vod.dispatcher.clear()
+        return {"cleared": True}
+
+    def vod_events(self) -> list[dict[str, Any]]:
+        return list(self.state.vod.recent_events)
+
+    # -- namespaces (one process, several emulators) ------------------------------------
+    def _namespaces(self) -> Namespaces:
+        if self.namespaces is None:
+            raise ControlError(
+                404, "NamespacesUnavailable", "this emulator does not serve namespaces"
+            )
+        return self.namespaces
+
+    def create_namespace(self, name: object) -> dict[str, Any]:
+        from emulator.namespaces import InvalidNamespace  # noqa: PLC0415 (import cycle)
+
+        try:
+            return self._namespaces().create(name)  # type: ignore[arg-type]
+        except InvalidNamespace as exc:
+            raise ControlError(400, "InvalidNamespace", str(exc)) from None
+
+    def list_namespaces(self) -> list[dict[str, Any]]:
+        return self._namespaces().list()
+
+    def delete_namespace(self, name: str) -> dict[str, Any]:
+        if not self._namespaces().delete(name):
+            raise ControlError(404, "NoSuchNamespace", f"no namespace is named {name!r}")
+        return {"deleted": name}
 
     # -- request log -------------------------------------------------------------------
     def requests(self) -> list[dict[str, Any]]:

@@ -10,12 +10,42 @@ from __future__ import annotations
 import itertools
 import threading
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import unquote_plus
 
 from emulator.http import OperationInfo, Request
 
 DEFAULT_CAPACITY = 1000
+# Query parameters whose values are secrets or identify a credential; the log keeps the
+# name and replaces the value (AuthKey: VOD SetMessageCallback's callback signing key).
+SECRET_PARAMETERS = frozenset(
+    {
+        "signature",
+        "accesskeyid",
+        "ossaccesskeyid",
+        "securitytoken",
+        "security-token",
+        "x-oss-security-token",
+        "x-oss-signature",
+        "x-oss-credential",
+        "authkey",
+    }
+)
+REDACTED = "REDACTED"
+
+
+def redact_query(raw_query: str) -> str:
+    """``raw_query`` with the values of :data:`SECRET_PARAMETERS` replaced."""
+    if not raw_query:
+        return raw_query
+    pairs = []
+    for pair in raw_query.split("&"):
+        name, equals, _ = pair.partition("=")
+        secret = equals and unquote_plus(name).lower() in SECRET_PARAMETERS
+        pairs.append(f"{name}={REDACTED}" if secret else pair)
+    return "&".join(pairs)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -60,6 +90,12 @@ class RequestLog:
         self._lock = threading.Lock()
         self._records: deque[RequestRecord] = deque(maxlen=capacity)
         self._seq = itertools.count(1)
+        self._listeners: list[Callable[[RequestRecord], None]] = []
+
+    def add_listener(self, listener: Callable[[RequestRecord], None]) -> None:
+        """Call ``listener`` with every record as it is made (``--log-requests``). It runs
+        on the request's thread and must not raise."""
+        self._listeners.append(listener)
 
     def record(
         self,
@@ -71,22 +107,23 @@ class RequestLog:
         fault_id: str | None = None,
     ) -> None:
         with self._lock:
-            self._records.append(
-                RequestRecord(
-                    seq=next(self._seq),
-                    at=at,
-                    method=request.method,
-                    path=request.raw_path,
-                    query=request.raw_query,
-                    service=info.service,
-                    operation=info.operation,
-                    bucket=info.bucket,
-                    key=info.key,
-                    part_number=info.part_number,
-                    status=status,
-                    fault_id=fault_id,
-                )
+            record = RequestRecord(
+                seq=next(self._seq),
+                at=at,
+                method=request.method,
+                path=request.raw_path,
+                query=redact_query(request.raw_query),
+                service=info.service,
+                operation=info.operation,
+                bucket=info.bucket,
+                key=info.key,
+                part_number=info.part_number,
+                status=status,
+                fault_id=fault_id,
             )
+            self._records.append(record)
+        for listener in self._listeners:
+            listener(record)
 
     def records(self) -> list[RequestRecord]:
         with self._lock:

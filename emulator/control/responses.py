@@ -10,11 +10,13 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
+from emulator.control.dashboard import dashboard_response, wants_dashboard
 from emulator.control.models import ControlError, ControlPlane
 from emulator.control.urls import ROUTES
 from emulator.http import Request, Response
 
 if TYPE_CHECKING:
+    from emulator.namespaces import Namespaces
     from emulator.state import EmulatorState
 
 # Control requests are small JSON documents; anything bigger is a mistake.
@@ -45,10 +47,12 @@ def operation_name(request: Request) -> str:
 class ControlHandler:
     """``Request -> Response`` for every path under ``/_emulator/``."""
 
-    def __init__(self, state: EmulatorState) -> None:
-        self.plane = ControlPlane(state)
+    def __init__(self, state: EmulatorState, *, namespaces: Namespaces | None = None) -> None:
+        self.plane = ControlPlane(state, namespaces=namespaces)
 
     def __call__(self, request: Request) -> Response:
+        if wants_dashboard(request.method, request.path):
+            return dashboard_response(request.path)
         try:
             return json_response(200, self._dispatch(request))
         except ControlError as error:

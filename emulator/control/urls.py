@@ -79,6 +79,28 @@ ROUTES: tuple[Route, ...] = (
     _route("GET", "/chaos", "GetChaos", lambda cp, _, __: cp.chaos()),
     _route("POST", "/chaos", "StartChaos", lambda cp, _, b: cp.start_chaos(b)),
     _route("DELETE", "/chaos", "StopChaos", lambda cp, _, __: cp.stop_chaos()),
+    _route(
+        "POST",
+        "/vod/videos/{video_id}/fail",
+        "FailVideo",
+        lambda cp, p, b: cp.fail_video(p["video_id"], _body_field(b, "stage")),
+    ),
+    _route("GET", "/vod/events", "ListVodEvents", lambda cp, _, __: cp.vod_events()),
+    _route("GET", "/callbacks", "ListCallbacks", lambda cp, _, __: cp.callbacks()),
+    _route("DELETE", "/callbacks", "ClearCallbacks", lambda cp, _, __: cp.clear_callbacks()),
+    _route(
+        "POST",
+        "/namespaces",
+        "CreateNamespace",
+        lambda cp, _, b: cp.create_namespace(_body_field(b, "name")),
+    ),
+    _route("GET", "/namespaces", "ListNamespaces", lambda cp, _, __: cp.list_namespaces()),
+    _route(
+        "DELETE",
+        "/namespaces/{name}",
+        "DeleteNamespace",
+        lambda cp, p, __: cp.delete_namespace(p["name"]),
+    ),
     _route("GET", "/requests", "ListRequests", lambda cp, _, __: cp.requests()),
     _route("DELETE", "/requests", "ClearRequests", lambda cp, _, __: cp.clear_requests()),
 )

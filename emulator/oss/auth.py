@@ -234,9 +234,19 @@ def v1_canonical_resource(request: Request, target: OssTarget) -> str:
     return resource
 
 
+def header_text(value: str) -> str:
+    """A header value as the client meant it. The wire carries bytes and the server reads
+    them as ISO-8859-1; SDKs send non-ASCII user metadata as UTF-8 and sign the UTF-8
+    text, so bytes that are valid UTF-8 are read as UTF-8 (anything else stays as read)."""
+    try:
+        return value.encode("iso-8859-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return value
+
+
 def v1_string_to_sign(request: Request, target: OssTarget, date: str) -> str:
     oss_headers = sorted(
-        (name.lower(), value.strip())
+        (name.lower(), header_text(value.strip()))
         for name, value in request.headers
         if name.lower().startswith("x-oss-")
     )
@@ -336,7 +346,7 @@ def v4_canonical_request(
     query = "&".join(f"{k}={v}" if v else k for k, v in pairs)
     wanted = {name.lower() for name in additional}
     headers = sorted(
-        (name.lower(), value.strip())
+        (name.lower(), header_text(value.strip()))
         for name, value in request.headers
         if name.lower().startswith("x-oss-")
         or name.lower() in ("content-type", "content-md5")

@@ -28,6 +28,10 @@ class OssError(Exception):
     def __post_init__(self) -> None:
         super().__init__(f"{self.status} {self.code}: {self.message}")
 
+    def response_headers(self) -> list[tuple[str, str]]:
+        """Headers the error response carries besides the standard ones."""
+        return []
+
 
 def no_such_bucket(bucket: str) -> OssError:
     return OssError(
@@ -185,3 +189,20 @@ def internal_error() -> OssError:
         "We encountered an internal error. Please try again.",
         "0000-00000500",
     )
+
+
+class PositionNotEqualToLength(OssError):
+    """409 for an append at the wrong position; ``next_position`` is the length."""
+
+    def __init__(self, next_position: int) -> None:
+        super().__init__(
+            409,
+            "PositionNotEqualToLength",
+            "Position is not equal to file length.",
+            "0026-00000016",
+        )
+        self.next_position = next_position
+
+    def response_headers(self) -> list[tuple[str, str]]:
+        # oss2 reads the current length from this header (PositionNotEqualToLength).
+        return [("x-oss-next-append-position", str(self.next_position))]

@@ -198,6 +198,41 @@ class OssBackend:
         for blob_id in blob_ids:
             self.blobs.delete(blob_id)
 
+    def commit_object_if(
+        self,
+        info: ObjectInfo,
+        manifest: tuple[tuple[str, int], ...],
+        *,
+        expected_size: int | None,
+    ) -> list[str]:
+        """Commit ``info`` if the object still has ``expected_size`` bytes (None: any)."""
+        with self.db.transaction() as conn:
+            row = conn.execute(
+                "SELECT size FROM oss_objects WHERE bucket = ? AND key = ?",
+                (info.bucket, info.key),
+            ).fetchone()
+            if expected_size is not None and (row is None or row["size"] != expected_size):
+                raise errors.PositionNotEqualToLength(0 if row is None else row["size"])
+            return self._commit_object(info, manifest)
+
+    delete_blobs = _delete_blobs
+
+    def replace_object_headers(
+        self, bucket: str, key: str, headers: dict[str, str], *, merge: bool = False
+    ) -> None:
+        """Set (or with ``merge`` add to) an object's stored headers: ACL, whole MD5."""
+        with self.db.transaction() as conn:
+            row = conn.execute(
+                "SELECT headers FROM oss_objects WHERE bucket = ? AND key = ?", (bucket, key)
+            ).fetchone()
+            if row is None:
+                raise errors.no_such_key(key)
+            new = {**json.loads(row["headers"]), **headers} if merge else headers
+            conn.execute(
+                "UPDATE oss_objects SET headers = ? WHERE bucket = ? AND key = ?",
+                (json.dumps(new), bucket, key),
+            )
+
     def get_object(self, bucket: str, key: str) -> StoredObject:
         with self.db.read() as conn:
             self._require_bucket(conn, bucket)

@@ -15,10 +15,16 @@ from typing import TYPE_CHECKING
 from emulator.http import Response
 from emulator.oss import exceptions as errors
 from emulator.oss import xmlutil
-from emulator.oss.auth import parse_http_date
+from emulator.oss.auth import header_text, parse_http_date
 from emulator.oss.checksums import content_md5_base64, decode_content_md5
 from emulator.oss.exceptions import OssError
 from emulator.oss.models import MAX_PARTS, NewObject, ObjectInfo, StoredObject, md5_digest
+from emulator.oss.object_ops import (
+    SEQUENTIAL_MARK,
+    check_acl,
+    finish_sequential,
+    mark_sequential,
+)
 from emulator.oss.urls import validate_key
 from emulator.oss.wire import Call, empty_response, xml_response
 
@@ -49,7 +55,7 @@ _RESPONSE_OVERRIDES = {
 }
 
 
-def _checked_md5(call: Call) -> bytes:
+def checked_md5(call: Call) -> bytes:
     """The body's MD5, after checking any Content-MD5 header against it."""
     digest = md5_digest(call.request.body)
     header = call.request.headers.get("Content-MD5")
@@ -75,18 +81,21 @@ def _stored_response(etag: str, crc64: int, md5: bytes) -> Response:
     )
 
 
-def _new_object(call: Call) -> NewObject:
+def new_object(call: Call) -> NewObject:
     headers = call.request.headers
     metadata: dict[str, str] = {}
     for name, value in headers:
         lowered = name.lower()
         if lowered.startswith("x-oss-meta-") and len(lowered) > len("x-oss-meta-"):
-            metadata[lowered[len("x-oss-meta-") :]] = value.strip()
+            metadata[lowered[len("x-oss-meta-") :]] = header_text(value.strip())
     stored: dict[str, str] = {}
     for name in _STORED_HEADERS:
         found = headers.get(name)
         if found is not None:
             stored[name] = found
+    acl = headers.get("x-oss-object-acl")
+    if acl is not None:
+        stored["x-oss-object-acl"] = check_acl(acl.strip())
     return NewObject(
         content_type=(headers.get("Content-Type") or "").strip() or "application/octet-stream",
         metadata=metadata,
@@ -110,13 +119,18 @@ def _object_headers(info: ObjectInfo) -> list[tuple[str, str]]:
         ("Accept-Ranges", "bytes"),
     ]
     headers.extend(info.headers.items())
-    headers.extend((f"x-oss-meta-{name}", value) for name, value in info.metadata.items())
+    # Non-ASCII metadata goes back as its UTF-8 bytes, as OSS sends it (the header is
+    # written as ISO-8859-1, so the UTF-8 bytes are spelled in that charset here).
+    headers.extend(
+        (f"x-oss-meta-{name}", value.encode("utf-8").decode("iso-8859-1"))
+        for name, value in info.metadata.items()
+    )
     return headers
 
 
 def put_object(state: EmulatorState, call: Call) -> Response:
     _reject_copy(call)
-    digest = _checked_md5(call)
+    digest = checked_md5(call)
     forbid = (call.request.headers.get("x-oss-forbid-overwrite") or "").lower() == "true"
     if forbid and state.oss.head_object(call.bucket, call.key) is not None:
         raise OssError(
@@ -126,7 +140,7 @@ def put_object(state: EmulatorState, call: Call) -> Response:
             "0016-00000708",
         )
     info = state.oss.put_object(
-        call.bucket, call.key, call.request.body, md5_digest=digest, new=_new_object(call)
+        call.bucket, call.key, call.request.body, md5_digest=digest, new=new_object(call)
     )
     return _stored_response(info.etag, info.crc64, digest)
 
@@ -261,7 +275,7 @@ def delete_object(state: EmulatorState, call: Call) -> Response:
 
 def delete_multiple(state: EmulatorState, call: Call) -> Response:
     call.check_encoding_type()
-    _checked_md5(call)
+    checked_md5(call)
     root = xmlutil.parse(call.request.body_bytes(), max_bytes=DELETE_MAX_XML, root="Delete")
     quiet = (xmlutil.child_text(root, "Quiet") or "false").strip().lower() == "true"
     keys = [xmlutil.require_text(node, "Key") for node in root.findall("Object")]
@@ -283,7 +297,7 @@ def delete_multiple(state: EmulatorState, call: Call) -> Response:
 # -- multipart ---------------------------------------------------------------------------
 
 
-def _upload_id(call: Call) -> str:
+def upload_id_of(call: Call) -> str:
     upload_id = call.param("uploadId")
     if not upload_id:
         raise errors.invalid_argument("uploadId must not be empty.", "uploadId", upload_id)
@@ -295,8 +309,11 @@ def _upload_id(call: Call) -> str:
 
 def initiate_upload(state: EmulatorState, call: Call) -> Response:
     call.check_encoding_type()
-    _checked_md5(call)
-    upload = state.oss.initiate_upload(call.bucket, call.key, new=_new_object(call))
+    checked_md5(call)
+    new = new_object(call)
+    if "sequential" in call.target.params:
+        new = mark_sequential(new)
+    upload = state.oss.initiate_upload(call.bucket, call.key, new=new)
     return xml_response(
         call,
         "InitiateMultipartUploadResult",
@@ -309,21 +326,23 @@ def initiate_upload(state: EmulatorState, call: Call) -> Response:
     )
 
 
-def upload_part(state: EmulatorState, call: Call) -> Response:
-    _reject_copy(call)
+def part_number_of(call: Call) -> int:
     raw_number = call.param("partNumber")
-    try:
-        part_number = int(raw_number)
-    except ValueError:
-        part_number = 0
-    if not 1 <= part_number <= MAX_PARTS or not raw_number.isdigit():
+    part_number = int(raw_number) if raw_number.isdigit() else 0
+    if not 1 <= part_number <= MAX_PARTS:
         raise errors.invalid_argument(
             "Part number must be an integer between 1 and 10000, inclusive.",
             "partNumber",
             raw_number,
         )
-    upload_id = _upload_id(call)
-    digest = _checked_md5(call)
+    return part_number
+
+
+def upload_part(state: EmulatorState, call: Call) -> Response:
+    _reject_copy(call)
+    part_number = part_number_of(call)
+    upload_id = upload_id_of(call)
+    digest = checked_md5(call)
     part = state.oss.upload_part(
         call.bucket, call.key, upload_id, part_number, call.request.body, md5_digest=digest
     )
@@ -332,7 +351,7 @@ def upload_part(state: EmulatorState, call: Call) -> Response:
 
 def list_parts(state: EmulatorState, call: Call) -> Response:
     call.check_encoding_type()
-    upload_id = _upload_id(call)
+    upload_id = upload_id_of(call)
     marker = call.int_param("part-number-marker", 0, 0, MAX_PARTS)
     max_parts = call.int_param("max-parts", 1000, 1, 1000)
     parts, truncated = state.oss.list_parts(
@@ -390,8 +409,8 @@ def _requested_parts(call: Call) -> list[tuple[int, str]]:
 
 def complete_upload(state: EmulatorState, call: Call) -> Response:
     call.check_encoding_type()
-    upload_id = _upload_id(call)
-    _checked_md5(call)
+    upload_id = upload_id_of(call)
+    checked_md5(call)
     complete_all = (call.request.headers.get("x-oss-complete-all") or "").strip().lower() == "yes"
     if complete_all and call.request.body_bytes().strip():
         raise errors.invalid_argument(
@@ -415,11 +434,14 @@ def complete_upload(state: EmulatorState, call: Call) -> Response:
         ],
     )
     response.headers.extend([("ETag", f'"{info.etag}"'), ("x-oss-hash-crc64ecma", str(info.crc64))])
+    if SEQUENTIAL_MARK in info.headers:
+        whole = finish_sequential(state.oss, call.bucket, call.key)
+        response.headers.append(("Content-MD5", whole))
     return response
 
 
 def abort_upload(state: EmulatorState, call: Call) -> Response:
-    state.oss.abort_upload(call.bucket, call.key, _upload_id(call))
+    state.oss.abort_upload(call.bucket, call.key, upload_id_of(call))
     return empty_response(204)
 
 

@@ -24,6 +24,7 @@ from emulator.oss import xmlutil
 from emulator.oss.auth import AuthContext, authenticate, authorize, claimed_access_key_id
 from emulator.oss.exceptions import OssError
 from emulator.oss.models import ObjectInfo
+from emulator.oss.object_extra_responses import EXTRA_OBJECT_HANDLERS, copy_source_target
 from emulator.oss.object_responses import OBJECT_HANDLERS
 from emulator.oss.urls import OssTarget, classify, retarget, validate_target
 from emulator.oss.wire import (
@@ -255,7 +256,7 @@ BUCKET_HANDLERS: dict[str, Handler] = {
     "ListObjects": list_objects,
     "ListObjectsV2": list_objects_v2,
 }
-HANDLERS: dict[str, Handler] = {**BUCKET_HANDLERS, **OBJECT_HANDLERS}
+HANDLERS: dict[str, Handler] = {**BUCKET_HANDLERS, **OBJECT_HANDLERS, **EXTRA_OBJECT_HANDLERS}
 
 
 def _bucketless_target(
@@ -317,10 +318,12 @@ def _dispatch(state: EmulatorState, request: Request, call: Call) -> Response:
     credential = authenticate(request, target, ctx)
     handler = HANDLERS.get(target.operation)
     if handler is None:
-        if target.operation in ("PutBucketAcl", "PutObjectAcl", "GetObjectAcl", "AppendObject"):
+        if target.operation == "PutBucketAcl":
             raise errors.not_implemented(target.operation)
         raise errors.method_not_allowed(request.method)
     authorize(credential, target)
+    if target.operation in ("CopyObject", "UploadPartCopy"):
+        authorize(credential, copy_source_target(request))
     if len(request.body) > state.config.max_body_bytes:
         raise errors.entity_too_large(state.config.max_body_bytes)
     return handler(state, call)

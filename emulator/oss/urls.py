@@ -16,7 +16,7 @@ from __future__ import annotations
 import functools
 import ipaddress
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from urllib.parse import parse_qsl, unquote
 
 from emulator.http import Request
@@ -178,16 +178,26 @@ def _names(token: str, params: dict[str, str]) -> bool:
     return name in params and (not equals or params[name] == value)
 
 
+# A copy is a PUT that names its source in a header, not in the query.
+COPY_OPERATIONS = {"PutObject": "CopyObject", "UploadPart": "UploadPartCopy"}
+
+
 def classify(request: Request) -> OssTarget:
     """Resolve bucket, key and API name; raises OssError only for undecodable URIs.
 
-    A pure function of the request line and Host, cached because the server, the app and
-    the OSS handler each classify every request. The returned ``params`` dict is shared:
-    callers must not mutate it."""
+    A pure function of the request line, Host and ``x-oss-copy-source`` (which turns
+    PutObject into CopyObject and UploadPart into UploadPartCopy), cached because the
+    server, the app and the OSS handler each classify every request. The returned
+    ``params`` dict is shared: callers must not mutate it."""
     args = (request.method, request.raw_path, request.raw_query, request.host)
     if len(request.raw_path) + len(request.raw_query) > _CACHEABLE_LENGTH:
-        return _classify.__wrapped__(*args)  # keep huge request lines out of the cache
-    return _classify(*args)
+        target = _classify.__wrapped__(*args)  # keep huge request lines out of the cache
+    else:
+        target = _classify(*args)
+    copied = COPY_OPERATIONS.get(target.operation)
+    if copied is not None and request.headers.get("x-oss-copy-source") is not None:
+        return replace(target, operation=copied)
+    return target
 
 
 @functools.lru_cache(maxsize=1024)

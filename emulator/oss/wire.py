@@ -105,6 +105,7 @@ def error_response(request: Request, error: OssError, request_id: str) -> Respon
     ]
     document = xmlutil.render("Error", children)
     headers = [("Content-Type", "application/xml"), ("x-oss-ec", error.ec)]
+    headers.extend(error.response_headers())
     if request.method == "HEAD":
         headers.append(("x-oss-err", base64.b64encode(document).decode("ascii")))
         return Response(status=error.status, headers=headers, body=b"", content_length=0)

@@ -213,8 +213,9 @@ class Verifier:
         credential = self._credentials.get(parts.access_key_id)
         if credential is None:
             raise errors.InvalidAccessKeyIdNotFound()
-        if credential.kind is CredentialKind.UPLOAD_AUTH:
-            # An UploadAuth may write one OSS object; it is not an API credential.
+        if credential.kind in (CredentialKind.UPLOAD_AUTH, CredentialKind.PLAY_AUTH):
+            # An UploadAuth may write one OSS object, a play credential read one; neither
+            # is an API credential.
             raise errors.ForbiddenRam()
         if credential.kind is CredentialKind.ROOT:
             if parts.security_token is not None:

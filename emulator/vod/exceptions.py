@@ -11,14 +11,19 @@ from __future__ import annotations
 from emulator.rpc.errors import InvalidParameter, MissingParameter, RpcError
 
 __all__ = [
+    "CategoryLevelExceeded",
+    "CategoryNotFound",
+    "ForbiddenIllegalStatus",
     "IllegalCharacters",
     "InvalidFileNameExtension",
     "InvalidImageNotFound",
     "InvalidParameter",
     "InvalidStorageNotFound",
+    "InvalidVideoNoneStream",
     "InvalidVideoNotFound",
     "LengthExceededMax",
     "MissingParameter",
+    "SubCategoriesExceeded",
     "TagsExceededMax",
     "VodError",
 ]
@@ -72,3 +77,41 @@ class InvalidStorageNotFound(VodError):
     status = 404
     code = "InvalidStorage.NotFound"
     default_message = "The storage location does not exist."
+
+
+class CategoryNotFound(VodError):
+    status = 404
+    code = "InvalidCateId.NotFound"
+
+    def __init__(self, cate_id: int) -> None:
+        super().__init__(f"The category {cate_id} does not exist.")
+
+
+class CategoryLevelExceeded(VodError):
+    status = 403
+    code = "Forbidden.CategoryLevelExceeded"
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"Categories can be nested at most {limit} levels deep.")
+
+
+class SubCategoriesExceeded(VodError):
+    status = 403
+    code = "Forbidden.SubCategoriesExceeded"
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"A category can hold at most {limit} subcategories.")
+
+
+class ForbiddenIllegalStatus(VodError):
+    status = 403
+    code = "Forbidden.IllegalStatus"
+
+    def __init__(self, status: str) -> None:
+        super().__init__(f"The video cannot be played in its status {status}.")
+
+
+class InvalidVideoNoneStream(VodError):
+    status = 404
+    code = "InvalidVideo.NoneStream"
+    default_message = "The video has no stream that matches the requested formats."

@@ -8,13 +8,16 @@ with AccessDenied. ``RefreshUploadVideo`` issues a fresh credential for the *sam
 a multipart upload in progress continues under the new token.
 
 A video's status is derived when it is read, never pushed by OSS (no coupling to OSS
-internals): ``Uploading`` until ``oss.head_object`` finds the object, then ``UploadSucc``,
-then ``Normal`` once ``settings.video_normal_after_seconds`` of emulator-clock time have
-passed since the upload was first observed. That first observation is recorded, so the
-progression survives restarts and clock jumps behave.
+internals): ``Uploading`` until ``oss.head_object`` finds the object; the instant of that
+first observation is recorded, and from it ``lifecycle.status_at`` walks UploadSucc,
+Transcoding and Normal on the emulator clock (or a failure injected through the control
+plane). Because the instant is stored, the progression survives restarts and clock jumps.
+Events (``events.py``) are emitted by :meth:`VodBackend.tick`, which compares each video's
+derived status with the last one announced; the callback dispatcher (``notify.py``) runs
+the tick at the next lifecycle instant, and the app runs it after uploads and VOD calls.
 
-Value types live in ``records.py``; wire concerns (base64 JSON, endpoints, URLs, parameter
-parsing) in ``responses.py``.
+Value types live in ``records.py``; listing, search and playback in ``library.py``; wire
+concerns (base64 JSON, endpoints, URLs, parameter parsing) in ``responses.py``.
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ from __future__ import annotations
 import hashlib
 import secrets
 import sqlite3
+import threading
+from collections import deque
 from collections.abc import Iterable
 from typing import Any
 
@@ -29,14 +34,17 @@ from emulator.clock import Clock
 from emulator.config import EmulatorConfig, Settings
 from emulator.credentials import CredentialKind, CredentialStore, Scope
 from emulator.db import Database
-from emulator.vod import validation
+from emulator.vod import library, lifecycle, validation
+from emulator.vod.catalog import CategoryStore
 from emulator.vod.exceptions import (
     InvalidImageNotFound,
     InvalidStorageNotFound,
     InvalidVideoNotFound,
 )
+from emulator.vod.notify import CallbackConfigStore, CallbackDispatcher
 from emulator.vod.records import (
     AttachedMediaSpec,
+    FailureStage,
     ImageSpec,
     Media,
     MediaKind,
@@ -44,7 +52,6 @@ from emulator.vod.records import (
     UploadGrant,
     Video,
     VideoSpec,
-    VideoStatus,
     format_vod_time,
 )
 
@@ -66,7 +73,10 @@ CREATE TABLE IF NOT EXISTS vod_videos (
     bucket TEXT NOT NULL,
     object_key TEXT NOT NULL,
     created_at REAL NOT NULL,
-    uploaded_at REAL
+    uploaded_at REAL,
+    modified_at REAL,
+    fail_stage TEXT,
+    announced TEXT NOT NULL DEFAULT 'Uploading'
 );
 CREATE TABLE IF NOT EXISTS vod_media (
     media_id TEXT PRIMARY KEY,
@@ -83,9 +93,19 @@ CREATE TABLE IF NOT EXISTS vod_media (
     declared_size INTEGER,
     bucket TEXT NOT NULL,
     object_key TEXT NOT NULL,
-    created_at REAL NOT NULL
+    created_at REAL NOT NULL,
+    uploaded_at REAL
 );
 """
+# Columns added after the first release: a data directory written by it gains them.
+_ADDED_COLUMNS = {
+    "vod_videos": {
+        "modified_at": "REAL",
+        "fail_stage": "TEXT",
+        "announced": "TEXT NOT NULL DEFAULT 'Uploading'",
+    },
+    "vod_media": {"uploaded_at": "REAL"},
+}
 
 
 class VodBackend:
@@ -108,6 +128,16 @@ class VodBackend:
         self.credentials = credentials
         self.oss = oss
         self.db.ensure_schema(_SCHEMA)
+        _add_missing_columns(db)
+        self.categories = CategoryStore(db, clock)
+        self.callback_configs = CallbackConfigStore(db)
+        self.dispatcher = CallbackDispatcher(
+            clock=clock, settings=settings, allowed_hosts=config.callback_allowed_hosts
+        )
+        self.dispatcher.set_ticker(self.tick)
+        self._tick_lock = threading.RLock()
+        # The last events emitted, for the control plane (not persisted, like the log).
+        self.recent_events: deque[dict[str, Any]] = deque(maxlen=1000)
 
     # -- storage -----------------------------------------------------------------------
 
@@ -232,7 +262,7 @@ class VodBackend:
         row = self._video_row(video_id)
         if row is None:
             raise InvalidVideoNotFound()
-        return self._video_from_row(row)
+        return self.video_from_row(row)
 
     def get_videos(self, video_ids: Iterable[str]) -> tuple[list[Video], list[str]]:
         """The videos that exist, in request order, and the ids that do not."""
@@ -243,7 +273,7 @@ class VodBackend:
             if row is None:
                 missing.append(video_id)
             else:
-                found.append(self._video_from_row(row))
+                found.append(self.video_from_row(row))
         return found, missing
 
     def delete_videos(self, video_ids: Iterable[str]) -> list[str]:
@@ -266,24 +296,37 @@ class VodBackend:
             ).fetchone()
         return row
 
-    def _video_from_row(self, row: sqlite3.Row) -> Video:
+    def timeline(self) -> lifecycle.Timeline:
+        # Read the settings now: the control plane may have changed them since start-up.
+        return lifecycle.Timeline(
+            normal_after=self.settings.video_normal_after_seconds,
+            transcoding=self.settings.video_transcoding_seconds,
+        )
+
+    def video_from_row(self, row: sqlite3.Row, *, names: dict[int, str] | None = None) -> Video:
         now = self.clock.now()
         head = self.oss.head_object(row["bucket"], row["object_key"])
         uploaded_at: float | None = row["uploaded_at"]
-        if head is None:
-            status = VideoStatus.UPLOADING
+        if head is not None and uploaded_at is None:
+            uploaded_at = self._record_upload(row["video_id"], now)
+        failure = FailureStage(row["fail_stage"]) if row["fail_stage"] else None
+        status = lifecycle.status_at(
+            uploaded_at=uploaded_at, now=now, timeline=self.timeline(), failure=failure
+        )
+        cate_id: int | None = row["cate_id"]
+        if names is None:
+            category = None if cate_id is None else self.categories.get(cate_id)
+            cate_name = "" if category is None else category.name
         else:
-            if uploaded_at is None:
-                uploaded_at = self._record_upload(row["video_id"], now)
-            ready = now - uploaded_at >= self.settings.video_normal_after_seconds
-            status = VideoStatus.NORMAL if ready else VideoStatus.UPLOAD_SUCC
+            cate_name = names.get(cate_id, "") if cate_id is not None else ""
+        modified_at = row["modified_at"] or uploaded_at or row["created_at"]
         return Video(
             video_id=row["video_id"],
             title=row["title"],
             file_name=row["file_name"],
             description=row["description"],
             tags=row["tags"],
-            cate_id=row["cate_id"],
+            cate_id=cate_id,
             cover_url=row["cover_url"],
             template_group_id=row["template_group_id"],
             workflow_id=row["workflow_id"],
@@ -295,7 +338,9 @@ class VodBackend:
             created_at=row["created_at"],
             status=status,
             size=head.size if head is not None else row["declared_size"],
-            modified_at=uploaded_at if uploaded_at is not None else row["created_at"],
+            modified_at=modified_at,
+            uploaded_at=uploaded_at,
+            cate_name=cate_name,
         )
 
     def _record_upload(self, video_id: str, now: float) -> float:
@@ -412,27 +457,106 @@ class VodBackend:
             size=head.size if head is not None else row["declared_size"],
         )
 
+    def media(self, media_id: str) -> Media | None:
+        return self._media(media_id)
+
+    def media_rows(self) -> list[str]:
+        with self.db.read() as conn:
+            return [
+                r[0] for r in conn.execute("SELECT media_id FROM vod_media ORDER BY created_at")
+            ]
+
+    def all_videos(self) -> list[Video]:
+        """Every video, oldest first, with its derived status."""
+        names = self.categories.names()
+        with self.db.read() as conn:
+            rows = conn.execute("SELECT * FROM vod_videos ORDER BY created_at").fetchall()
+        return [self.video_from_row(row, names=names) for row in rows]
+
+    # -- changes after the upload --------------------------------------------------------
+
+    def update_video(self, video_id: str, changes: dict[str, Any]) -> None:
+        """Apply validated ``column -> value`` changes (see ``library.video_changes``)."""
+        if self._video_row(video_id) is None:
+            raise InvalidVideoNotFound()
+        if not changes:
+            return
+        assignments = ", ".join(f"{column} = ?" for column in changes)
+        with self.db.transaction() as conn:
+            conn.execute(
+                f"UPDATE vod_videos SET {assignments}, modified_at = ? WHERE video_id = ?",
+                (*changes.values(), self.clock.now(), video_id),
+            )
+
+    def uncategorise(self, cate_ids: list[int]) -> None:
+        """Videos filed under deleted categories become uncategorised."""
+        marks = ",".join("?" for _ in cate_ids)
+        with self.db.transaction() as conn:
+            conn.execute(
+                f"UPDATE vod_videos SET cate_id = NULL WHERE cate_id IN ({marks})", cate_ids
+            )
+
+    def fail_video(self, video_id: str, stage: FailureStage) -> Video:
+        """Control plane: make a video's upload or transcoding fail (EMU-VOD-021)."""
+        if self._video_row(video_id) is None:
+            raise InvalidVideoNotFound()
+        with self.db.transaction() as conn:
+            conn.execute(
+                "UPDATE vod_videos SET fail_stage = ? WHERE video_id = ?", (stage.value, video_id)
+            )
+        self.tick()
+        return self.get_video(video_id)
+
+    # -- events ----------------------------------------------------------------------------
+
+    def tick(self) -> float | None:
+        """Emit the events of every status change since the last tick; returns the next
+        lifecycle instant (or None) and tells the dispatcher about it."""
+        with self._tick_lock:
+            next_due = library.announce_changes(self)
+        self.dispatcher.schedule(next_due)
+        return next_due
+
     # -- control plane -----------------------------------------------------------------
 
     def reset(self) -> None:
-        """Forget every video and media asset (their credentials live in the store)."""
+        """Forget every video, media asset, category and callback setting (credentials
+        live in the store); pending callback deliveries are dropped."""
         with self.db.transaction() as conn:
             conn.execute("DELETE FROM vod_videos")
             conn.execute("DELETE FROM vod_media")
+        self.categories.reset()
+        self.callback_configs.reset()
+        self.dispatcher.clear()
+        self.recent_events.clear()
 
     def dump(self) -> dict[str, Any]:
-        """JSON-ready snapshot: videos with their derived status, images, attached media."""
-        with self.db.read() as conn:
-            video_ids = [r[0] for r in conn.execute("SELECT video_id FROM vod_videos")]
-            media_ids = [r[0] for r in conn.execute("SELECT media_id FROM vod_media")]
-        videos, _ = self.get_videos(video_ids)
-        media = [m for m in (self._media(media_id) for media_id in media_ids) if m is not None]
+        """JSON-ready snapshot: videos with their derived status, images, attached media,
+        categories and the events emitted (never a callback AuthKey)."""
+        videos = self.all_videos()
+        media = [
+            m for m in (self._media(media_id) for media_id in self.media_rows()) if m is not None
+        ]
         return {
             "storage_bucket": self.storage_bucket,
             "videos": [_video_dump(video) for video in videos],
             "images": [_media_dump(m) for m in media if m.kind is MediaKind.IMAGE],
             "attached_media": [_media_dump(m) for m in media if m.kind is MediaKind.ATTACHED],
+            "categories": [
+                {"cate_id": c.cate_id, "name": c.name, "parent_id": c.parent_id, "level": c.level}
+                for c in self.categories.all()
+            ],
+            "events": list(self.recent_events),
         }
+
+
+def _add_missing_columns(db: Database) -> None:
+    with db.transaction() as conn:
+        for table, columns in _ADDED_COLUMNS.items():
+            present = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+            for name, ddl in columns.items():
+                if name not in present:
+                    conn.execute(f"ALTER TABLE {table} ADD COLUMN {name} {ddl}")
 
 
 def _video_dump(video: Video) -> dict[str, Any]:
@@ -444,6 +568,7 @@ def _video_dump(video: Video) -> dict[str, Any]:
         "object_key": video.object_key,
         "size": video.size,
         "created_at": format_vod_time(video.created_at),
+        "cate_id": video.cate_id,
     }
 
 

@@ -35,9 +35,21 @@ class ObjectStore(Protocol):
 
 
 class VideoStatus(str, Enum):
+    """The statuses a video passes through (lifecycle.py holds the transitions)."""
+
     UPLOADING = "Uploading"
     UPLOAD_SUCC = "UploadSucc"
+    TRANSCODING = "Transcoding"
     NORMAL = "Normal"
+    UPLOAD_FAIL = "UploadFail"
+    TRANSCODE_FAIL = "TranscodeFail"
+
+
+class FailureStage(str, Enum):
+    """Where an injected failure (control plane) stops a video's lifecycle."""
+
+    UPLOAD = "upload"
+    TRANSCODE = "transcode"
 
 
 class MediaKind(str, Enum):
@@ -131,6 +143,8 @@ class Video:
     status: VideoStatus
     size: int | None  # the uploaded object's size, else the declared FileSize
     modified_at: float
+    uploaded_at: float | None = None  # first time the object was seen in OSS
+    cate_name: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -153,3 +167,16 @@ class Media:
     created_at: float
     uploaded: bool
     size: int | None
+    cate_name: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Category:
+    """A media category: up to three levels under the root (``parent_id`` -1)."""
+
+    cate_id: int
+    name: str
+    parent_id: int
+    level: int
+    type: str
+    created_at: float

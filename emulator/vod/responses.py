@@ -98,7 +98,7 @@ def refresh_upload_video(vod: VodBackend, call: RpcCall) -> Document:
     return {"VideoId": grant.media_id, **_upload_document(grant, call)}
 
 
-def _video_document(video: Video, call: RpcCall) -> Document:
+def video_document(video: Video, call: RpcCall) -> Document:
     document: Document = {
         "VideoId": video.video_id,
         "Title": video.title,
@@ -109,7 +109,7 @@ def _video_document(video: Video, call: RpcCall) -> Document:
         "CreationTime": format_vod_time(video.created_at),
         "ModificationTime": format_vod_time(video.modified_at),
         "CateId": -1 if video.cate_id is None else video.cate_id,
-        "CateName": "",
+        "CateName": video.cate_name,
         "Tags": video.tags,
         "TemplateGroupId": video.template_group_id,
         "StorageLocation": f"{video.bucket}.oss-{call.region}.aliyuncs.com",
@@ -127,7 +127,7 @@ def _video_document(video: Video, call: RpcCall) -> Document:
 
 def get_video_info(vod: VodBackend, call: RpcCall) -> Document:
     video = vod.get_video(call.required("VideoId"))
-    document = _video_document(video, call)
+    document = video_document(video, call)
     document["Snapshots"] = {"Snapshot": []}
     return {"Video": document}
 
@@ -135,7 +135,7 @@ def get_video_info(vod: VodBackend, call: RpcCall) -> Document:
 def get_video_infos(vod: VodBackend, call: RpcCall) -> Document:
     ids = validation.split_ids("VideoIds", call.required("VideoIds"))
     videos, missing = vod.get_videos(ids)
-    document: Document = {"VideoList": [_video_document(video, call) for video in videos]}
+    document: Document = {"VideoList": [video_document(video, call) for video in videos]}
     if missing:
         document["NonExistVideoIds"] = missing
     return document

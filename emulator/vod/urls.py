@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from emulator.rpc.call import RpcCall
+from emulator.vod import library_responses as library
 from emulator.vod import responses
 from emulator.vod.models import VodBackend
 
@@ -27,4 +28,16 @@ ACTIONS: dict[str, Handler] = {
     "GetMezzanineInfo": responses.get_mezzanine_info,
     "ReportUploadProgress": responses.report_upload_progress,
     "GetUploadProgress": responses.get_upload_progress,
+    "GetPlayInfo": library.get_play_info,
+    "GetVideoList": library.get_video_list,
+    "SearchMedia": library.search_media,
+    "UpdateVideoInfo": library.update_video_info,
+    "UpdateVideoInfos": library.update_video_infos,
+    "AddCategory": library.add_category,
+    "GetCategories": library.get_categories,
+    "UpdateCategory": library.update_category,
+    "DeleteCategory": library.delete_category,
+    "SetMessageCallback": library.set_message_callback,
+    "GetMessageCallback": library.get_message_callback,
+    "DeleteMessageCallback": library.delete_message_callback,
 }

@@ -17,6 +17,7 @@
  *   then for each JSON line read on stdin, {"id": ..., "op": ...}, one answer
  *   {"id", "ok", "result" | "error", "console": [...], "pageErrors": [...], "network": [...]}:
  *     {"op": "call", "fn": NAME, "args": {...}}  window.vodrefPage[NAME](args) in the page
+ *     {"op": "screenshot", "path": FILE}          write a full-page PNG of the page to FILE
  *     {"op": "reload"}                            reload the page (a new JS context; only
  *                                                 localStorage survives, as for a user)
  *     {"op": "close"}                             close the browser, answer, exit 0
@@ -149,6 +150,9 @@ async function main(args) {
             [command.fn, command.args || {}]
           );
           await settle();
+        } else if (command.op === 'screenshot') {
+          await page.screenshot({ path: command.path, fullPage: true });
+          answer.result = { path: command.path };
         } else if (command.op === 'reload') {
           await open();
           answer.result = { reloaded: true };

@@ -5,5 +5,7 @@
 ``rpc`` (a VOD/STS emulator on a loopback socket and SDK clients for it), ``control``
 (VOD calls and UploadAuth buckets for the control-plane tests), ``node`` and ``browser``
 (the ali-oss and Chromium runners), ``npm`` (the shared Node install), ``checksums``,
-``uploader`` (files, sources and server-side checks for the uploader tests).
+``uploader`` (files, sources and server-side checks for the uploader tests), ``callbacks``
+(a loopback receiver for VOD event callbacks), ``s3_differences`` (the OSS/S3 differences
+the moto oracle applies).
 """

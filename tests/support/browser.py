@@ -308,6 +308,9 @@ class ChromiumSession:
     def reload(self) -> dict[str, Any]:
         return self._command("reload")
 
+    def screenshot(self, path: Path) -> dict[str, Any]:
+        return self._command("screenshot", path=str(path))
+
     def close(self) -> None:
         """Ask chromium.js to close the browser; kill it if it does not exit in time."""
         stdin = self._proc.stdin

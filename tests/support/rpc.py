@@ -26,6 +26,8 @@ from aliyunsdkcore.client import AcsClient
 from aliyunsdkcore.request import RpcRequest
 
 from emulator.config import DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET
+from emulator.control import Client
+from emulator.control.responses import ControlHandler
 from emulator.inprocess import mock_vod
 from emulator.server import ThreadedServer
 from emulator.state import EmulatorState
@@ -41,6 +43,15 @@ class RunningEmulator:
     # unclosed socket is a ResourceWarning (an error under filterwarnings=error).
     closers: list[Callable[[], object]] = field(default_factory=list)
     _oss_session: oss2.Session | None = None
+    _control: Client | None = None
+
+    @property
+    def control(self) -> Client:
+        """The control-plane client, closed with the emulator."""
+        if self._control is None:
+            self._control = Client(self.url)
+            self.closers.append(self._control.close)
+        return self._control
 
     @property
     def oss_session(self) -> oss2.Session:
@@ -69,7 +80,7 @@ def running_emulator(mode: str = "socket") -> Iterator[RunningEmulator]:
     EMU-INP-003: the same tests pass in both modes)."""
     state = EmulatorState()
     serving = (
-        ThreadedServer(state, host="127.0.0.1", port=0)
+        ThreadedServer(state, host="127.0.0.1", port=0, control=ControlHandler(state))
         if mode == "socket"
         else mock_vod(state=state)
     )
