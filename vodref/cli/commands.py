@@ -3,8 +3,13 @@
 Commands:
 
 - ``vodref upload FILE...``: one progress bar per file; prints ``VideoId`` (or ``ImageURL``)
-  per file; exit status 0 when every file succeeded, 1 when one failed, 2 on bad usage,
-  130 on Ctrl-C. With no ``--endpoint`` (or ``VODREF_VOD_ENDPOINT``) it starts the emulator
+  per file; exit status 0 when every file succeeded, 1 when one failed (or another vodref
+  process is uploading it), 2 on bad usage, 3 when every file is done but the checkpoint
+  directory failed (full, read-only: done, not resumable, not remembered), 130 on Ctrl-C,
+  143 on SIGTERM. On Ctrl-C and SIGTERM every file that finished is still printed. A file
+  uploaded before by the same command (same file, size, mtime, content, title, target and
+  account) is reported, not uploaded again, unless ``--upload-again`` is given.
+  With no ``--endpoint`` (or ``VODREF_VOD_ENDPOINT``) it starts the emulator
   on loopback with its state in the per-user data directory, so re-running the same command
   after an interruption resumes the same video without re-sending finished parts.
 - ``vodref emulator ...``: the emulator on its own (same options as ``vodref-emulator``).
@@ -21,10 +26,13 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import hashlib
 import json
+import logging
 import os
 import random
 import re
+import signal
 import sys
 import threading
 from collections.abc import Iterator, Sequence
@@ -36,7 +44,7 @@ import platformdirs
 from ..api import Vod
 from ..api.js_options import retry_from_js
 from ..core import FileState, FileView, StsToken, UploaderOptions, VodrefError, plan_parts
-from ..errors import UploadWaitTimeout
+from ..errors import FileBusyError, UploadWaitTimeout
 from ..sources import open_source
 from ..stores import FileCheckpointStore
 from ..transport import OssHttpTransport
@@ -47,6 +55,9 @@ from .progress import ProgressBoard
 __all__ = ["main"]
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+# Every file finished, but the checkpoint store failed: done, not resumable (UPL-DUR-002).
+EXIT_DONE_NOT_RESUMABLE = 3
+EXIT_TERMINATED = 128 + signal.SIGTERM
 # The JS retryDuration default; the CLI has no option for it.
 RETRY_DURATION = 2.0
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmg]i?b?|b)?\s*$", re.IGNORECASE)
@@ -124,6 +135,11 @@ def _add_upload_options(parser: argparse.ArgumentParser, *, for_demo: bool = Fal
         parser.add_argument("--access-key-id", default=_env("ALIBABA_CLOUD_ACCESS_KEY_ID"))
         parser.add_argument("--access-key-secret", default=_env("ALIBABA_CLOUD_ACCESS_KEY_SECRET"))
         parser.add_argument("--security-token", default=_env("ALIBABA_CLOUD_SECURITY_TOKEN"))
+    parser.add_argument(
+        "--upload-again",
+        action="store_true",
+        help="upload files even if this command uploaded them before (a new video each)",
+    )
     parser.add_argument(
         "--emulator-data-dir",
         default=_env("VODREF_EMULATOR_DATA_DIR"),
@@ -205,6 +221,7 @@ def _service(args: argparse.Namespace, err: TextIO) -> Iterator[dict[str, Any]]:
                 "ALIBABA_CLOUD_ACCESS_KEY_SECRET (or pass --access-key-id/--access-key-secret)"
             )
         yield {
+            "scope": args.endpoint,
             "vod_endpoint": args.endpoint,
             "region": args.region,
             "access_key_id": args.access_key_id,
@@ -226,6 +243,8 @@ def _service(args: argparse.Namespace, err: TextIO) -> Iterator[dict[str, Any]]:
         )
         err.flush()
         yield {
+            # The embedded emulator's port changes every run; its data directory does not.
+            "scope": f"embedded:{embedded.data_dir}",
             "vod_endpoint": embedded.url,
             "region": embedded.region,
             "access_key_id": embedded.access_key_id,
@@ -295,7 +314,45 @@ def _checkpoint_interval(paths: Sequence[str], part_size: int) -> float:
     return 0.0 if parts <= _PER_PART_CHECKPOINT_LIMIT else 0.5
 
 
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, handled like Ctrl-C (UPL-DUR-003)."""
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise _Terminated
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _finished_scope(service: dict[str, Any]) -> str:
+    """Where the videos go (service, region, account), hashed: no AccessKeyId is stored."""
+    parts = (service["scope"], service["region"], service["access_key_id"] or "")
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()
+
+
+def _print_result(out: TextIO, name: str, video_id: str | None, image_url: str | None) -> None:
+    if image_url:
+        out.write(f"{name}\tImageURL: {image_url}\n")
+    else:
+        out.write(f"{name}\tVideoId: {video_id}\n")
+
+
 def run_upload(args: argparse.Namespace, paths: Sequence[str], out: TextIO, err: TextIO) -> int:
+    with _sigterm_as_interrupt():
+        return _run_upload(args, paths, out, err)
+
+
+def _run_upload(args: argparse.Namespace, paths: Sequence[str], out: TextIO, err: TextIO) -> int:
     options = _checked_options(args, paths)
     reporter = _Reporter(
         _progress_mode(args.progress, err if args.progress != "json" else out),
@@ -309,28 +366,48 @@ def run_upload(args: argparse.Namespace, paths: Sequence[str], out: TextIO, err:
             vod_endpoint=service["vod_endpoint"],
             transport=service["transport"],
             checkpoint_store=store,
+            finished_scope=_finished_scope(service),
             on_upload_started=reporter.started,
             on_upload_bytes=reporter.progress,
             on_upload_succeed=reporter.succeeded,
             on_upload_failed=reporter.failed,
         )
+        status = EXIT_OK
         try:
             # The title travels as the JS paramData does, so both credential modes use it.
             param_data = {"Vod": {"Title": args.title}} if args.title else None
-            views = [
-                vod.add_file(path, param_data=param_data, is_image=True if args.image else None)
-                for path in paths
-            ]
+            is_image = True if args.image else None
+            views = []
+            for path in paths:
+                earlier = None
+                if not args.upload_again:
+                    earlier = vod.find_finished(path, param_data=param_data, is_image=is_image)
+                if earlier is not None:
+                    # UPL-DUR-004: the same command uploaded this very file before.
+                    err.write(
+                        f"vodref: {earlier.file_name}: already uploaded "
+                        f"({earlier.video_id or earlier.image_url}); "
+                        "--upload-again uploads it again\n"
+                    )
+                    _print_result(out, earlier.file_name, earlier.video_id, earlier.image_url)
+                    continue
+                try:
+                    views.append(vod.add_file(path, param_data=param_data, is_image=is_image))
+                except FileBusyError as busy:  # UPL-DUR-007
+                    err.write(f"vodref: {busy}\n")
+                    status = EXIT_FAILED
             for view in views:
                 reporter.added(view)
-            vod.start_upload()
-            while True:
-                try:
-                    final = vod.wait(timeout=0.5)
-                    break
-                except UploadWaitTimeout:
-                    continue
-        except KeyboardInterrupt:
+            final = []
+            if views:
+                vod.start_upload()
+                while True:
+                    try:
+                        final = vod.wait(timeout=0.5)
+                        break
+                    except UploadWaitTimeout:
+                        continue
+        except KeyboardInterrupt as interrupt:
             err.write(
                 "\nvodref: interrupted; finished parts are kept. "
                 "Run the same command again to resume.\n"
@@ -339,19 +416,21 @@ def run_upload(args: argparse.Namespace, paths: Sequence[str], out: TextIO, err:
                 vod.stop_upload()
             vod.close()
             reporter.close()
-            return EXIT_INTERRUPTED
+            # UPL-DUR-003: what finished before (or while) stopping is still reported.
+            for view in vod.list_files():
+                if view.state is FileState.SUCCESS:
+                    _print_result(out, view.name, view.video_id, view.image_url)
+            out.flush()
+            _report_store_failures(vod, err)
+            return EXIT_TERMINATED if isinstance(interrupt, _Terminated) else EXIT_INTERRUPTED
         finally:
             vod.close()
             if store is not None:
                 store.close()
         reporter.close()
-    status = EXIT_OK
     for view in final:
         if view.state is FileState.SUCCESS:
-            if view.image_url:
-                out.write(f"{view.name}\tImageURL: {view.image_url}\n")
-            else:
-                out.write(f"{view.name}\tVideoId: {view.video_id}\n")
+            _print_result(out, view.name, view.video_id, view.image_url)
         else:
             code, message = reporter.failures.get(view.file_id, (view.state.value, ""))
             if view.error is not None:
@@ -361,7 +440,20 @@ def run_upload(args: argparse.Namespace, paths: Sequence[str], out: TextIO, err:
             )
             status = EXIT_FAILED
     out.flush()
+    if _report_store_failures(vod, err) and status == EXIT_OK:
+        return EXIT_DONE_NOT_RESUMABLE
     return status
+
+
+def _report_store_failures(vod: Vod, err: TextIO) -> bool:
+    """Say that results are not resumable nor remembered when the checkpoint store failed."""
+    failures = vod.store_failures
+    if failures:
+        err.write(
+            f"vodref: the checkpoint directory failed ({failures[0]}): the results above are "
+            "done but not resumable, and a re-run would not know about them\n"
+        )
+    return bool(failures)
 
 
 def run_demo(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -394,6 +486,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(emulator_main(arguments[1:]) or 0)
     args = build_parser().parse_args(arguments)
     out, err = sys.stdout, sys.stderr
+    if not logging.getLogger().handlers:
+        # Warnings (an unreadable checkpoint, a failing store) reach the user, labelled.
+        logging.basicConfig(level=logging.WARNING, format="vodref: warning: %(message)s")
     try:
         if args.command == "demo":
             return run_demo(args, out, err)
