@@ -309,8 +309,8 @@ class DriverMachine(RuleBasedStateMachine):
 
     @rule(delay=st.sampled_from([0.0, 0.001, 0.004, 0.015]))
     def crash_early(self, delay: float) -> None:
-        """SIGKILL ``delay`` seconds after (re)starting: often before the first durable
-        VideoId. The next process sees only what was flushed (UP-DUR-001)."""
+        """UPL-DUR-008 UPL-DUR-001: SIGKILL ``delay`` seconds after (re)starting, often before
+        the first durable VideoId. The next process sees only what was flushed."""
         if not self.sources:
             return
         with contextlib.suppress(UsageError):
@@ -351,8 +351,8 @@ class DriverMachine(RuleBasedStateMachine):
 
     @rule(full=st.booleans())
     def fill_store(self, full: bool) -> None:
-        """The checkpoint directory fills up (or is freed): uploads go on, results are still
-        reported (UPL-DUR-002)."""
+        """UPL-DUR-008 UPL-DUR-002: the checkpoint directory fills up (or is freed): uploads
+        go on, results are still reported."""
         self.store.full = full
         self.store_was_full = self.store_was_full or full
 
@@ -400,11 +400,13 @@ class DriverMachine(RuleBasedStateMachine):
 
     @invariant()
     def one_video_per_file_in_the_service(self) -> None:
+        """UPL-DUR-008 UP-DEV-034: every video in the service is accounted for."""
         videos = self.emu.control.state()["vod"]["videos"]
         assert len(videos) <= self.video_budget, "a video nobody can account for"
 
     @invariant()
     def nothing_open_after_success(self) -> None:
+        """UPL-DUR-008 UP-DUR-004: a finished file's upload is closed."""
         # The views first, then the service: the uploader runs meanwhile, and what it saw
         # finished must be closed on the server when looked at afterwards (an abort may
         # still be on its way).

@@ -15,6 +15,10 @@ table). What differs on purpose:
   ``refresh_margin`` seconds before they expire when a provider is set.
 - Callbacks run on one dedicated thread, in order; an exception in one is logged and the
   upload carries on.
+- Durability (issue 14, specs/uploader-driver.md UPL-DUR): a file in the list holds an upload
+  lock (another uploader adding it gets ``FileBusyError``); with ``finished_scope`` every
+  success is remembered and ``find_finished()`` reports it; a failing checkpoint store is
+  reported by ``store_failures``, never raised from ``wait()`` or ``close()``.
 """
 
 from __future__ import annotations

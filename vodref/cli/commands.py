@@ -81,7 +81,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="vodref", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
 
-    upload = commands.add_parser("upload", help="upload files (resumable)")
+    upload = commands.add_parser(
+        "upload",
+        help="upload files (resumable)",
+        epilog="exit status: 0 all uploaded; 1 a file failed or another vodref process is "
+        "uploading it; 2 bad usage; 3 done, not resumable (the checkpoint directory failed: "
+        "the VideoIds printed are final but not remembered); 130 Ctrl-C; 143 SIGTERM",
+    )
     upload.add_argument("files", nargs="+", metavar="FILE")
     _add_upload_options(upload)
 

@@ -98,9 +98,9 @@ def _videos(emu: Any) -> list[dict[str, Any]]:
 
 
 def test_sigkill_at_the_first_progress_event_leaves_one_video(emu: Any, tmp_path: Path) -> None:
-    """UP-DUR-001 UP-DUR-002 UPL-DUR-001: the VideoId and the upload id are durable before
-    any OSS request that depends on them, so a SIGKILL right after Initiate (the first
-    progress event) is resumed: one video, one multipart upload, nothing left open."""
+    """UP-DUR-001 UP-DUR-002 UPL-DUR-001 UP-DEV-034: the VideoId and the upload id are
+    durable before any OSS request that depends on them, so a SIGKILL right after Initiate
+    (the first progress event) is resumed: one video, one multipart upload, nothing open."""
     emu.control.add_fault(effect=Effect.delay(0.2), match=Match(operation="UploadPart"))
     path = write_file(tmp_path, "early.mp4", PARTS * MIN_PART)
     env = _env(tmp_path, emu)
@@ -150,9 +150,9 @@ def test_full_checkpoint_store_reports_the_video_and_says_not_resumable(
 def test_interrupt_prints_finished_files_and_a_rerun_reports_them(
     emu: Any, tmp_path: Path, sig: int
 ) -> None:
-    """UPL-DUR-003 UPL-DUR-004: on SIGTERM (exit 143) and Ctrl-C (exit 130) every finished
-    file's VideoId is printed; re-running the same command reports it without uploading it
-    again and resumes the unfinished one; ``--upload-again`` uploads it anew."""
+    """UPL-DUR-003 UPL-DUR-004 UP-DEV-037: on SIGTERM (exit 143) and Ctrl-C (exit 130)
+    every finished file's VideoId is printed; re-running the same command reports it without
+    uploading it again and resumes the unfinished one; ``--upload-again`` uploads it anew."""
     emu.control.add_fault(effect=Effect.delay(0.25), match=Match(operation="UploadPart"))
     first = write_file(tmp_path, "first.mp4", 1000, seed=1)
     second = write_file(tmp_path, "second.mp4", PARTS * MIN_PART, seed=2)
@@ -223,7 +223,7 @@ def test_unreadable_checkpoint_is_a_warning_and_a_clean_start(
     video_readable: bool,
     upload_readable: bool,
 ) -> None:
-    """UPL-DUR-005 UPL-DUR-006: any unreadable checkpoint is a warning and a clean start,
+    """UPL-DUR-005 UPL-DUR-006 UP-DEV-035: any unreadable checkpoint is a warning and a clean start,
     never a traceback; what can be read of it (VideoId, upload id) is salvaged: the video is
     reused and the old multipart upload aborted, so nothing is left open."""
     emu.control.add_fault(effect=Effect.delay(0.1), match=Match(operation="UploadPart"))
@@ -283,8 +283,8 @@ def test_changed_file_reuses_the_video_and_aborts_the_old_upload(emu: Any, tmp_p
 def test_two_runs_of_the_same_file_one_uploads_the_other_says_why_not(
     emu: Any, tmp_path: Path
 ) -> None:
-    """UPL-DUR-007: a lock next to the checkpoint lets one process upload a file at a time;
-    a second run of the same file stops at once, exit 1, saying another vodref process is
+    """UPL-DUR-007 UP-DEV-036: a lock next to the checkpoint lets one process upload a file
+    at a time; a second run of the same file stops at once, exit 1, saying another vodref process is
     uploading it. One video; the first run finishes."""
     # Slow enough that the first run is still uploading when the second one starts.
     emu.control.add_fault(effect=Effect.delay(0.4), match=Match(operation="UploadPart"))
