@@ -37,7 +37,9 @@ from .core import (
     DeleteCheckpoint,
     ErrorKind,
     Event,
+    FileView,
     Notify,
+    NotifySucceeded,
     Outcome,
     OutcomeError,
     Request,
@@ -77,6 +79,7 @@ class Driver:
         notify: NotificationSink,
         workers: int,
         on_checkpoint_deleted: Callable[[str], None] | None = None,
+        on_succeeded: Callable[[FileView], None] | None = None,
     ) -> None:
         self._core = core
         self._performer = performer
@@ -84,6 +87,7 @@ class Driver:
         self._clock = clock
         self._notify = notify
         self._on_checkpoint_deleted = on_checkpoint_deleted
+        self._on_succeeded = on_succeeded
         self._lock = threading.RLock()
         self._changed = threading.Condition(self._lock)
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="vodref-worker")
@@ -97,6 +101,8 @@ class Driver:
         # Outcomes the core refused with an error: a core bug or a driver bug, never normal.
         # Kept for tests and diagnostics.
         self.refused_outcomes: list[tuple[Outcome, VodrefError]] = []
+        # Checkpoint store failures seen (messages): results are then not resumable.
+        self.store_failures: list[str] = []
         self._timer = threading.Thread(target=self._timer_loop, name="vodref-timer", daemon=True)
         self._callback_thread = threading.Thread(
             target=self._callback_loop, name="vodref-callbacks", daemon=True
@@ -162,6 +168,16 @@ class Driver:
     # ----------------------------------------------------------------- dispatching
 
     def _dispatch(self, commands: Iterable[Command]) -> None:
+        commands = list(commands)
+        if self._on_succeeded is not None:
+            # A success is recorded (durably) before anything else of its batch runs, in
+            # particular before its checkpoint is deleted (UPL-DUR-004).
+            for command in commands:
+                if isinstance(command, NotifySucceeded):
+                    try:
+                        self._on_succeeded(command.file)
+                    except CheckpointStoreError as error:
+                        self.note_store_failure(error)
         for command in commands:
             self.commands_seen += 1
             if isinstance(command, Notify):
@@ -189,16 +205,32 @@ class Driver:
 
     def _checkpoint_effect(self, command: SaveCheckpoint | DeleteCheckpoint) -> None:
         # A store failure (disk full, closed store) must not stop the commands after this
-        # one: the upload goes on, only its resumability suffers, and the log says so.
+        # one: the upload goes on, only its resumability suffers; the failure is kept so the
+        # caller can say the result is "done, not resumable" (UPL-DUR-002).
         try:
             if isinstance(command, SaveCheckpoint):
                 self._store.save(command.key, command.checkpoint)
+                if command.barrier:
+                    # UP-DUR-001: the requests after this save in the same batch depend on
+                    # the VideoId or upload id it names: durable first (~1 ms, twice a
+                    # file), then dispatched. Part-only saves stay coalesced.
+                    self._store.flush()
             else:
                 self._store.delete(command.key)
                 if self._on_checkpoint_deleted is not None:
                     self._on_checkpoint_deleted(command.file_id)
-        except CheckpointStoreError:
-            log.exception("checkpoint store failed; the upload continues without it")
+        except CheckpointStoreError as error:
+            self.note_store_failure(error)
+
+    def note_store_failure(self, error: CheckpointStoreError) -> None:
+        """Remember a checkpoint store failure (the uploads go on without resumability)."""
+        with self._lock:
+            first = not self.store_failures
+            self.store_failures.append(str(error))
+        if first:
+            log.warning(
+                "checkpoint store failed; uploads continue but are not resumable: %s", error
+            )
 
     def _abandon_waiting_auth(self, command_ids: Iterable[int]) -> None:
         wanted = set(command_ids)
@@ -297,7 +329,14 @@ class Driver:
         self._callbacks.put(None)
         self._callback_thread.join(timeout)
         self._timer.join(timeout)
-        self._store.flush()
+        self.flush_store()
+
+    def flush_store(self) -> None:
+        """Make every checkpoint save durable; a failure is noted, never raised."""
+        try:
+            self._store.flush()
+        except CheckpointStoreError as error:
+            self.note_store_failure(error)
 
     @property
     def closed(self) -> bool:

@@ -29,6 +29,9 @@ them::
     ├── UploadWaitTimeout             ``wait()`` gave up before the uploads ended
     ├── SourceChangedError            the source changed under an upload (short read)
     ├── CheckpointStoreError          the store could not read or write a record
+    │   └── UnreadableCheckpointError the stored bytes are not a JSON object (``raw`` keeps
+    │                                 them, so what can be read is salvaged)
+    ├── FileBusyError                 another uploader (process) holds the file's lock
     └── TransportError                a request failed (carries a core ServiceError)
 
 The core raises before any mutation: after catching one of its errors the core is exactly as
@@ -63,6 +66,7 @@ __all__ = [
     "CheckpointStoreError",
     "DuplicateFileError",
     "EmptyFileError",
+    "FileBusyError",
     "InvalidEventError",
     "InvalidOptionError",
     "InvalidStateError",
@@ -76,6 +80,7 @@ __all__ = [
     "UnknownCommandError",
     "UnknownFileError",
     "UnknownOptionError",
+    "UnreadableCheckpointError",
     "UploadWaitTimeout",
     "UploaderClosedError",
     "UsageError",
@@ -109,6 +114,25 @@ class SourceChangedError(VodrefError, OSError):
 
 class CheckpointStoreError(VodrefError, OSError):
     """The checkpoint store could not read or write a record."""
+
+
+class UnreadableCheckpointError(CheckpointStoreError):
+    """A stored record is not UTF-8 JSON of an object (torn, truncated, foreign bytes).
+    ``raw`` holds the bytes read, so the caller can salvage a VideoId or upload id."""
+
+    def __init__(self, message: str, raw: bytes = b"") -> None:
+        super().__init__(message)
+        self.raw = raw
+
+
+class FileBusyError(VodrefError):
+    """Another uploader holds the file's lock (UPL-DUR-007): the same file is being uploaded
+    by another process, or is already in this uploader's list. ``holder`` is the pid written
+    in the lock file, when known."""
+
+    def __init__(self, message: str, holder: int | None = None) -> None:
+        super().__init__(message)
+        self.holder = holder
 
 
 class TransportError(VodrefError):

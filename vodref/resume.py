@@ -13,8 +13,12 @@ and checks it against the file as it is now, before the core sees it:
   *changed* file keep its unfinished video (UPL-CKPT-002): the old checkpoint's VideoId and
   target are carried over with no upload and no parts, so the core refreshes the same video
   (no duplicate, no orphan in status Uploading) and uploads the new content from byte 0.
-- A torn or foreign record is ignored with a warning: the upload starts from the server side
-  instead of crashing forever.
+- An unreadable record (not UTF-8, torn, not JSON, another version) is a warning and a clean
+  start, never a crash (UPL-DUR-005); what can still be read of it (the VideoId, the target,
+  the upload id) is salvaged: the video is reused and the old multipart upload handed to the
+  core to abort, so no video stays "Uploading" and no upload stays open (UPL-DUR-006).
+- When a file starts over with its old VideoId (changed content, unreadable or unfit record),
+  its old multipart upload is handed to the core as ``stale_upload_id`` to abort.
 
 Part geometry comes from the core's :func:`~vodref.core.plan_parts` only.
 """
@@ -23,19 +27,24 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 import logging
+import re
 
 from .checksums import crc64
-from .core import Checkpoint, CheckpointError, MediaKind, plan_parts
-from .errors import CheckpointStoreError, SourceChangedError
+from .core import Checkpoint, CheckpointError, MediaKind, ObjectTarget, plan_parts
+from .errors import CheckpointStoreError, SourceChangedError, UnreadableCheckpointError
 from .sources import FileSource
 from .stores import CheckpointStore
 
 __all__ = [
     "ResumeFinder",
+    "ResumeOffer",
     "carry_over_video",
     "fingerprint_for",
     "identity_key",
+    "restart_offer",
+    "salvage_record",
     "verify_checkpoint_parts",
 ]
 
@@ -105,6 +114,64 @@ def carry_over_video(
     )
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class ResumeOffer:
+    """What to offer the core with ``AddFile``: a checkpoint (or None) and the multipart
+    upload being abandoned, which the core aborts (``AddFile.stale_upload_id``)."""
+
+    checkpoint: Checkpoint | None = None
+    stale_upload_id: str | None = None
+
+
+_STRING_FIELD = r'"{name}"\s*:\s*"((?:[^"\\]|\\.){{1,1024}})"'
+_TARGET = re.compile(r'"target"\s*:\s*\{([^{}]*)\}')
+
+
+def _field(text: str, name: str) -> str | None:
+    match = re.search(_STRING_FIELD.format(name=re.escape(name)), text)
+    if match is None:
+        return None
+    try:
+        value = json.loads(f'"{match.group(1)}"')
+    except ValueError:
+        return None
+    return value if isinstance(value, str) and value else None
+
+
+def salvage_record(raw: bytes) -> dict[str, str | ObjectTarget | None]:
+    """What can still be read of a checkpoint's bytes however damaged (torn, not UTF-8,
+    another version): its fingerprint, media kind, VideoId, target and upload id, each None
+    when it cannot be read."""
+    text = raw.decode("utf-8", errors="replace")
+    target = None
+    match = _TARGET.search(text)
+    if match is not None:
+        body = match.group(1)
+        endpoint, bucket, key = (_field(body, n) for n in ("endpoint", "bucket", "key"))
+        if endpoint and bucket and key:
+            target = ObjectTarget(endpoint=endpoint, bucket=bucket, key=key)
+    return {
+        "fingerprint": _field(text, "fingerprint"),
+        "media_kind": _field(text, "media_kind"),
+        "video_id": _field(text, "video_id"),
+        "target": target,
+        "upload_id": _field(text, "upload_id"),
+    }
+
+
+def restart_offer(offer: ResumeOffer, file_name: str, size: int, part_size: int) -> ResumeOffer:
+    """A clean start after the core refused ``offer``'s checkpoint: the same video, no
+    upload; the old upload to be aborted."""
+    old = offer.checkpoint
+    if old is None or old.video_id is None or old.media_kind is not MediaKind.VIDEO:
+        return ResumeOffer()
+    checkpoint = carry_over_video(
+        old, file_name=file_name, size=size, fingerprint=old.fingerprint, part_size=part_size
+    )
+    stale = old.upload_id or offer.stale_upload_id
+    return ResumeOffer(checkpoint, stale if checkpoint.target else None)
+
+
 class ResumeFinder:
     """Finds, checks and indexes checkpoints in one store, for one user."""
 
@@ -128,10 +195,28 @@ class ResumeFinder:
         part_size: int,
     ) -> Checkpoint | None:
         """The checkpoint to offer the core for this file, or None to start afresh."""
-        checkpoint = self._load_checked(fingerprint, source)
-        if checkpoint is None and media_kind is MediaKind.VIDEO:
-            checkpoint = self._carry_over(source, file_name, fingerprint, part_size)
-        return checkpoint
+        return self.offer_for(
+            source,
+            file_name=file_name,
+            fingerprint=fingerprint,
+            media_kind=media_kind,
+            part_size=part_size,
+        ).checkpoint
+
+    def offer_for(
+        self,
+        source: FileSource,
+        *,
+        file_name: str,
+        fingerprint: str,
+        media_kind: MediaKind,
+        part_size: int,
+    ) -> ResumeOffer:
+        """The checkpoint to offer the core for this file and the upload it abandons."""
+        offer = self._load_checked(fingerprint, source, file_name, part_size)
+        if offer.checkpoint is None and media_kind is MediaKind.VIDEO:
+            offer = self._carry_over(source, file_name, fingerprint, part_size)
+        return offer
 
     def remember(self, identity: str, fingerprint: str, file_name: str) -> None:
         """Record that the path behind ``identity`` is now uploaded with ``fingerprint``."""
@@ -144,19 +229,29 @@ class ResumeFinder:
         """The file's checkpoint is gone (success, cancel, delete): so is its path index."""
         self._store.delete(identity)
 
-    def _load_checked(self, fingerprint: str, source: FileSource) -> Checkpoint | None:
+    def _load_checked(
+        self, fingerprint: str, source: FileSource, file_name: str, part_size: int
+    ) -> ResumeOffer:
+        raw: bytes | None = None
         try:
             record = self._store.load(fingerprint)
             if record is None:
-                return None
+                return ResumeOffer()
+            raw = json.dumps(record).encode()
             checkpoint = Checkpoint.from_dict(record)
-        except (CheckpointStoreError, CheckpointError) as error:
-            # A torn or foreign record: start from the server side instead of crashing
-            # forever.
+        except UnreadableCheckpointError as error:
+            raw = error.raw
             log.warning("ignoring unreadable checkpoint for %s: %s", source.name, error)
-            return None
+            return self._salvage(raw, source, file_name, fingerprint, part_size)
+        except (CheckpointStoreError, CheckpointError) as error:
+            # A torn or foreign record: a clean start instead of crashing forever, keeping
+            # what can be read of it (UPL-DUR-005, UPL-DUR-006).
+            log.warning("ignoring unreadable checkpoint for %s: %s", source.name, error)
+            if raw is None:
+                return ResumeOffer()
+            return self._salvage(raw, source, file_name, fingerprint, part_size)
         if checkpoint.fingerprint != fingerprint:
-            return None
+            return ResumeOffer()
         checkpoint, dropped = verify_checkpoint_parts(checkpoint, source)
         if dropped:
             log.warning(
@@ -164,32 +259,65 @@ class ResumeFinder:
                 source.name,
                 dropped,
             )
-        return checkpoint
+        return ResumeOffer(checkpoint)
+
+    def _salvage(
+        self, raw: bytes, source: FileSource, file_name: str, fingerprint: str, part_size: int
+    ) -> ResumeOffer:
+        """A clean start that keeps the unreadable record's VideoId and aborts its upload."""
+        found = salvage_record(raw)
+        video_id, target, upload_id = found["video_id"], found["target"], found["upload_id"]
+        if found["fingerprint"] not in (None, fingerprint) or found["media_kind"] not in (
+            None,
+            MediaKind.VIDEO.value,
+        ):
+            return ResumeOffer()
+        if not isinstance(video_id, str):
+            return ResumeOffer()
+        log.warning(
+            "salvaged video %s from the unreadable checkpoint of %s; uploading it again",
+            video_id,
+            file_name,
+        )
+        checkpoint = Checkpoint(
+            file_name=file_name,
+            file_size=source.size,
+            fingerprint=fingerprint,
+            media_kind=MediaKind.VIDEO,
+            video_id=video_id,
+            target=target if isinstance(target, ObjectTarget) else None,
+            upload_id=None,
+            part_size=plan_parts(source.size, part_size).part_size,
+        )
+        stale = upload_id if isinstance(upload_id, str) and checkpoint.target else None
+        return ResumeOffer(checkpoint, stale)
 
     def _carry_over(
         self, source: FileSource, file_name: str, fingerprint: str, part_size: int
-    ) -> Checkpoint | None:
+    ) -> ResumeOffer:
         """The same path was being uploaded with other content (the fingerprint changed):
-        keep that unfinished upload's VideoId for the new content (UPL-CKPT-002)."""
+        keep that unfinished upload's VideoId for the new content (UPL-CKPT-002) and abort
+        its multipart upload (UPL-DUR-006)."""
         try:
             index = self._store.load(self.identity_key(source))
             previous = index.get("fingerprint") if index else None
             if not isinstance(previous, str) or previous == fingerprint:
-                return None
+                return ResumeOffer()
             record = self._store.load(previous)
             if record is None:
-                return None
+                return ResumeOffer()
             old = Checkpoint.from_dict(record)
         except (CheckpointStoreError, CheckpointError):
-            return None
+            return ResumeOffer()
         if old.video_id is None:
-            return None
+            return ResumeOffer()
         self._store.delete(previous)
         log.warning(
             "%s changed since its unfinished upload; uploading it again for video %s",
             file_name,
             old.video_id,
         )
-        return carry_over_video(
+        checkpoint = carry_over_video(
             old, file_name=file_name, size=source.size, fingerprint=fingerprint, part_size=part_size
         )
+        return ResumeOffer(checkpoint, old.upload_id if checkpoint.target else None)

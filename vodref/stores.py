@@ -22,6 +22,7 @@ journal (an epoch), so a journal left over from an older snapshot is never appli
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import json
 import os
@@ -35,11 +36,12 @@ from typing import Any, Protocol
 import platformdirs
 
 from .core import Checkpoint
-from .errors import CheckpointStoreError
+from .errors import CheckpointStoreError, FileBusyError, UnreadableCheckpointError
 
 __all__ = [
     "CheckpointStore",
     "FileCheckpointStore",
+    "FileLock",
     "Record",
     "SupportsToDict",
     "assert_no_secrets",
@@ -154,6 +156,30 @@ class FileCheckpointStore:
     def _journal_path(self, path: Path, epoch: str) -> Path:
         return path.with_name(f"{path.stem}.{epoch}.log")
 
+    def lock(self, key: str) -> FileLock:
+        """Hold the upload lock of ``key`` (UPL-DUR-007): ``fcntl.flock`` on a ``.lock`` file
+        next to the checkpoint, which the kernel releases when the process dies, so a
+        SIGKILL never leaves a stale lock. Raises :class:`FileBusyError` at once when another
+        holder (another process, or another open of it in this one) has it."""
+        path = self._path(key).with_suffix(".lock")
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o600)
+        except OSError as error:
+            raise CheckpointStoreError(f"cannot open lock {path}: {error.strerror}") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = _read_pid(fd)
+            os.close(fd)
+            raise FileBusyError(f"lock {path.name} is held by pid {holder}", holder) from None
+        except BaseException:
+            os.close(fd)
+            raise
+        with contextlib.suppress(OSError):  # the pid is only for messages (a full disk)
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        return FileLock(fd)
+
     def load(self, key: str) -> dict[str, Any] | None:
         path = self._path(key)
         with self._cond:
@@ -165,12 +191,12 @@ class FileCheckpointStore:
                 pending if isinstance(pending, str) else encode_record(pending), key
             )
         try:
-            raw = path.read_text(encoding="utf-8")
+            data = path.read_bytes()
         except FileNotFoundError:
             return None
         except OSError as error:
             raise CheckpointStoreError(f"cannot read checkpoint {path}: {error}") from None
-        record = decode_record(raw, key)
+        record = decode_record(data, key)
         epoch = record.pop(_JOURNAL_FIELD, None)
         if isinstance(epoch, str) and isinstance(record.get("parts"), list):
             record["parts"] = self._replay(self._journal_path(path, epoch), record["parts"])
@@ -181,7 +207,8 @@ class FileCheckpointStore:
         """The snapshot's parts plus the journal's, by part number (later entries win); a
         torn last line (a crash mid-append) is ignored."""
         try:
-            text = journal.read_text(encoding="utf-8")
+            # A torn or foreign line is skipped below, whatever its bytes.
+            text = journal.read_bytes().decode("utf-8", errors="replace")
         except FileNotFoundError:
             return parts
         except OSError as error:
@@ -341,7 +368,9 @@ class FileCheckpointStore:
         record = checkpoint.to_dict()
         assert_no_secrets(record)
         record[_JOURNAL_FIELD] = epoch
-        self._write_atomically(key, json.dumps(record, separators=(",", ":"), sort_keys=True))
+        # Not sorted: the checkpoint's own order puts the VideoId, target and upload id
+        # before the parts, so even a truncated copy keeps what salvage needs (UPL-DUR-006).
+        self._write_atomically(key, json.dumps(record, separators=(",", ":")))
         self._written[key] = _Written(header=header, parts=parts, epoch=epoch, journal_parts=0)
         self._drop_journals(key, keep=epoch)
 
@@ -381,6 +410,28 @@ class FileCheckpointStore:
 
 
 _JOURNAL_FIELD = "_journal"
+
+
+class FileLock:
+    """A held upload lock; :meth:`release` (idempotent) or process death frees it."""
+
+    __slots__ = ("_fd",)
+
+    def __init__(self, fd: int) -> None:
+        self._fd: int | None = fd
+
+    def release(self) -> None:
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            os.close(fd)  # closing the only descriptor drops the flock
+
+
+def _read_pid(fd: int) -> int | None:
+    try:
+        text = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+    except OSError:
+        return None
+    return int(text) if text.isdigit() else None
 
 
 class _Written:
@@ -444,12 +495,14 @@ def encode_record(record: object) -> str:
     return json.dumps(value, separators=(",", ":"), sort_keys=True)
 
 
-def decode_record(raw: str, key: str) -> dict[str, Any]:
-    """The JSON object stored under ``key``; anything else raises CheckpointStoreError."""
+def decode_record(raw: str | bytes, key: str) -> dict[str, Any]:
+    """The JSON object stored under ``key``. Anything else (not UTF-8, torn, not JSON, not
+    an object) raises :class:`UnreadableCheckpointError` carrying the bytes (UPL-DUR-005)."""
+    data = raw.encode("utf-8", "surrogateescape") if isinstance(raw, str) else raw
     try:
-        value = json.loads(raw)
-    except ValueError:
-        raise CheckpointStoreError(f"checkpoint {key} is not valid JSON") from None
+        value = json.loads(data.decode("utf-8"))
+    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
+        raise UnreadableCheckpointError(f"checkpoint {key} is not UTF-8 JSON", raw=data) from None
     if not isinstance(value, dict):
-        raise CheckpointStoreError(f"checkpoint {key} is not a JSON object")
+        raise UnreadableCheckpointError(f"checkpoint {key} is not a JSON object", raw=data)
     return value

@@ -13,6 +13,14 @@ Invariants after every step (issue #2):
 - Success only after Complete, with the bytes and CRC-64 of the source (UP-CRC-002);
 - one VideoId per file across any number of resumes (UP-RESUME-003);
 - cancel and delete leave no open multipart upload (UP-CANCEL-001, UP-CANCEL-002).
+
+Issue 14 adds an early crash (``crash_early``: the process dies and each file resumes from its
+last *barrier* save, the worst a coalescing checkpoint writer may leave) and a full store
+(``fill_store``: saves are lost). Checked after every step: one file, one video (the model's
+videos named for a file never exceed what its lineage may legitimately have created:
+UP-DUR-001) and every OSS request names a VideoId and upload id that a barrier save made
+durable before it (UP-DUR-002); at quiescence nothing is left open after a final state
+(UP-DUR-004).
 """
 
 from __future__ import annotations
@@ -48,9 +56,11 @@ from vodref.core import (
     DeleteFile,
     FileState,
     InvalidStateError,
+    MediaKind,
     MultipartInitiated,
     NotifyProgress,
     NotifySucceeded,
+    OssRequest,
     PauseFile,
     RequestAuth,
     ResumeFile,
@@ -83,6 +93,12 @@ class UploaderMachine(RuleBasedStateMachine):
         self.kept: set[str] = set()  # uploads clean_list keeps open for a later resume
         self.granted: set[str] = set()  # files that got credentials in this instance
         self.instance = 0
+        # Issue 14: the last barrier save per file (what survives any crash), videos each
+        # file may have created, and whether saves are being lost (a full store).
+        self.durable: dict[str, Checkpoint] = {}
+        self.video_budget: dict[str, int] = {}
+        self.store_full = False
+        self.lost_saves = False
         self.next_file = 0
         self.seen_notes = 0
         self.seen_log = 0
@@ -141,9 +157,13 @@ class UploaderMachine(RuleBasedStateMachine):
                 event(f"credentials requested: {command.reason.value}")
             if isinstance(command, AbortMultipart):
                 self.aborted.add(command.upload_id)
-            if type(command).__name__ == "SaveCheckpoint":
+            if type(command).__name__ == "SaveCheckpoint" and not self.store_full:
                 checkpoint = command.checkpoint  # type: ignore[attr-defined]
                 self.saved.setdefault(command.file_id, []).append(checkpoint)  # type: ignore[attr-defined]
+                if command.barrier:  # type: ignore[attr-defined]
+                    self.durable[command.file_id] = checkpoint  # type: ignore[attr-defined]
+            if isinstance(command, OssRequest) and not self.lost_saves:
+                self.check_durable_before(command)
         self.seen_log = len(d.log)
         for note in d.notes[self.seen_notes :]:
             if isinstance(note, NotifyProgress):
@@ -159,6 +179,23 @@ class UploaderMachine(RuleBasedStateMachine):
                 assert d.model.objects.get(view.target.key) == source, "success without the bytes"
                 assert view.crc64 == crc_of(source)
         self.seen_notes = len(d.notes)
+
+    def check_durable_before(self, command: OssRequest) -> None:
+        """UP-DUR-002: an OSS request of a video names what a barrier save made durable."""
+        view = next((v for v in self.driver.core.files() if v.file_id == command.file_id), None)
+        if view is None or view.media_kind is not MediaKind.VIDEO or view.video_id is None:
+            return
+        if isinstance(command, AbortMultipart):
+            return  # aborting needs nothing durable
+        durable = self.durable.get(command.file_id)
+        assert durable is not None and durable.video_id == view.video_id, (
+            f"{type(command).__name__} before the VideoId was durable"
+        )
+        upload_id = getattr(command, "upload_id", None)
+        if upload_id is not None:
+            assert durable.upload_id == upload_id, (
+                f"{type(command).__name__} before its upload id was durable"
+            )
 
     def send_user(self, event: object) -> None:
         d = self.driver
@@ -179,6 +216,7 @@ class UploaderMachine(RuleBasedStateMachine):
         file_id = f"file{self.next_file}"
         self.next_file += 1
         self.sources[file_id] = make_data(size, seed=self.next_file)
+        self.video_budget[file_id] = 1
         self.driver.add(file_id, self.sources[file_id])
 
     @rule()
@@ -309,11 +347,69 @@ class UploaderMachine(RuleBasedStateMachine):
             event("resumed from a checkpoint" if checkpoint else "resumed without one")
             if checkpoint is None or checkpoint.video_id is None:
                 self.video.pop(view.file_id, None)  # a fresh start may create a new video
+                self.video_budget[view.file_id] = self.video_budget.get(view.file_id, 0) + 1
             else:  # resuming binds the file to the checkpoint's video, and only to it
                 self.video[view.file_id] = checkpoint.video_id
-            self.driver.add(view.file_id, self.sources[view.file_id], checkpoint=checkpoint)
+            self.resume(view.file_id, checkpoint)
+
+    def resume(self, file_id: str, checkpoint: Checkpoint | None) -> None:
+        """Add a file again in the new process; the checkpoint it loads is durable."""
+        self.durable.pop(file_id, None)
+        if checkpoint is not None:
+            self.durable[file_id] = checkpoint
+        self.driver.add(file_id, self.sources[file_id], checkpoint=checkpoint)
+
+    @rule()
+    def crash_early(self) -> None:
+        """SIGKILL now, however early: each file resumes from its last barrier save (the
+        coalescing writer may have lost every later one), or from nothing (UP-DUR-001)."""
+        old = self.driver
+        survivors = [v for v in old.core.files() if v.state is not FileState.SUCCESS]
+        for request in old.core.in_flight():
+            # A CreateUploadVideo whose answer dies with the process may still create one.
+            if isinstance(request, RequestAuth | CallVod) and request.video_id is None:
+                budget = self.video_budget.get(request.file_id, 0)
+                self.video_budget[request.file_id] = budget + 1
+        self.instance += 1
+        self.driver = self.new_driver(model=old.model)
+        self.seen_notes = self.seen_log = 0
+        self.initiated.clear()
+        self.aborted.clear()
+        self.kept.clear()
+        self.granted.clear()
+        self.store_full = False
+        for view in survivors:
+            checkpoint = self.durable.get(view.file_id)
+            if view.state is FileState.CANCELED:
+                checkpoint = None  # deleted on purpose: a fresh start, maybe a new video
+            if checkpoint is None or checkpoint.video_id is None:
+                self.video.pop(view.file_id, None)
+                self.video_budget[view.file_id] = self.video_budget.get(view.file_id, 0) + 1
+                if view.video_id is not None and view.state is not FileState.CANCELED:
+                    # Only a full store may have lost a VideoId the old process used.
+                    assert self.lost_saves, "a VideoId was used before it was durable"
+            else:
+                self.video[view.file_id] = checkpoint.video_id
+            self.resume(view.file_id, checkpoint)
+        self.lost_saves = False
+
+    @rule(full=st.booleans())
+    def fill_store(self, full: bool) -> None:
+        """The checkpoint store fills up: saves from now on are lost (UPL-DUR-002)."""
+        self.store_full = full
+        self.lost_saves = self.lost_saves or full
 
     # ------------------------------------------------------------------ invariants
+
+    @invariant()
+    def one_video_per_file(self) -> None:
+        if not hasattr(self, "driver"):
+            return
+        made: dict[str, int] = {}
+        for name in self.driver.model.videos.values():
+            made[name] = made.get(name, 0) + 1
+        for file_id, budget in self.video_budget.items():
+            assert made.get(f"{file_id}.mp4", 0) <= budget, f"a second video for {file_id}"
 
     @invariant()
     def check(self) -> None:

@@ -21,6 +21,16 @@ a new one over the same checkpoint store). After every ``settle`` the emulator i
 It also found that a canceled file whose AbortMultipartUpload met expired credentials left its
 upload open (a canceled file asks the core for no new credentials); the driver now refreshes
 the video's credentials through the auth provider and aborts again.
+
+Issue 14 adds a crash at a random early instant (``crash_early``: just after start, before or
+around the first durable VideoId) and a store that fills up (``fill_store``). The store is a
+:class:`LazyStore`, the worst a coalescing writer may do: a save is durable only once flushed,
+so a crash keeps exactly what was flushed. Checked after every step: one file, one video (every
+video in the emulator is accounted for: UP-DUR-001, UPL-DUR-008) and nothing left open after a
+final state (a Success file's upload is closed; at ``settle`` every open upload belongs to a
+file that can still continue it: UP-DUR-004). A request in flight at the instant of a crash may
+still create a video or an upload the next process cannot know (its answer died with the
+process): the machine counts those as allowed, and nothing else.
 """
 
 from __future__ import annotations
@@ -28,6 +38,7 @@ from __future__ import annotations
 import contextlib
 import random
 import threading
+import time
 from typing import Any
 
 from hypothesis import settings
@@ -45,8 +56,17 @@ from emulator.faults import Effect, Match
 from emulator.inprocess_transport import in_process_transport
 from vodref import Vod
 from vodref.checksums import crc64
-from vodref.core import Credentials, FileState, ObjectTarget, UsageError
-from vodref.errors import UploadWaitTimeout
+from vodref.core import (
+    AbortMultipart,
+    CallVod,
+    Credentials,
+    FileState,
+    InitiateMultipart,
+    ObjectTarget,
+    RequestAuth,
+    UsageError,
+)
+from vodref.errors import CheckpointStoreError, UploadWaitTimeout
 from vodref.sources import BytesSource
 from vodref.testing import ForwardingTransport, MemoryCheckpointStore
 from vodref.transport import ObjectTransport, UploadedPart
@@ -99,6 +119,54 @@ class CountingTransport(ForwardingTransport):
                 self.in_flight[upload_id] -= 1
 
 
+class LazyStore(MemoryCheckpointStore):
+    """Saves and deletes become durable only when flushed (the most a coalescing writer may
+    defer); ``durable()`` is what a process killed now leaves behind. ``full``: every flush
+    fails, as on a full disk, and what it would have written is lost."""
+
+    def __init__(self, durable: dict[str, object] | None = None) -> None:
+        super().__init__()
+        self._pending: dict[str, object] = {}
+        self.full = False
+        if durable:
+            for key, record in durable.items():
+                super().save(key, record)  # type: ignore[arg-type]
+
+    def save(self, key: str, record: Any) -> None:
+        with self._lock:
+            self._pending[key] = record
+
+    def delete(self, key: str) -> None:
+        with self._lock:
+            self._pending[key] = None
+
+    def load(self, key: str) -> dict[str, Any] | None:
+        with self._lock:
+            pending = self._pending.get(key, ...)
+        if pending is None:
+            return None
+        if pending is not ...:
+            fresh = MemoryCheckpointStore()
+            fresh.save(key, pending)  # type: ignore[arg-type]
+            return fresh.load(key)
+        return super().load(key)
+
+    def flush(self) -> None:
+        with self._lock:
+            pending, self._pending = self._pending, {}
+        if self.full:
+            raise CheckpointStoreError("the checkpoint store is full")
+        for key, record in pending.items():
+            if record is None:
+                super().delete(key)
+            else:
+                super().save(key, record)
+
+    def durable(self) -> dict[str, object]:
+        with self._lock:
+            return dict(self._records)
+
+
 class DriverMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
@@ -108,13 +176,19 @@ class DriverMachine(RuleBasedStateMachine):
         self.api = AcsVodApi(
             self.emu.access_key_id, self.emu.access_key_secret, endpoint=self.emu.url
         )
-        self.store = MemoryCheckpointStore()
+        self.store = LazyStore()
+        # Videos and uploads the emulator may hold: one per file added, plus what requests
+        # in flight at a crash (or a full store) may have created unknown to the next process.
+        self.video_budget = 0
+        self.orphan_uploads_allowed = 0
+        self.store_was_full = False  # saves may have been lost since the last crash
         self.random = random.Random(0)
         self.parallel = 2
         self.sources: dict[str, BytesSource] = {}  # file id -> source (this instance)
         self.high: dict[tuple[str, int], int] = {}  # (file id, attempt) -> bytes
         self.video_of: dict[str, str] = {}  # source identity -> VideoId bound to it
         self.canceled_uploads: set[str] = set()
+        self.cleaned_uploads: set[str] = set()
         self.vod = self.new_vod()
 
     def new_vod(self) -> Vod:
@@ -165,6 +239,7 @@ class DriverMachine(RuleBasedStateMachine):
             return  # the same content twice in one list would share one checkpoint
         view = self.vod.add_file(source)
         self.sources[view.file_id] = source
+        self.video_budget += 1
 
     @rule()
     def start_upload(self) -> None:
@@ -200,6 +275,8 @@ class DriverMachine(RuleBasedStateMachine):
     def clean_list(self) -> None:
         views = self.vod.list_files()
         self.vod.clean_list()
+        # Kept open on purpose: a later add of the same file resumes them (UP-API-006).
+        self.cleaned_uploads.update(v.upload_id for v in views if v.upload_id)
         self._forget_finished(views)
         self.sources.clear()
 
@@ -230,6 +307,55 @@ class DriverMachine(RuleBasedStateMachine):
             raise AssertionError("the uploader did not settle") from None
         self.check_settled()
 
+    @rule(delay=st.sampled_from([0.0, 0.001, 0.004, 0.015]))
+    def crash_early(self, delay: float) -> None:
+        """UPL-DUR-008 UPL-DUR-001: SIGKILL ``delay`` seconds after (re)starting, often before
+        the first durable VideoId. The next process sees only what was flushed."""
+        if not self.sources:
+            return
+        with contextlib.suppress(UsageError):
+            self.vod.start_upload()
+        time.sleep(delay)
+        with self.vod._driver.lock:  # the instant of the kill
+            durable = self.store.durable()
+            full = self.store.full
+            in_flight = self.vod._core.in_flight()
+            views = {v.file_id: v for v in self.vod.list_files()}
+        lossy = full or self.store_was_full
+        self.store_was_full = False
+        for request in in_flight:
+            if isinstance(request, RequestAuth | CallVod) and request.video_id is None:
+                self.video_budget += 1  # CreateUploadVideo may land, its answer lost
+            elif isinstance(request, InitiateMultipart):
+                self.orphan_uploads_allowed += 1
+        if lossy:  # saves were lost: a new process may not know the videos
+            self.video_budget += len(views)
+            self.orphan_uploads_allowed += len(views)
+        self.vod.close()
+        self.store = LazyStore(durable)
+        self.vod = self.new_vod()
+        old_sources, self.sources = self.sources, {}
+        for file_id, source in old_sources.items():
+            previous = views.get(file_id)
+            if previous is None or previous.state is FileState.SUCCESS:
+                self.video_of.pop(source.identity, None)
+                continue
+            view = self.vod.add_file(source)
+            self.sources[view.file_id] = source
+            if previous.state is FileState.CANCELED:
+                continue  # its checkpoint was deleted on purpose (maybe durably)
+            if view.video_id is None and previous.video_id is not None:
+                # Its VideoId never became durable: only a full store excuses that.
+                assert lossy, "a VideoId used before it was durable"
+                self.video_of.pop(source.identity, None)
+
+    @rule(full=st.booleans())
+    def fill_store(self, full: bool) -> None:
+        """UPL-DUR-008 UPL-DUR-002: the checkpoint directory fills up (or is freed): uploads
+        go on, results are still reported."""
+        self.store.full = full
+        self.store_was_full = self.store_was_full or full
+
     @rule()
     def crash_and_resume(self) -> None:
         """Close the uploader (a process exit) and build a new one over the same store.
@@ -241,7 +367,14 @@ class DriverMachine(RuleBasedStateMachine):
             self.vod.wait(timeout=0.05)
         views = self.vod.list_files()
         before = {self.sources[v.file_id].identity: v for v in views}
+        lossy = self.store.full or self.store_was_full
         self.vod.close()
+        self.store.full = self.store_was_full = False  # a new process, a freed disk
+        if lossy:  # the flush at close failed: the next process may not know the videos
+            self.video_budget += len(views)
+            self.orphan_uploads_allowed += len(views)
+            for view in views:
+                self.video_of.pop(self.sources[view.file_id].identity, None)
         self._forget_finished(self.vod.list_files())
         self.vod = self.new_vod()
         old_sources, self.sources = self.sources, {}
@@ -264,6 +397,28 @@ class DriverMachine(RuleBasedStateMachine):
                 continue
             bound = self.video_of.setdefault(source.identity, view.video_id)
             assert bound == view.video_id, "a second video for one file"
+
+    @invariant()
+    def one_video_per_file_in_the_service(self) -> None:
+        """UPL-DUR-008 UP-DEV-034: every video in the service is accounted for."""
+        videos = self.emu.control.state()["vod"]["videos"]
+        assert len(videos) <= self.video_budget, "a video nobody can account for"
+
+    @invariant()
+    def nothing_open_after_success(self) -> None:
+        """UPL-DUR-008 UP-DUR-004: a finished file's upload is closed."""
+        # The views first, then the service: the uploader runs meanwhile, and what it saw
+        # finished must be closed on the server when looked at afterwards (an abort may
+        # still be on its way).
+        with self.vod._driver.lock:
+            views = self.vod.list_files()
+            aborting = {
+                r.upload_id for r in self.vod._core.in_flight() if isinstance(r, AbortMultipart)
+            }
+        open_ids = {u["upload_id"] for u in self.emu.control.state()["oss"]["uploads"]}
+        for view in views:
+            if view.state is FileState.SUCCESS and view.upload_id not in aborting:
+                assert view.upload_id not in open_ids, "a finished file left its upload open"
 
     @invariant()
     def outcomes_accepted(self) -> None:
@@ -289,6 +444,14 @@ class DriverMachine(RuleBasedStateMachine):
         open_ids = {u["upload_id"] for u in state["oss"]["uploads"]}
         # Even after expire_tokens: the driver refreshes the video's credentials to abort.
         assert not (open_ids & self.canceled_uploads), "a canceled file left its upload open"
+        # UP-DUR-004: every open upload is one a file in the list can still continue.
+        continuable = {
+            v.upload_id
+            for v in self.vod.list_files()
+            if v.state not in (FileState.SUCCESS, FileState.CANCELED)
+        }
+        orphans = open_ids - continuable - self.canceled_uploads - self.cleaned_uploads
+        assert len(orphans) <= self.orphan_uploads_allowed, "an upload left open"
 
 
 DriverMachine.TestCase.settings = settings(

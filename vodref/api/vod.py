@@ -15,6 +15,10 @@ table). What differs on purpose:
   ``refresh_margin`` seconds before they expire when a provider is set.
 - Callbacks run on one dedicated thread, in order; an exception in one is logged and the
   upload carries on.
+- Durability (issue 14, specs/uploader-driver.md UPL-DUR): a file in the list holds an upload
+  lock (another uploader adding it gets ``FileBusyError``); with ``finished_scope`` every
+  success is remembered and ``find_finished()`` reports it; a failing checkpoint store is
+  reported by ``store_failures``, never raised from ``wait()`` or ``close()``.
 """
 
 from __future__ import annotations
@@ -54,14 +58,16 @@ from ..core import (
 )
 from ..driver import Driver
 from ..errors import UnknownOptionError, UploaderClosedError, UploadWaitTimeout
+from ..finished import FinishedUpload
 from ..performer import FileContext, Performer, VodApiFactory
-from ..resume import ResumeFinder
+from ..resume import ResumeFinder, restart_offer
 from ..sources import FileSource, open_source
 from ..stores import CheckpointStore, FileCheckpointStore
 from ..transport import ObjectTransport, OssHttpTransport
 from ..vod_api import AcsVodApi, AuthProvider
 from .callbacks import CallbackDispatcher, Callbacks
 from .credentials import CredentialCalls, FileRef
+from .guards import FileGuards
 from .js_options import parse_param_data, retry_from_js, unknown_option_message
 
 __all__ = ["Vod"]
@@ -104,6 +110,7 @@ class Vod:
         retry_policy: RetryPolicy | None = None,
         checkpoint_interval: float = 0.0,
         checkpoint_store: CheckpointStore | None = None,
+        finished_scope: str | None = None,
         transport: ObjectTransport | None = None,
         vod_endpoint: str | None = None,
         vod_api_factory: VodApiFactory | None = None,
@@ -150,6 +157,8 @@ class Vod:
         self._owns_store = checkpoint_store is None
         self._store = checkpoint_store if checkpoint_store is not None else FileCheckpointStore()
         self._resume = ResumeFinder(self._store, self.options.user_id)
+        # Upload locks (UPL-DUR-007) and finished-file records (UPL-DUR-004).
+        self._guards = FileGuards(self._store, finished_scope)
         self._owns_transport = transport is None
         self._transport = transport or OssHttpTransport(
             timeout=self.options.timeout,
@@ -178,6 +187,7 @@ class Vod:
             notify=lambda notification: self._dispatcher(notification),  # noqa: PLW0108
             workers=options.parallel * options.max_concurrent_files + 2,
             on_checkpoint_deleted=self._forget_identity,
+            on_succeeded=self._guards.record,
         )
         self._dispatcher = CallbackDispatcher(callbacks, self._view, self._driver.lock)
         self._credentials = CredentialCalls(
@@ -256,25 +266,35 @@ class Vod:
         self._check_open()
         param_text, vod_params = parse_param_data(param_data)
         source = open_source(file, name)
+        file_id = ""
         try:
             file_name = name or source.name
-            if is_image is None:
-                is_image = bool(_IMAGE_EXTENSIONS.search(file_name))
             fingerprint = self._resume.fingerprint(source)
-            media_kind = MediaKind.IMAGE if is_image else MediaKind.VIDEO
-            checkpoint = self._resume.checkpoint_for(
+            media_kind = _media_kind(file_name, is_image)
+            with self._files_lock:
+                self._next_file_number += 1
+                file_id = f"file-{self._next_file_number}"
+            # One uploader at a time per file (UPL-DUR-007), taken before the checkpoint is
+            # read so two processes never resume (or create) the same video at once.
+            overrides = (endpoint, bucket, object)
+            self._guards.hold(
+                file_id,
+                self._guards.lock(fingerprint, file_name),
+                self._guards.finished_key(source, media_kind, param_text, overrides),
+            )
+            offer = self._resume.offer_for(
                 source,
                 file_name=file_name,
                 fingerprint=fingerprint,
                 media_kind=media_kind,
                 part_size=self.options.part_size,
             )
-            override = None
-            if endpoint or bucket or object:
-                override = TargetOverride(endpoint=endpoint, bucket=bucket, key=object)
-            with self._files_lock:
-                self._next_file_number += 1
-                file_id = f"file-{self._next_file_number}"
+            checkpoint = offer.checkpoint
+            override = (
+                TargetOverride(endpoint=endpoint, bucket=bucket, key=object)
+                if any(overrides)
+                else None
+            )
             identity_key = (
                 self._resume.identity_key(source) if media_kind is MediaKind.VIDEO else None
             )
@@ -294,26 +314,62 @@ class Vod:
                 target_override=override,
                 param_data=param_text,
                 checkpoint=checkpoint,
+                stale_upload_id=offer.stale_upload_id,
             )
             try:
                 try:
                     self._driver.submit(event)
                 except CheckpointError as error:
-                    # The core judged the stored record unfit for this file: start afresh.
+                    # The core judged the stored record unfit for this file: start afresh,
+                    # keeping its video and aborting its upload (UPL-DUR-006).
                     log.warning("not resuming %s: %s", file_name, error)
-                    self._driver.submit(dataclasses.replace(event, checkpoint=None))
+                    fresh = restart_offer(offer, file_name, source.size, self.options.part_size)
+                    self._driver.submit(
+                        dataclasses.replace(
+                            event,
+                            checkpoint=fresh.checkpoint,
+                            stale_upload_id=fresh.stale_upload_id,
+                        )
+                    )
             except BaseException:
                 self._files.pop(file_id, None)
                 raise
             if identity_key is not None:
                 self._resume.remember(identity_key, fingerprint, file_name)
         except BaseException:
+            if file_id:
+                self._guards.release(file_id)
             source.close()
             raise
         with self._driver.lock:
             view = self._view(file_id)
         self._dispatcher.call_user(self._dispatcher.callbacks.add_file_success, view)
         return view
+
+    def find_finished(
+        self,
+        file: str | os.PathLike[str] | BinaryIO | bytes | FileSource,
+        endpoint: str | None = None,
+        bucket: str | None = None,
+        object: str | None = None,
+        param_data: str | dict[str, Any] | None = None,
+        *,
+        name: str | None = None,
+        is_image: bool | None = None,
+    ) -> FinishedUpload | None:
+        """Beyond JS: the earlier upload of this very file (same path, size, mtime, content,
+        ``param_data``, overrides and ``finished_scope``), or None. Needs
+        ``Vod(finished_scope=...)``, under which every success is recorded (UPL-DUR-004)."""
+        if self._guards.scope is None:
+            raise UsageError("find_finished needs Vod(finished_scope=...)")
+        param_text, _ = parse_param_data(param_data)
+        source = open_source(file, name)
+        try:
+            kind = _media_kind(name or source.name, is_image)
+            key = self._guards.finished_key(source, kind, param_text, (endpoint, bucket, object))
+        finally:
+            source.close()
+        return None if key is None else self._guards.find(key)
 
     def _forget_identity(self, file_id: str) -> None:
         """The file's checkpoint is gone (success, cancel, delete): so is its path index."""
@@ -326,6 +382,7 @@ class Vod:
         self._check_open()
         file_id = self._resolve(index)
         self._driver.submit(DeleteFile(file_id=file_id))
+        self._guards.release(file_id)
 
     def cancel_file(self, index: FileRef) -> None:
         """JS ``cancelFile(index)``: Canceled; the multipart upload is aborted on the server."""
@@ -352,6 +409,7 @@ class Vod:
         """JS ``cleanList()``: stop and forget every file (checkpoints are kept)."""
         self._check_open()
         self._driver.submit(CleanList())
+        self._guards.release_all()
 
     def start_upload(self) -> None:
         """JS ``startUpload()``."""
@@ -459,7 +517,8 @@ class Vod:
             raise UsageError("wait() cannot be called from an uploader callback")
         if not self._driver.wait_until(self._queue_done, timeout):
             raise UploadWaitTimeout(f"uploads still running after {timeout} s")
-        self._store.flush()
+        # A failing store never hides a result (UPL-DUR-002): see ``store_failures``.
+        self._driver.flush_store()
         return self.list_files()
 
     def upload(
@@ -489,11 +548,12 @@ class Vod:
         except UsageError:
             pass
         self._driver.close()
-        self._store.flush()
+        self._driver.flush_store()
         if self._owns_store:
             self._store.close()  # stops its writer thread
         for context in self._files.values():
             context.source.close()
+        self._guards.release_all()
         if self._owns_transport:
             self._transport.close()
 
@@ -504,9 +564,22 @@ class Vod:
         self.close()
 
     @property
+    def store_failures(self) -> tuple[str, ...]:
+        """Checkpoint store failures seen (a full or read-only directory): results are still
+        reported, but may be neither resumable nor remembered (UPL-DUR-002)."""
+        with self._driver.lock:
+            return tuple(self._driver.store_failures)
+
+    @property
     def bytes_sent(self) -> int:
         """Bytes of part and object bodies handed to the transport (all attempts)."""
         return self._performer.bytes_sent
+
+
+def _media_kind(file_name: str, is_image: bool | None) -> MediaKind:
+    if is_image is None:
+        is_image = bool(_IMAGE_EXTENSIONS.search(file_name))
+    return MediaKind.IMAGE if is_image else MediaKind.VIDEO
 
 
 def _known_options() -> list[str]:

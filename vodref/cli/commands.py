@@ -7,6 +7,10 @@ Commands:
   the emulator on loopback with its state in the per-user data directory, so re-running the
   same command after an interruption resumes the same video without re-sending finished
   parts. Two runs at once share that directory one after the other: the second waits.
+  On Ctrl-C and SIGTERM every file that finished is still printed. A file uploaded before
+  by the same command (same file, size, mtime, content, title, target and account) is
+  reported, not uploaded again, unless ``--upload-again`` is given. Exit statuses are
+  listed in ``vodref upload --help`` (3: done, but the checkpoint directory failed).
 - ``vodref demo``: writes a sample video file and uploads it to an emulator of its own; the
   one command a newcomer runs first. Each run starts that emulator afresh and reuses the
   sample, so the demo's footprint stays one sample and one upload.
@@ -23,12 +27,15 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import hashlib
 import json
 import logging
 import os
 import random
 import shutil
+import signal
 import sys
+import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, TextIO
@@ -38,7 +45,7 @@ import platformdirs
 from ..api import Vod
 from ..api.js_options import retry_from_js
 from ..core import StsToken, UploaderOptions, VodrefError, plan_parts
-from ..errors import CheckpointStoreError, UploadWaitTimeout
+from ..errors import CheckpointStoreError, FileBusyError, UploadWaitTimeout
 from ..sources import open_source
 from ..stores import FileCheckpointStore
 from ..transport import OssHttpTransport
@@ -47,9 +54,11 @@ from .checkpoints import run_checkpoints
 from .embedded import EmbeddedEmulator, EmulatorUnavailableError, rebasing_transport
 from .logs import configure_logging
 from .options import (
+    EXIT_DONE_NOT_RESUMABLE,
     EXIT_FAILED,
     EXIT_INTERRUPTED,
     EXIT_OK,
+    EXIT_TERMINATED,
     EXIT_USAGE,
     UsageProblem,
     build_parser,
@@ -78,6 +87,7 @@ def _service(args: argparse.Namespace, err: TextIO) -> Iterator[dict[str, Any]]:
                 "ALIBABA_CLOUD_ACCESS_KEY_SECRET (or pass --access-key-id/--access-key-secret)"
             )
         yield {
+            "scope": args.endpoint,
             "vod_endpoint": args.endpoint,
             "region": args.region,
             "access_key_id": args.access_key_id,
@@ -110,6 +120,8 @@ def _service(args: argparse.Namespace, err: TextIO) -> Iterator[dict[str, Any]]:
         )
         err.flush()
         yield {
+            # The embedded emulator's port changes every run; its data directory does not.
+            "scope": f"embedded:{embedded.data_dir}",
             "vod_endpoint": embedded.url,
             "region": embedded.region,
             "access_key_id": embedded.access_key_id,
@@ -173,7 +185,38 @@ def _checkpoint_interval(paths: Sequence[str], part_size: int) -> float:
     return 0.0 if parts <= _PER_PART_CHECKPOINT_LIMIT else 0.5
 
 
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, handled like Ctrl-C (UPL-DUR-003)."""
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise _Terminated
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _finished_scope(service: dict[str, Any]) -> str:
+    """Where the videos go (service, region, account), hashed: no AccessKeyId is stored."""
+    parts = (service["scope"], service["region"], service["access_key_id"] or "")
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()
+
+
 def run_upload(args: argparse.Namespace, paths: Sequence[str], out: TextIO, err: TextIO) -> int:
+    with _sigterm_as_interrupt():
+        return _run_upload(args, paths, out, err)
+
+
+def _run_upload(args: argparse.Namespace, paths: Sequence[str], out: TextIO, err: TextIO) -> int:
     options = _checked_options(args, paths)
     mode = choose_progress_mode(args.progress, err)
     log.info(
@@ -224,33 +267,51 @@ def _upload(
             vod_endpoint=service["vod_endpoint"],
             transport=service["transport"],
             checkpoint_store=store,
+            finished_scope=_finished_scope(service),
             on_upload_started=reporter.started,
             on_upload_bytes=reporter.progress,
             on_upload_succeed=reporter.succeeded,
             on_upload_failed=reporter.failed,
         )
-        interrupted = False
+        status = EXIT_OK
+        interrupted: KeyboardInterrupt | None = None
         try:
             # The title travels as the JS paramData does, so both credential modes use it.
             param_data = {"Vod": {"Title": args.title}} if args.title else None
+            is_image = True if args.image else None
+            added = 0
             for path in paths:
-                view = vod.add_file(
-                    path, param_data=param_data, is_image=True if args.image else None
-                )
-                reporter.added(view, path)
-            vod.start_upload()
-            while True:
-                try:
-                    vod.wait(timeout=0.5)
-                    break
-                except UploadWaitTimeout:
+                earlier = None
+                if not args.upload_again:
+                    earlier = vod.find_finished(path, param_data=param_data, is_image=is_image)
+                if earlier is not None:
+                    # UPL-DUR-004: the same command uploaded this very file before.
+                    reporter.earlier(path, video_id=earlier.video_id, image_url=earlier.image_url)
                     continue
-        except KeyboardInterrupt:
-            interrupted = True
+                try:
+                    view = vod.add_file(path, param_data=param_data, is_image=is_image)
+                except FileBusyError as busy:  # UPL-DUR-007
+                    err.write(f"vodref: {busy}\n")
+                    status = EXIT_FAILED
+                    continue
+                reporter.added(view, path)
+                added += 1
+            if added:
+                vod.start_upload()
+                while True:
+                    try:
+                        vod.wait(timeout=0.5)
+                        break
+                    except UploadWaitTimeout:
+                        continue
+        except KeyboardInterrupt as interrupt:  # Ctrl-C, or SIGTERM (UPL-DUR-003)
+            interrupted = interrupt
             reporter.close_display()  # no redraw may land after the notice
             with contextlib.suppress(VodrefError):
                 vod.stop_upload()
         finally:
+            views = vod.list_files()
+            vod.close()
             views = vod.list_files()
             vod.close()
             reporter.close_display()
@@ -262,10 +323,27 @@ def _upload(
                 view.bytes_done,
                 view.size,
             )
-        all_ok = reporter.finish(views, interrupted=interrupted)
-    if interrupted:
-        return EXIT_INTERRUPTED
-    return EXIT_OK if all_ok else EXIT_FAILED
+        # UPL-DUR-003: what finished before (or while) stopping is reported on interrupt too.
+        all_ok = reporter.finish(views, interrupted=interrupted is not None)
+        store_failed = _report_store_failures(vod, err)
+    if interrupted is not None:
+        return EXIT_TERMINATED if isinstance(interrupted, _Terminated) else EXIT_INTERRUPTED
+    if not all_ok:
+        return EXIT_FAILED
+    if status != EXIT_OK:
+        return status
+    return EXIT_DONE_NOT_RESUMABLE if store_failed else EXIT_OK
+
+
+def _report_store_failures(vod: Vod, err: TextIO) -> bool:
+    """Say that results are not resumable nor remembered when the checkpoint store failed."""
+    failures = vod.store_failures
+    if failures:
+        err.write(
+            f"vodref: the checkpoint directory failed ({failures[0]}): the results above are "
+            "done but not resumable, and a re-run would not know about them\n"
+        )
+    return bool(failures)
 
 
 def run_demo(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:

@@ -25,9 +25,11 @@ from ..core import MAX_PART_SIZE, MIN_PART_SIZE
 
 __all__ = [
     "ENVIRONMENT",
+    "EXIT_DONE_NOT_RESUMABLE",
     "EXIT_FAILED",
     "EXIT_INTERRUPTED",
     "EXIT_OK",
+    "EXIT_TERMINATED",
     "EXIT_USAGE",
     "FLAG_FOR_FIELD",
     "CliParser",
@@ -40,6 +42,9 @@ __all__ = [
 ]
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+# Every file finished, but the checkpoint store failed: done, not resumable (UPL-DUR-002).
+EXIT_DONE_NOT_RESUMABLE = 3
+EXIT_TERMINATED = 143  # 128 + SIGTERM, as a shell reports a process SIGTERM ended
 
 # The uploader's own limits (UploaderOptions, RetryPolicy), repeated here so argparse can name
 # the flag; tests/uploader/cli checks each bound through the CLI.
@@ -73,10 +78,15 @@ ENVIRONMENT = (
 _EXIT_STATUSES = """\
 exit status:
   0    every file uploaded
-  1    at least one file failed (a line on stderr names it and the service's code)
+  1    at least one file failed (a line on stderr names it and the service's code), or
+       another vodref process is uploading it
   2    bad usage: a bad argument or environment value, a missing file, an endpoint
        without credentials, an emulator data directory that cannot be used
-  130  interrupted (Ctrl-C): finished parts are kept; run the same command to resume
+  3    done, not resumable: every file uploaded (the VideoIds printed are final) but the
+       checkpoint directory failed (full, read-only), so a re-run would not know them
+  130  interrupted (Ctrl-C): finished files are printed, finished parts are kept; run
+       the same command to resume
+  143  terminated (SIGTERM): as for Ctrl-C
 """
 
 
@@ -244,6 +254,12 @@ def _add_upload_options(parser: argparse.ArgumentParser, *, for_demo: bool = Fal
         default=60.0,
         metavar="SECONDS",
         help="per-request timeout (default 60)",
+    )
+    parser.add_argument(
+        "--upload-again",
+        action="store_true",
+        help="upload files even if this command uploaded them before (a new video each; "
+        "by default such a file is reported with its existing VideoId)",
     )
     parser.add_argument(
         "--progress",

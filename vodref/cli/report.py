@@ -143,16 +143,27 @@ class Reporter:
         self._err.flush()
         return all_ok
 
+    def earlier(self, label: str, *, video_id: str | None, image_url: str | None) -> None:
+        """A file this command uploaded before: reported as a result, not uploaded again."""
+        self._err.write(
+            f"vodref: {label}: already uploaded ({video_id or image_url}); "
+            "--upload-again uploads it again\n"
+        )
+        self._write_result(label, video_id=video_id, image_url=image_url, status="existing")
+
     def _result(self, view: FileView, label: str) -> None:
+        self._write_result(
+            label, video_id=view.video_id, image_url=view.image_url, status="succeeded"
+        )
+
+    def _write_result(
+        self, label: str, *, video_id: str | None, image_url: str | None, status: str
+    ) -> None:
         if self._mode == "json":
             self._json(
-                event="result",
-                file=label,
-                status="succeeded",
-                video_id=view.video_id,
-                image_url=view.image_url,
+                event="result", file=label, status=status, video_id=video_id, image_url=image_url
             )
-        elif view.image_url:
-            self._out.write(f"{label}\tImageURL: {view.image_url}\n")
+        elif image_url:
+            self._out.write(f"{label}\tImageURL: {image_url}\n")
         else:
-            self._out.write(f"{label}\tVideoId: {view.video_id}\n")
+            self._out.write(f"{label}\tVideoId: {video_id}\n")

@@ -52,6 +52,10 @@ Change log:
 - 0.1.0: first version.
 - 0.1.1: no proactive ``RequestAuth(REFRESH)`` for images (fewer commands; a driver that
   abandoned them keeps working).
+- 0.1.2 (additive): ``SaveCheckpoint.barrier`` (make it durable before performing the
+  commands after it in the same batch); ``AddFile.stale_upload_id`` (an abandoned upload the
+  core aborts); after a lost Complete that HeadObject confirms, an ``AbortMultipart`` of the
+  current upload.
 """
 
 from .checkpoint import FORMAT_VERSION, Checkpoint, CheckpointPart

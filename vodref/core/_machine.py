@@ -269,8 +269,17 @@ class Machine:
             return
         if rec.video_id is None and rec.upload_id is None:
             return
+        # Which video and upload the checkpoint names: a change makes the save a barrier
+        # (UP-DUR-001), written at once whatever the interval.
+        names = (rec.video_id, rec.target, rec.upload_id)
+        barrier = names != rec.saved_names
         interval = self.options.checkpoint_interval
-        if not force and rec.last_save is not None and self.now - rec.last_save < interval:
+        if (
+            not force
+            and not barrier
+            and rec.last_save is not None
+            and self.now - rec.last_save < interval
+        ):
             rec.dirty = True
             if not rec.flush_armed:
                 rec.flush_armed = True
@@ -284,8 +293,10 @@ class Machine:
                 file_id=rec.file_id,
                 key=checkpoint.key,
                 checkpoint=checkpoint,
+                barrier=barrier,
             )
         )
+        rec.saved_names = names
         rec.last_save = self.now
         rec.dirty = False
 
@@ -295,6 +306,7 @@ class Machine:
 
     def delete_checkpoint(self, rec: FileRecord) -> None:
         rec.dirty = False
+        rec.saved_names = None  # a later save names the video again, as a barrier
         if rec.media_kind is MediaKind.VIDEO:
             self.out.append(
                 DeleteCheckpoint(command_id=self.new_id(), file_id=rec.file_id, key=rec.fingerprint)
@@ -351,6 +363,15 @@ class Machine:
             upload_id=upload_id,
         )
         self.request(None, command, Step.ABORT, retries)
+
+    def abort_stale(self, rec: FileRecord) -> None:
+        """Abort the upload the driver abandoned (UP-DUR-004) with the file's first
+        credentials for its target; other credentials could not sign for it."""
+        stale = rec.stale_upload
+        if stale is None or rec.credentials is None or rec.target != stale[0]:
+            return
+        rec.stale_upload = None
+        self.issue_abort(rec.file_id, stale[0], rec.credentials, stale[1])
 
     def advance(self, rec: FileRecord) -> None:
         """Issue whatever :func:`next_step` says the file's data calls for."""

@@ -313,6 +313,7 @@ def _grant(
         rec.image_url = image_url
     m.expired.discard(rec.file_id)
     m.arm_refresh(rec)
+    m.abort_stale(rec)
     if learned:
         m.save_checkpoint(rec, force=True)
     m.advance(rec)
@@ -351,9 +352,11 @@ def on_initiated(m: Machine, flight: Flight, event: MultipartInitiated) -> None:
     rec.signature_retry_used = False
     rec.retry_counts.pop(Step.INITIATE, None)
     rec.upload_id = event.upload_id
+    # The upload id is durable (a barrier save) before the progress that reports it and
+    # before the parts that depend on it (UP-DUR-002).
+    m.save_checkpoint(rec, force=True)
     if rec.uploading:
         m.progress(rec)
-    m.save_checkpoint(rec, force=True)
     m.advance(rec)
 
 
@@ -437,6 +440,12 @@ def on_headed(m: Machine, flight: Flight, event: ObjectHeaded) -> None:
         return
     rec.verify_pending = False
     if event.size == rec.size and event.server_crc64 in (None, rec.expected_crc):
+        # The object is there, but maybe from an earlier upload of the same bytes while this
+        # one's Complete never landed: abort it so nothing stays open (UP-DUR-004). If it
+        # did complete, the abort meets NoSuchUpload, which counts as done.
+        upload_id, credentials, target = rec.upload_id, rec.credentials, rec.target
+        if upload_id is not None and credentials is not None and target is not None:
+            m.issue_abort(rec.file_id, target, credentials, upload_id)
         _confirm_object(m, rec, verified=event.server_crc64 is not None)
     else:
         m.restart(

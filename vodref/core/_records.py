@@ -70,8 +70,10 @@ class FileRecord:
         "removed",
         "requeue",
         "retry_counts",
+        "saved_names",
         "signature_retry_used",
         "size",
+        "stale_upload",
         "state",
         "target",
         "upload_id",
@@ -108,6 +110,8 @@ class FileRecord:
         self.image_url: str | None = None
         self.target: ObjectTarget | None = None
         self.upload_id: str | None = None
+        # An abandoned multipart upload (target, upload id) to abort once credentials come.
+        self.stale_upload: tuple[ObjectTarget, str] | None = None
         self.needs_listing = False
         self.verify_pending = False
         self.object_confirmed = False
@@ -141,6 +145,8 @@ class FileRecord:
         self.dirty = False
         self.last_save: float | None = None
         self.flush_armed = False
+        # (video_id, target, upload_id) of the last checkpoint saved: None until one is.
+        self.saved_names: tuple[str | None, ObjectTarget | None, str | None] | None = None
 
     @property
     def uploading(self) -> bool:

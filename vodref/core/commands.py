@@ -186,11 +186,18 @@ class HeadObject(OssRequest):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SaveCheckpoint(Effect):
-    """Write ``checkpoint`` under ``key`` (replace atomically). Contains no secret."""
+    """Write ``checkpoint`` under ``key`` (replace atomically). Contains no secret.
+
+    ``barrier``: the checkpoint names a VideoId, target or upload id not saved before. The
+    driver must make it durable before it performs any command that follows in the same
+    batch (UP-DUR-001): those requests depend on it, and a crash before it is on disk would
+    leave a video or a multipart upload nobody knows about. Saves that only add parts are
+    never barriers and may be coalesced."""
 
     file_id: str
     key: str
     checkpoint: Checkpoint
+    barrier: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

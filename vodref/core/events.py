@@ -90,6 +90,10 @@ class AddFile(UserEvent):
     - ``param_data``: the JS paramData JSON string, kept for the driver (VOD params, the
       ``x-oss-notification`` header); the core does not parse it.
     - ``checkpoint``: a checkpoint loaded by the driver for this fingerprint, to resume.
+    - ``stale_upload_id``: a multipart upload of ``checkpoint.target`` that the driver
+      abandons (the file changed, or its checkpoint was unreadable and only partly salvaged).
+      The core aborts it once it holds credentials for that target, so nothing is left open
+      (UP-DUR-004). Needs a checkpoint with a target.
     """
 
     file_id: str
@@ -100,6 +104,7 @@ class AddFile(UserEvent):
     target_override: TargetOverride | None = None
     param_data: str | None = None
     checkpoint: Checkpoint | None = None
+    stale_upload_id: str | None = None
 
     def __post_init__(self) -> None:
         check_str(self.file_id, "file_id", InvalidEventError)
@@ -114,6 +119,11 @@ class AddFile(UserEvent):
         check_optional_str(self.param_data, "param_data", InvalidEventError)
         if self.checkpoint is not None:
             check_instance(self.checkpoint, Checkpoint, "checkpoint", InvalidEventError)
+        check_optional_str(self.stale_upload_id, "stale_upload_id", InvalidEventError)
+        if self.stale_upload_id is not None and (
+            self.checkpoint is None or self.checkpoint.target is None
+        ):
+            raise InvalidEventError("stale_upload_id needs a checkpoint with a target")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

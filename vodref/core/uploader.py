@@ -318,6 +318,9 @@ class Uploader:
                 rec.needs_listing = True
                 rec.claim(checkpoint.parts)
             rec.last_save = None
+            stale = event.stale_upload_id
+            if stale is not None and checkpoint.target is not None and stale != rec.upload_id:
+                rec.stale_upload = (checkpoint.target, stale)
         self._m.add(rec)
 
     def _file_call(self, event: CancelFile | DeleteFile | ResumeFile | PauseFile) -> None:
