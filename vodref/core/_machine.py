@@ -16,7 +16,15 @@ from collections.abc import Callable
 from typing import TypedDict
 
 from ._records import FileRecord
-from ._timers import AbortTimer, FlushTimer, RefreshTimer, RetryTimer, Timer
+from ._timers import (
+    AbortTimer,
+    CredentialsTimer,
+    FlushTimer,
+    ProbeTimer,
+    RefreshTimer,
+    RetryTimer,
+    Timer,
+)
 from .commands import (
     AbortMultipart,
     AuthReason,
@@ -37,6 +45,7 @@ from .commands import (
     RequestAuth,
     SaveCheckpoint,
     UploadPart,
+    VerifyPart,
     VodAction,
 )
 from .crc64 import crc64_combine_all
@@ -52,9 +61,14 @@ from .states import (
     UploaderTrigger,
     file_transition,
     next_step,
+    outage_threshold,
     uploader_transition,
 )
-from .values import Credentials, MediaKind, ObjectTarget, ServiceError, StsToken
+from .values import Credentials, ErrorKind, MediaKind, ObjectTarget, ServiceError, StsToken
+
+# Listed parts checked against the file at once (VerifyPart is local I/O, bounded so the
+# hashing never delays the part uploads that run beside it: UP-RESUME-010).
+VERIFY_PARALLEL = 2
 
 
 class Flight:
@@ -107,6 +121,18 @@ class Machine:
         self.expired: set[str] = set()
         self.ready_count = 0
         self.state = UploaderState.INIT
+        # Outages (UP-OUTAGE-001): UNAVAILABLE failures in a row, across every file. While
+        # outage_since is set no OSS request starts, except one probe when a ProbeTimer
+        # fires; ops that wanted to start wait in `held`.
+        self.failing = 0
+        self.outage_since: float | None = None
+        self.outage_number = 0
+        self.outage_round = 0
+        self.probe_allowed = False
+        self.probe_armed = False
+        self.probe_id: int | None = None
+        self.claiming_probe = False
+        self.held: dict[str, FileRecord] = {}
 
     # ------------------------------------------------------------------ small helpers
 
@@ -158,6 +184,9 @@ class Machine:
         if rec is not None:
             attempt = rec.attempt
             rec.outstanding.add(command.command_id)
+        if self.claiming_probe:
+            self.claiming_probe = False
+            self.probe_id = command.command_id
         self.flights[command.command_id] = Flight(command, rec, attempt, step, retries)
         self.out.append(command)
 
@@ -165,6 +194,8 @@ class Machine:
         command = flight.command
         command_id = command.command_id
         del self.flights[command_id]
+        if command_id == self.probe_id:
+            self.probe_id = None
         rec = flight.record
         if rec is None:
             return
@@ -173,6 +204,9 @@ class Machine:
             rec.parts_in_flight -= 1
             if rec.in_flight_numbers.get(command.part_number) == command_id:
                 del rec.in_flight_numbers[command.part_number]
+        elif type(command) is VerifyPart:
+            if rec.verifying.get(command.part_number) == command_id:
+                del rec.verifying[command.part_number]
         elif rec.op_in_flight == command_id:
             rec.op_in_flight = None
         if rec.auth_request == command_id:
@@ -202,10 +236,11 @@ class Machine:
     def arm_retry(self, rec: FileRecord, key: RetryKey, delay: float) -> None:
         self.arm(self.now + delay, RetryTimer(rec, rec.generation, key))
 
-    @staticmethod
-    def timer_live(timer: Timer) -> bool:
+    def timer_live(self, timer: Timer) -> bool:
         if isinstance(timer, AbortTimer):
             return True
+        if isinstance(timer, ProbeTimer):
+            return timer.outage == self.outage_number and self.outage_since is not None
         rec = timer.record
         if rec.removed:
             return False
@@ -213,6 +248,8 @@ class Machine:
             return timer.generation == rec.generation and rec.uploading
         if isinstance(timer, RefreshTimer):
             return rec.uploading and rec.credentials is timer.credentials
+        if isinstance(timer, CredentialsTimer):
+            return rec.uploading and rec.needs_auth and rec.auth_deadline == timer.deadline
         return rec.flush_armed  # a flush: its firing resets the flag
 
     def fire(self, timer: Timer) -> None:
@@ -226,7 +263,24 @@ class Machine:
                 timer.retries,
             )
             return
+        if isinstance(timer, ProbeTimer):
+            self.probe_armed = False
+            self.probe_allowed = True
+            self.release_held()
+            return
         rec = timer.record
+        if isinstance(timer, CredentialsTimer):
+            timeout = self.options.credentials_timeout
+            self.fail(
+                rec,
+                ServiceError(
+                    kind=ErrorKind.LOCAL,
+                    code="CredentialsTimeout",
+                    message=f"no credentials for {rec.name!r} within {timeout} s "
+                    "(answer on_upload_started / on_upload_token_expired, or set auth_provider)",
+                ),
+            )
+            return
         if isinstance(timer, RetryTimer):
             key = timer.key
             if isinstance(key, PartKey):
@@ -354,6 +408,11 @@ class Machine:
 
     def advance(self, rec: FileRecord) -> None:
         """Issue whatever :func:`next_step` says the file's data calls for."""
+        timeout = self.options.credentials_timeout
+        if rec.needs_auth and rec.auth_deadline is None and timeout is not None and rec.uploading:
+            # UP-HANG-001: the whole wait for credentials has one deadline.
+            rec.auth_deadline = self.now + timeout
+            self.arm(rec.auth_deadline, CredentialsTimer(rec, rec.auth_deadline))
         step = next_step(rec.facts())
         if step is None:
             return
@@ -367,7 +426,12 @@ class Machine:
         assert target is not None and credentials is not None
         if step is Step.SEND_PARTS:
             assert rec.upload_id is not None
+            self.verify_parts(rec)
             self.send_parts(rec, target, credentials, rec.upload_id)
+            return
+        if not self.may_send():
+            rec.op_waiting = True
+            self.held[rec.file_id] = rec
             return
         command = self._step_request(
             rec, step, {"file_id": rec.file_id, "target": target, "credentials": credentials}
@@ -418,6 +482,9 @@ class Machine:
                 return
             if number in done or number in in_flight or number in rec.waiting_parts:
                 continue
+            if not self.may_send():
+                requeue.appendleft(number)
+                return
             offset, length = plan.part_range(number)
             command = UploadPart(
                 command_id=self.new_id(),
@@ -432,6 +499,97 @@ class Machine:
             in_flight[number] = command.command_id
             rec.parts_in_flight += 1
             self.request(rec, command, Step.SEND_PARTS)
+
+    def verify_parts(self, rec: FileRecord) -> None:
+        """Check listed parts against the file, a few at a time, beside the part uploads."""
+        to_verify = rec.to_verify
+        while to_verify and len(rec.verifying) < VERIFY_PARALLEL:
+            number, etag = to_verify.popleft()
+            offset, length = rec.plan.part_range(number)
+            command = VerifyPart(
+                command_id=self.new_id(),
+                file_id=rec.file_id,
+                part_number=number,
+                offset=offset,
+                length=length,
+                etag=etag,
+            )
+            rec.verifying[number] = command.command_id
+            self.request(rec, command, Step.ADOPT)
+
+    # ------------------------------------------------------------------ outages
+
+    def may_send(self) -> bool:
+        """Whether an OSS request may start now: always, except during an outage, when only
+        the one probe a ProbeTimer allowed may (the next ``request`` becomes the probe)."""
+        if self.outage_since is None:
+            return True
+        if self.probe_allowed and self.probe_id is None:
+            self.probe_allowed = False
+            self.claiming_probe = True
+            return True
+        return False
+
+    def back_off(self, rec: FileRecord, key: RetryKey, error: ServiceError) -> None:
+        """Reaction BACK_OFF: the connection failed. Alone, it is a retry; the
+        outage_threshold-th in a row opens an outage, whose failures only wait for the probe
+        (and fail the file once the outage lasted ``outage_limit``)."""
+        self.failing += 1
+        if self.outage_since is None and self.failing >= outage_threshold(self.options.parallel):
+            self.outage_since = self.now
+            self.outage_number += 1
+            self.outage_round = 0
+            self.probe_allowed = False
+        if self.outage_since is None:
+            self.retry(rec, key, error)
+            return
+        if isinstance(key, PartKey):
+            rec.requeue.appendleft(key.number)
+        limit = self.options.outage_limit
+        if limit is not None and self.now - self.outage_since >= limit:
+            self.fail(rec, error)
+            return
+        if not isinstance(key, PartKey):
+            rec.op_waiting = True
+            self.held[rec.file_id] = rec
+
+    def connection_ok(self) -> bool:
+        """An OSS request succeeded: the failures in a row end, and so does an outage (True
+        when one ended: the caller lets every file go on)."""
+        self.failing = 0
+        if self.outage_since is None:
+            return False
+        self.outage_since = None
+        self.outage_round = 0
+        self.probe_allowed = False
+        self.probe_armed = False
+        return True
+
+    def release_held(self) -> None:
+        """Let held ops start again and every Uploading file fill its slots (each start still
+        goes through may_send)."""
+        held, self.held = self.held, {}
+        for rec in held.values():
+            if rec.uploading and rec.op_in_flight is None:
+                rec.op_waiting = False
+        for rec in list(self.active.values()):
+            self.advance(rec)
+
+    def ensure_probe(self) -> None:
+        """During an outage a probe is always in flight, allowed or armed; with nothing left
+        Uploading, the outage is forgotten (a later start tries at once)."""
+        if self.outage_since is None:
+            return
+        if not self.active:
+            self.connection_ok()
+            self.held.clear()
+            return
+        if self.probe_id is not None or self.probe_allowed or self.probe_armed:
+            return
+        self.outage_round += 1
+        self.probe_armed = True
+        delay = self.policy.delay(self.outage_round, self.unit_random())
+        self.arm(self.now + delay, ProbeTimer(self.outage_number))
 
     # ------------------------------------------------------------------ file endings
 

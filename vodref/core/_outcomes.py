@@ -26,10 +26,12 @@ from .commands import (
     HeadObject,
     InitiateMultipart,
     ListParts,
+    OssRequest,
     PutObject,
     Request,
     RequestAuth,
     UploadPart,
+    VerifyPart,
 )
 from .errors import (
     AuthMismatchError,
@@ -49,6 +51,7 @@ from .events import (
     Outcome,
     PartsListed,
     PartUploaded,
+    PartVerified,
     StsTokenProvided,
     UploadAuthProvided,
 )
@@ -77,7 +80,12 @@ def on_outcome(m: Machine, event: Outcome) -> None:
         raise OutcomeMismatchError(
             f"{kind.__name__} does not answer {type(flight.command).__name__} {event.command_id}"
         )
+    # Validated above; an error raised by a handler below leaves the outage as it was too,
+    # since every handler validates before it changes anything.
+    reachable = isinstance(flight.command, OssRequest)
     ON_SUCCESS[kind](m, flight, event)
+    if reachable and m.connection_ok():
+        m.release_held()
 
 
 # ---------------------------------------------------------------------- failures
@@ -103,6 +111,15 @@ def on_failed(m: Machine, flight: Flight, error: ServiceError) -> None:
         m.release(flight)
         if current:
             part_failed(m, rec, command, error)
+        return
+    if isinstance(command, VerifyPart):
+        current = _verifying(flight, rec, command)
+        m.release(flight)
+        if current:
+            disposition = classify(error, has_security_token=False, signature_retry_used=True)
+            react(m, rec, ON_FAILURE[(step, disposition)], key=step, used=None, error=error)
+            rec.requeue.append(command.part_number)
+            m.advance(rec)
         return
     if isinstance(command, (RequestAuth, CallVod)):
         blocking = rec.auth_request == command.command_id
@@ -142,7 +159,7 @@ def part_failed(m: Machine, rec: FileRecord, command: UploadPart, error: Service
         signature_retry_used=rec.signature_retry_used,
     )
     reaction = ON_FAILURE[(Step.SEND_PARTS, disposition)]
-    if reaction is not Reaction.RETRY:
+    if reaction is not Reaction.RETRY and reaction is not Reaction.BACK_OFF:
         # Whatever happens next, the part is still to be sent (after new credentials, or
         # when a failed file is started again).
         rec.requeue.appendleft(number)
@@ -162,6 +179,8 @@ def react(
     with ``used`` (None for a credentials request)."""
     if reaction is Reaction.RETRY:
         m.retry(rec, key, error)
+    elif reaction is Reaction.BACK_OFF:
+        m.back_off(rec, key, error)
     elif reaction is Reaction.AWAIT_CREDENTIALS:
         if used is not None:
             m.expire(rec, used, error)
@@ -179,13 +198,20 @@ def react(
         m.advance(rec)
     elif reaction is Reaction.FAIL:
         m.fail(rec, error)
-    # Reaction.DROP: nothing to do (the table uses it for aborts only).
+    # Reaction.DROP: nothing to do (the table uses it for aborts only). Reaction.RESEND:
+    # the caller puts the part back in the queue (VerifyPart only).
 
 
 def on_abandoned(m: Machine, flight: Flight) -> None:
     command = flight.command
     rec = flight.record
+    verifying = (
+        rec is not None and isinstance(command, VerifyPart) and _verifying(flight, rec, command)
+    )
     m.release(flight)
+    if verifying:
+        assert rec is not None and isinstance(command, VerifyPart)
+        rec.requeue.append(command.part_number)  # never checked: send it instead
     if rec is None:
         assert isinstance(command, AbortMultipart)
         m.issue_abort(
@@ -201,6 +227,14 @@ def on_abandoned(m: Machine, flight: Flight) -> None:
         if command.upload_id == rec.upload_id and flight.attempt == rec.attempt:
             rec.requeue.appendleft(command.part_number)
     m.advance(rec)
+
+
+def _verifying(flight: Flight, rec: FileRecord, command: VerifyPart) -> bool:
+    """Whether the file still waits for this VerifyPart (same upload, not superseded)."""
+    return (
+        rec.verifying.get(command.part_number) == command.command_id
+        and flight.attempt == rec.attempt
+    )
 
 
 # ---------------------------------------------------------------------- successes
@@ -306,6 +340,7 @@ def _grant(
     rec.target = target
     rec.credentials = credentials
     rec.needs_auth = False
+    rec.auth_deadline = None
     rec.pending_sts = None
     if video_id is not None:
         rec.video_id = video_id
@@ -371,8 +406,8 @@ def on_part(m: Machine, flight: Flight, event: PartUploaded) -> None:
         part_failed(m, rec, command, _crc_error(f"part {number}", event.crc64, event.server_crc64))
         return
     rec.signature_retry_used = False
-    if rec.retry_counts:
-        rec.retry_counts.pop(PartKey(number), None)
+    # UP-OUTAGE-003: progress restores the budget; retries bound failures in a row.
+    rec.reset_retries()
     rec.add_done(number, event.etag, event.crc64, command.length)
     rec.bytes_done += command.length
     if rec.uploading:
@@ -405,9 +440,24 @@ def on_listed(m: Machine, flight: Flight, event: PartsListed) -> None:
             kept.add(number)
     rec.keep_claimed(kept)
     rec.bytes_done = sum(part.size for part in rec.done.values())
+    # UP-RESUME-009: a listed part no checkpoint vouches for (its ack was lost in a kill) is
+    # checked against the file's bytes (VerifyPart) beside the uploads, not sent again.
+    to_verify = [
+        (part.number, part.etag)
+        for part in event.parts
+        if part.number not in kept
+        and part.number <= plan.part_count
+        and part.number not in rec.in_flight_numbers
+        and part.size == plan.part_range(part.number)[1]
+    ]
+    checking = {number for number, _ in to_verify}
+    rec.to_verify.clear()
+    rec.to_verify.extend(to_verify)
     rec.requeue.clear()
     rec.requeue.extend(
-        n for n in range(1, plan.part_count + 1) if n not in kept and n not in rec.in_flight_numbers
+        n
+        for n in range(1, plan.part_count + 1)
+        if n not in kept and n not in rec.in_flight_numbers and n not in checking
     )
     rec.next_fresh = plan.part_count + 1
     rec.needs_listing = False
@@ -415,6 +465,29 @@ def on_listed(m: Machine, flight: Flight, event: PartsListed) -> None:
     if rec.uploading:
         m.progress(rec)
     m.save_checkpoint(rec, force=True)
+    m.advance(rec)
+
+
+def on_verified(m: Machine, flight: Flight, event: PartVerified) -> None:
+    rec = flight.record
+    assert rec is not None
+    command = flight.command
+    assert isinstance(command, VerifyPart)
+    current = _verifying(flight, rec, command)
+    m.release(flight)
+    if not current or rec.removed:
+        return
+    number = command.part_number
+    if _norm_etag(event.md5) == _norm_etag(command.etag) and number not in rec.done:
+        # The server holds exactly these bytes as this part: adopt it, with the CRC-64 of
+        # the bytes (so the object's CRC can be checked at Complete, UP-CRC-*).
+        rec.add_done(number, command.etag.strip('"'), event.crc64, command.length)
+        rec.bytes_done += command.length
+        if rec.uploading:
+            m.progress(rec)
+        m.save_checkpoint(rec, force=False)
+    elif number not in rec.done:
+        rec.requeue.append(number)
     m.advance(rec)
 
 
@@ -495,6 +568,7 @@ ANSWERS: Mapping[type[Request], tuple[type[Outcome], ...]] = {
     CompleteMultipart: (MultipartCompleted,),
     AbortMultipart: (MultipartAborted,),
     HeadObject: (ObjectHeaded,),
+    VerifyPart: (PartVerified,),
 }
 
 
@@ -509,4 +583,5 @@ ON_SUCCESS: Mapping[type[Outcome], Callable[[Machine, Flight, Any], None]] = {
     MultipartCompleted: on_completed,
     MultipartAborted: on_aborted,
     ObjectHeaded: on_headed,
+    PartVerified: on_verified,
 }

@@ -55,6 +55,7 @@ from .events import (
     Outcome,
     PartsListed,
     PartUploaded,
+    PartVerified,
     PauseFile,
     ResumeFile,
     StartUpload,
@@ -124,6 +125,7 @@ class Uploader:
             MultipartInitiated,
             PartUploaded,
             PartsListed,
+            PartVerified,
             MultipartCompleted,
             MultipartAborted,
             ObjectHeaded,
@@ -249,6 +251,7 @@ class Uploader:
         while m.ready_count and len(m.active) < limit:
             rec = next(r for r in m.files.values() if r.state is FileState.READY)
             self._pick(rec)
+        m.ensure_probe()
         if not m.active and not m.ready_count:
             m.move_uploader(UploaderTrigger.DRAIN)
             m.out.append(NotifyEnded(command_id=m.new_id()))
