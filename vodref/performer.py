@@ -9,6 +9,7 @@ driver turns even that into ``CommandFailed`` so the core never waits forever.
 from __future__ import annotations
 
 import base64
+import hashlib
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -38,6 +39,7 @@ from .core import (
     Outcome,
     PartsListed,
     PartUploaded,
+    PartVerified,
     PutObject,
     Request,
     RequestAuth,
@@ -46,6 +48,7 @@ from .core import (
     StsTokenProvided,
     UploadAuthProvided,
     UploadPart,
+    VerifyPart,
     VodAction,
     classify,
 )
@@ -185,6 +188,15 @@ class Performer:
             )
             return PartUploaded(
                 command_id=command_id, etag=part.etag, crc64=part_crc, server_crc64=part.crc64
+            )
+        if isinstance(command, VerifyPart):
+            # UP-RESUME-009: the file's bytes for a part the server listed (os.pread, like a
+            # part upload); the core compares the MD5 with the listed ETag.
+            data = self._context(command.file_id).source.read(command.offset, command.length)
+            return PartVerified(
+                command_id=command_id,
+                md5=hashlib.md5(data, usedforsecurity=False).hexdigest(),
+                crc64=crc64(data),
             )
         if isinstance(command, PutObject):
             data = self._context(command.file_id).source.read(0, command.size)
