@@ -19,6 +19,7 @@ from support.core import (
 
 from vodref.core import (
     AuthReason,
+    CancelFile,
     CancelRequests,
     Checkpoint,
     CommandFailed,
@@ -27,7 +28,9 @@ from vodref.core import (
     InitiateMultipart,
     ListParts,
     NotifyFailed,
+    NotifySucceeded,
     PartVerified,
+    PutObject,
     RequestAuth,
     RetryPolicy,
     StartUpload,
@@ -287,3 +290,37 @@ def test_a_check_that_cannot_read_the_file_sends_the_part_instead() -> None:
     second.run()
     assert 3 in [c.part_number for c in second.log if isinstance(c, UploadPart)]
     assert second.core.file("f").state is FileState.SUCCESS
+
+
+# ---------------------------------------------------------------------- UP-CANCEL late Put
+
+
+def test_a_put_that_lands_after_cancel_ends_the_file_in_success() -> None:
+    """UP-CANCEL-006: cancel while the single PutObject is on the wire; the Put completes:
+    the object and its video exist, so the file ends Success, not Canceled over a video.
+    Before issue 14 the file stayed Canceled and the finished video went unreported."""
+    d = ScriptedDriver(options())
+    d.add("f", make_data(5000))
+    d.send(StartUpload())
+    d.complete(d.take(RequestAuth))
+    put = d.take(PutObject)
+    d.send(CancelFile(file_id="f"))
+    assert d.core.file("f").state is FileState.CANCELED
+    out = d.complete(put)  # the request was already sent: it lands
+    view = d.core.file("f")
+    assert view.state is FileState.SUCCESS and view.crc64 is not None
+    assert any(isinstance(c, NotifySucceeded) for c in out)
+    assert len(d.model.objects) == 1
+
+
+def test_a_put_abandoned_after_cancel_leaves_the_file_canceled() -> None:
+    """UP-CANCEL-006: a Put that never happened leaves nothing: the file stays Canceled."""
+    d = ScriptedDriver(options())
+    d.add("f", make_data(5000))
+    d.send(StartUpload())
+    d.complete(d.take(RequestAuth))
+    put = d.take(PutObject)
+    d.send(CancelFile(file_id="f"))
+    d.abandon(put)
+    assert d.core.file("f").state is FileState.CANCELED
+    assert d.model.objects == {}

@@ -15,7 +15,9 @@ import math
 from collections.abc import Callable
 from typing import TypedDict
 
+from ._outage import may_send, release_held
 from ._records import FileRecord
+from ._resume import verify_parts
 from ._timers import (
     AbortTimer,
     CredentialsTimer,
@@ -61,14 +63,9 @@ from .states import (
     UploaderTrigger,
     file_transition,
     next_step,
-    outage_threshold,
     uploader_transition,
 )
 from .values import Credentials, ErrorKind, MediaKind, ObjectTarget, ServiceError, StsToken
-
-# Listed parts checked against the file at once (VerifyPart is local I/O, bounded so the
-# hashing never delays the part uploads that run beside it: UP-RESUME-010).
-VERIFY_PARALLEL = 2
 
 
 class Flight:
@@ -266,7 +263,7 @@ class Machine:
         if isinstance(timer, ProbeTimer):
             self.probe_armed = False
             self.probe_allowed = True
-            self.release_held()
+            release_held(self)
             return
         rec = timer.record
         if isinstance(timer, CredentialsTimer):
@@ -426,10 +423,10 @@ class Machine:
         assert target is not None and credentials is not None
         if step is Step.SEND_PARTS:
             assert rec.upload_id is not None
-            self.verify_parts(rec)
+            verify_parts(self, rec)
             self.send_parts(rec, target, credentials, rec.upload_id)
             return
-        if not self.may_send():
+        if not may_send(self):
             rec.op_waiting = True
             self.held[rec.file_id] = rec
             return
@@ -482,7 +479,7 @@ class Machine:
                 return
             if number in done or number in in_flight or number in rec.waiting_parts:
                 continue
-            if not self.may_send():
+            if not may_send(self):
                 requeue.appendleft(number)
                 return
             offset, length = plan.part_range(number)
@@ -499,97 +496,6 @@ class Machine:
             in_flight[number] = command.command_id
             rec.parts_in_flight += 1
             self.request(rec, command, Step.SEND_PARTS)
-
-    def verify_parts(self, rec: FileRecord) -> None:
-        """Check listed parts against the file, a few at a time, beside the part uploads."""
-        to_verify = rec.to_verify
-        while to_verify and len(rec.verifying) < VERIFY_PARALLEL:
-            number, etag = to_verify.popleft()
-            offset, length = rec.plan.part_range(number)
-            command = VerifyPart(
-                command_id=self.new_id(),
-                file_id=rec.file_id,
-                part_number=number,
-                offset=offset,
-                length=length,
-                etag=etag,
-            )
-            rec.verifying[number] = command.command_id
-            self.request(rec, command, Step.ADOPT)
-
-    # ------------------------------------------------------------------ outages
-
-    def may_send(self) -> bool:
-        """Whether an OSS request may start now: always, except during an outage, when only
-        the one probe a ProbeTimer allowed may (the next ``request`` becomes the probe)."""
-        if self.outage_since is None:
-            return True
-        if self.probe_allowed and self.probe_id is None:
-            self.probe_allowed = False
-            self.claiming_probe = True
-            return True
-        return False
-
-    def back_off(self, rec: FileRecord, key: RetryKey, error: ServiceError) -> None:
-        """Reaction BACK_OFF: the connection failed. Alone, it is a retry; the
-        outage_threshold-th in a row opens an outage, whose failures only wait for the probe
-        (and fail the file once the outage lasted ``outage_limit``)."""
-        self.failing += 1
-        if self.outage_since is None and self.failing >= outage_threshold(self.options.parallel):
-            self.outage_since = self.now
-            self.outage_number += 1
-            self.outage_round = 0
-            self.probe_allowed = False
-        if self.outage_since is None:
-            self.retry(rec, key, error)
-            return
-        if isinstance(key, PartKey):
-            rec.requeue.appendleft(key.number)
-        limit = self.options.outage_limit
-        if limit is not None and self.now - self.outage_since >= limit:
-            self.fail(rec, error)
-            return
-        if not isinstance(key, PartKey):
-            rec.op_waiting = True
-            self.held[rec.file_id] = rec
-
-    def connection_ok(self) -> bool:
-        """An OSS request succeeded: the failures in a row end, and so does an outage (True
-        when one ended: the caller lets every file go on)."""
-        self.failing = 0
-        if self.outage_since is None:
-            return False
-        self.outage_since = None
-        self.outage_round = 0
-        self.probe_allowed = False
-        self.probe_armed = False
-        return True
-
-    def release_held(self) -> None:
-        """Let held ops start again and every Uploading file fill its slots (each start still
-        goes through may_send)."""
-        held, self.held = self.held, {}
-        for rec in held.values():
-            if rec.uploading and rec.op_in_flight is None:
-                rec.op_waiting = False
-        for rec in list(self.active.values()):
-            self.advance(rec)
-
-    def ensure_probe(self) -> None:
-        """During an outage a probe is always in flight, allowed or armed; with nothing left
-        Uploading, the outage is forgotten (a later start tries at once)."""
-        if self.outage_since is None:
-            return
-        if not self.active:
-            self.connection_ok()
-            self.held.clear()
-            return
-        if self.probe_id is not None or self.probe_allowed or self.probe_armed:
-            return
-        self.outage_round += 1
-        self.probe_armed = True
-        delay = self.policy.delay(self.outage_round, self.unit_random())
-        self.arm(self.now + delay, ProbeTimer(self.outage_number))
 
     # ------------------------------------------------------------------ file endings
 

@@ -16,7 +16,9 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ._machine import Flight, Machine
+from ._outage import back_off, connection_ok, release_held
 from ._records import FileRecord
+from ._resume import on_listed, on_verified, verifying
 from ._timers import AbortTimer
 from .classify import classify
 from .commands import (
@@ -84,8 +86,8 @@ def on_outcome(m: Machine, event: Outcome) -> None:
     # since every handler validates before it changes anything.
     reachable = isinstance(flight.command, OssRequest)
     ON_SUCCESS[kind](m, flight, event)
-    if reachable and m.connection_ok():
-        m.release_held()
+    if reachable and connection_ok(m):
+        release_held(m)
 
 
 # ---------------------------------------------------------------------- failures
@@ -113,7 +115,7 @@ def on_failed(m: Machine, flight: Flight, error: ServiceError) -> None:
             part_failed(m, rec, command, error)
         return
     if isinstance(command, VerifyPart):
-        current = _verifying(flight, rec, command)
+        current = verifying(flight, rec, command)
         m.release(flight)
         if current:
             disposition = classify(error, has_security_token=False, signature_retry_used=True)
@@ -180,7 +182,7 @@ def react(
     if reaction is Reaction.RETRY:
         m.retry(rec, key, error)
     elif reaction is Reaction.BACK_OFF:
-        m.back_off(rec, key, error)
+        back_off(m, rec, key, error)
     elif reaction is Reaction.AWAIT_CREDENTIALS:
         if used is not None:
             m.expire(rec, used, error)
@@ -205,11 +207,11 @@ def react(
 def on_abandoned(m: Machine, flight: Flight) -> None:
     command = flight.command
     rec = flight.record
-    verifying = (
-        rec is not None and isinstance(command, VerifyPart) and _verifying(flight, rec, command)
+    adopting = (
+        rec is not None and isinstance(command, VerifyPart) and verifying(flight, rec, command)
     )
     m.release(flight)
-    if verifying:
+    if adopting:
         assert rec is not None and isinstance(command, VerifyPart)
         rec.requeue.append(command.part_number)  # never checked: send it instead
     if rec is None:
@@ -227,14 +229,6 @@ def on_abandoned(m: Machine, flight: Flight) -> None:
         if command.upload_id == rec.upload_id and flight.attempt == rec.attempt:
             rec.requeue.appendleft(command.part_number)
     m.advance(rec)
-
-
-def _verifying(flight: Flight, rec: FileRecord, command: VerifyPart) -> bool:
-    """Whether the file still waits for this VerifyPart (same upload, not superseded)."""
-    return (
-        rec.verifying.get(command.part_number) == command.command_id
-        and flight.attempt == rec.attempt
-    )
 
 
 # ---------------------------------------------------------------------- successes
@@ -354,8 +348,11 @@ def _grant(
 
 
 def on_put(m: Machine, flight: Flight, event: ObjectPut) -> None:
+    late = flight.record
     rec = _settle_op(m, flight)
     if rec is None:
+        if late is not None and _put_landed_after_cancel(late, flight, event):
+            _confirm_late_put(m, late, event)
         return
     if event.server_crc64 is not None and event.server_crc64 != event.crc64:
         if rec.uploading:
@@ -368,6 +365,28 @@ def on_put(m: Machine, flight: Flight, event: ObjectPut) -> None:
     rec.bytes_done = rec.size
     if rec.uploading:
         m.progress(rec)
+        m.succeed(rec)
+
+
+def _put_landed_after_cancel(rec: FileRecord, flight: Flight, event: ObjectPut) -> bool:
+    """A Put of the attempt a cancel ended (cancel starts a new attempt) completed intact."""
+    return (
+        not rec.removed
+        and rec.state in (FileState.CANCELED, FileState.READY)
+        and flight.attempt == rec.attempt - 1
+        and rec.upload_id is None
+        and (event.server_crc64 is None or event.server_crc64 == event.crc64)
+    )
+
+
+def _confirm_late_put(m: Machine, rec: FileRecord, event: ObjectPut) -> None:
+    """UP-CANCEL-006: the object exists, and so does its video: a Canceled file ends Success
+    (a file resumed meanwhile succeeds when picked, as after a stop)."""
+    rec.object_confirmed = True
+    rec.object_verified = event.server_crc64 is not None
+    rec.object_crc = event.crc64
+    rec.bytes_done = rec.size
+    if rec.state is FileState.CANCELED:
         m.succeed(rec)
 
 
@@ -413,81 +432,6 @@ def on_part(m: Machine, flight: Flight, event: PartUploaded) -> None:
     if rec.uploading:
         m.progress(rec)
     m.save_checkpoint(rec, force=False)
-    m.advance(rec)
-
-
-def on_listed(m: Machine, flight: Flight, event: PartsListed) -> None:
-    rec = flight.record
-    assert rec is not None
-    numbers = [part.number for part in event.parts]
-    if len(set(numbers)) != len(numbers):
-        raise OutcomeMismatchError("ListParts answer names a part more than once")
-    current = m.is_current_op(flight, rec) and rec.needs_listing
-    m.release(flight)
-    if not current:
-        return
-    plan = rec.plan
-    listed = {part.number: part for part in event.parts}
-    kept: set[int] = set()
-    for number, claimed in rec.claimed.items():
-        part = listed.get(number)
-        if (
-            part is not None
-            and number <= plan.part_count
-            and part.size == claimed.size == plan.part_range(number)[1]
-            and _norm_etag(part.etag) == _norm_etag(claimed.etag)
-        ):
-            kept.add(number)
-    rec.keep_claimed(kept)
-    rec.bytes_done = sum(part.size for part in rec.done.values())
-    # UP-RESUME-009: a listed part no checkpoint vouches for (its ack was lost in a kill) is
-    # checked against the file's bytes (VerifyPart) beside the uploads, not sent again.
-    to_verify = [
-        (part.number, part.etag)
-        for part in event.parts
-        if part.number not in kept
-        and part.number <= plan.part_count
-        and part.number not in rec.in_flight_numbers
-        and part.size == plan.part_range(part.number)[1]
-    ]
-    checking = {number for number, _ in to_verify}
-    rec.to_verify.clear()
-    rec.to_verify.extend(to_verify)
-    rec.requeue.clear()
-    rec.requeue.extend(
-        n
-        for n in range(1, plan.part_count + 1)
-        if n not in kept and n not in rec.in_flight_numbers and n not in checking
-    )
-    rec.next_fresh = plan.part_count + 1
-    rec.needs_listing = False
-    rec.signature_retry_used = False
-    if rec.uploading:
-        m.progress(rec)
-    m.save_checkpoint(rec, force=True)
-    m.advance(rec)
-
-
-def on_verified(m: Machine, flight: Flight, event: PartVerified) -> None:
-    rec = flight.record
-    assert rec is not None
-    command = flight.command
-    assert isinstance(command, VerifyPart)
-    current = _verifying(flight, rec, command)
-    m.release(flight)
-    if not current or rec.removed:
-        return
-    number = command.part_number
-    if _norm_etag(event.md5) == _norm_etag(command.etag) and number not in rec.done:
-        # The server holds exactly these bytes as this part: adopt it, with the CRC-64 of
-        # the bytes (so the object's CRC can be checked at Complete, UP-CRC-*).
-        rec.add_done(number, command.etag.strip('"'), event.crc64, command.length)
-        rec.bytes_done += command.length
-        if rec.uploading:
-            m.progress(rec)
-        m.save_checkpoint(rec, force=False)
-    elif number not in rec.done:
-        rec.requeue.append(number)
     m.advance(rec)
 
 
@@ -542,11 +486,6 @@ def _confirm_object(m: Machine, rec: FileRecord, *, verified: bool) -> None:
     rec.object_crc = rec.expected_crc
     if rec.uploading:
         m.succeed(rec)
-
-
-def _norm_etag(etag: str) -> str:
-    # OSS quotes ETags in XML and headers; drivers may or may not strip the quotes.
-    return etag.strip('"').upper()
 
 
 def _crc_error(what: str, expected: int, reported: int) -> ServiceError:

@@ -141,7 +141,7 @@ class FileTrigger(enum.Enum):
     RESTART = "start_upload"  # start_upload puts Failure/Stopped files back to Ready
     STOP = "stop_upload"  # stop_upload stops every Uploading file
     PICK = "picked"  # the scheduler chose the file: credentials are requested
-    SUCCEED = "succeeded"  # Complete or Put confirmed (and the CRC-64 matched)
+    SUCCEED = "succeeded"  # Complete or Put confirmed (and the CRC-64 matched), even late
     FAIL = "failed"  # a fatal error, or retries exhausted
 
 
@@ -172,6 +172,9 @@ FILE_TRANSITIONS: Mapping[tuple[FileState, FileTrigger], frozenset[FileState | N
     (FileState.FAILURE, FileTrigger.RESTART): frozenset({FileState.READY}),
     (FileState.FAILURE, FileTrigger.DELETE): frozenset({None}),
     (FileState.CANCELED, FileTrigger.RESUME): frozenset({FileState.READY}),
+    # A PutObject already on the wire when the file was canceled completed: the object and
+    # its video exist, so the file says so (UP-CANCEL-006).
+    (FileState.CANCELED, FileTrigger.SUCCEED): frozenset({FileState.SUCCESS}),
     (FileState.CANCELED, FileTrigger.DELETE): frozenset({None}),
     (FileState.STOPPED, FileTrigger.CANCEL): frozenset({FileState.CANCELED}),
     (FileState.STOPPED, FileTrigger.RESUME): frozenset({FileState.READY}),
