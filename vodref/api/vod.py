@@ -530,11 +530,15 @@ class Vod:
         state = self._uploader_state()
         if state is UploaderState.STARTED:
             return False
+        if state is UploaderState.EXPIRED and self.options.credentials_timeout is not None:
+            # A wait for new credentials with a deadline ends on its own (UP-HANG-001).
+            return False
         return self._driver.idle()
 
     def wait(self, timeout: float | None = None) -> list[FileView]:
         """Block until the queue has drained (every file Success, Failure, Canceled or
-        Stopped, and their callbacks have run). Raises
+        Stopped, and their callbacks have run; a file waiting for new credentials counts as
+        running until ``credentials_timeout``, when that is set). Raises
         :class:`~vodref.errors.UploadWaitTimeout` when ``timeout`` seconds pass first."""
         if self._driver.on_callback_thread():
             # The callbacks still queued run on this very thread: waiting would never end.
