@@ -28,6 +28,7 @@ import re
 import sys
 import threading
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -93,6 +94,10 @@ def _add_upload_options(parser: argparse.ArgumentParser, *, for_demo: bool = Fal
     parser.add_argument("--parallel", type=int, default=5, help="parts in flight per file")
     parser.add_argument("--concurrent-files", type=int, default=1, help="files at once")
     parser.add_argument("--retry-count", type=int, default=3)
+    # UP-OUTAGE-004: the retry budget, outage limit and credentials deadline.
+    parser.add_argument("--retry-budget", type=int, default=50, help="retries per file in a row")
+    parser.add_argument("--outage-limit", type=float, default=300.0, help="seconds of outage")
+    parser.add_argument("--credentials-timeout", type=float, default=300.0, help="seconds")
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds per request")
     parser.add_argument(
         "--progress",
@@ -271,7 +276,9 @@ def _checked_options(args: argparse.Namespace, paths: Sequence[str]) -> Uploader
         part_size=args.part_size,
         parallel=args.parallel,
         max_concurrent_files=args.concurrent_files,
-        retry=retry_from_js(args.retry_count, RETRY_DURATION),
+        retry=replace(retry_from_js(args.retry_count, RETRY_DURATION), budget=args.retry_budget),
+        outage_limit=args.outage_limit,
+        credentials_timeout=args.credentials_timeout,
         checkpoint_interval=_checkpoint_interval(paths, args.part_size),
         timeout=args.timeout,
         # The region the options carry serves STS-mode VOD calls, which only an --endpoint
