@@ -216,6 +216,31 @@ class DriverMachine(RuleBasedStateMachine):
         effect, match = FAULTS[kind]
         self.emu.control.add_fault(effect=effect, match=match, times=times)
 
+    @rule(times=st.integers(min_value=3, max_value=12))
+    def outage(self, times: int) -> None:
+        """UP-OUTAGE-001: the next ``times`` OSS requests, whatever they are, are reset: an
+        outage the uploader rides out as a whole (one probe at a time)."""
+        self.emu.control.add_fault(
+            effect=Effect.reset_before_body(), match=Match(service="oss"), times=times
+        )
+
+    @rule()
+    def crash_before_the_last_saves(self) -> None:
+        """UP-RESUME-009: the process dies after parts were acknowledged but before the
+        checkpoint recorded them (each record loses its later half of parts); the resume
+        adopts the listed parts whose bytes match instead of sending them again."""
+        with contextlib.suppress(UploadWaitTimeout):
+            self.vod.wait(timeout=0.05)
+        self.vod._store.flush()
+        stored = self.store.keys()
+        for key in stored:
+            record = self.store.load(key)
+            if record and record.get("parts"):
+                parts = record["parts"]
+                record = {**record, "parts": parts[: len(parts) // 2]}
+                self.store.save(key, record)
+        self.crash_and_resume()
+
     @rule()
     def expire_tokens(self) -> None:
         for token in self.emu.control.tokens():
@@ -287,6 +312,11 @@ class DriverMachine(RuleBasedStateMachine):
                 assert info is not None and (info.size, info.crc64) == (len(data), crc64(data))
         state = self.emu.control.state()
         open_ids = {u["upload_id"] for u in state["oss"]["uploads"]}
+        # Nothing left open after a final state: a finished file's key has no open upload.
+        finished = {
+            v.target.key for v in self.vod.list_files() if v.state is FileState.SUCCESS and v.target
+        }
+        assert not [u for u in state["oss"]["uploads"] if u["key"] in finished], "upload left open"
         # Even after expire_tokens: the driver refreshes the video's credentials to abort.
         assert not (open_ids & self.canceled_uploads), "a canceled file left its upload open"
 
