@@ -92,7 +92,8 @@ def test_a_raising_on_upload_started_fails_the_file_and_the_queue_moves_on(
 def test_an_expiry_nobody_answers_fails_at_the_credentials_timeout(
     emu: Any, make_vod: Any, vod_api: Any, sizes_dir: Path, tracer: Tracer
 ) -> None:
-    """UP-HANG-001: the token expires and there is no on_upload_token_expired: the file fails
+    """UP-HANG-001 UP-DEV-034:
+    the token expires and there is no on_upload_token_expired: the file fails
     with CredentialsTimeout once credentials_timeout passed, on_upload_failed fires and the
     queue ends (before: Uploading forever, the queue stuck in Expire)."""
     holder: dict[str, Any] = {}
@@ -127,7 +128,8 @@ def test_an_expiry_nobody_answers_fails_at_the_credentials_timeout(
 def test_an_outage_of_every_oss_request_is_ridden_out(
     emu: Any, make_vod: Any, root_transport: Any, sizes_dir: Path
 ) -> None:
-    """UP-OUTAGE-001 UP-OUTAGE-003: 40 OSS requests in a row are reset (a total outage) with a
+    """UP-OUTAGE-001 UP-OUTAGE-003 UP-DEV-035:
+    40 OSS requests in a row are reset (a total outage) with a
     per-file budget of 10 retries: the file still finishes, the outage sends one probe at a
     time, and progress restores the budget. Before: the budget ran out in a burst of parts
     and the file failed."""
@@ -157,7 +159,8 @@ def test_an_outage_of_every_oss_request_is_ridden_out(
 def test_a_resume_adopts_acknowledged_parts_the_checkpoint_missed(
     emu: Any, make_vod: Any, root_transport: Any, sizes_dir: Path, tmp_path: Path
 ) -> None:
-    """UP-RESUME-009 UP-RESUME-010: the process dies after parts were acknowledged but before
+    """UP-RESUME-009 UP-RESUME-010 UP-DEV-036:
+    the process dies after parts were acknowledged but before
     the checkpoint recorded them (here: the record is rolled back to two parts). The resume
     lists them, checks their bytes (MD5 = ETag) and adopts them: no acknowledged part is sent
     again. Before: every part past the record was uploaded a second time."""

@@ -132,7 +132,8 @@ def test_an_image_resumes_after_expiry_with_its_new_address(
 
 
 def test_the_same_file_added_twice_is_refused(make_vod: Any, sizes_dir: Path) -> None:
-    """UP-API-018: JS addFile refuses a file it holds; two entries would share a checkpoint
+    """UP-API-018 UP-DEV-038:
+    JS addFile refuses a file it holds; two entries would share a checkpoint
     and make two videos. After the first is finished (or deleted) it may be added again.
     Before: accepted."""
     vod = make_vod()
@@ -170,7 +171,7 @@ def test_get_checkpoint_of_a_relative_path_that_looks_like_a_file_id(
 def test_cancel_during_a_small_put_that_completes_ends_in_success(
     emu: Any, make_vod: Any, root_transport: Any, sizes_dir: Path, tracer: Tracer
 ) -> None:
-    """UP-CANCEL-006: cancel while a PutObject (< 100 KiB) is on the wire; the Put lands:
+    """UP-CANCEL-006 UP-DEV-037: cancel while a PutObject (< 100 KiB) is on the wire; the Put lands:
     the file says Success with its VideoId (the video exists), not Canceled. Before: Canceled
     over a finished video."""
     entered = threading.Event()
