@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 
+import pytest
 from support.core import (
     RETRYABLE,
     TIMEOUT,
@@ -18,6 +19,7 @@ from support.core import (
 )
 
 from vodref.core import (
+    AuthMismatchError,
     AuthReason,
     CancelFile,
     CancelRequests,
@@ -35,6 +37,7 @@ from vodref.core import (
     RetryPolicy,
     StartUpload,
     StopUpload,
+    UploadAuthProvided,
     UploaderOptions,
     UploadPart,
     VerifyPart,
@@ -324,3 +327,32 @@ def test_a_put_abandoned_after_cancel_leaves_the_file_canceled() -> None:
     d.abandon(put)
     assert d.core.file("f").state is FileState.CANCELED
     assert d.model.objects == {}
+
+
+def test_credentials_refused_with_auth_mismatch_end_at_the_deadline() -> None:
+    """UP-HANG-001 UP-RESUME-003: credentials for another VideoId are refused (the request
+    stays open for a correct answer); if none comes, the file fails at the deadline.
+    Before: Uploading forever."""
+    first = ScriptedDriver(options(credentials_timeout=20.0))
+    started(first, 3 * PART)
+    first.complete(first.take(UploadPart))
+    checkpoint = first.core.checkpoint("f")
+    assert checkpoint is not None and checkpoint.video_id
+    second = ScriptedDriver(options(credentials_timeout=20.0), model=first.model)
+    second.add("f", first.sources["f"], checkpoint=checkpoint)
+    second.send(StartUpload())
+    asked = second.take(RequestAuth)
+    other, address = second.model.create_video("f.mp4")
+    wrong = UploadAuthProvided(
+        command_id=asked.command_id,
+        credentials=second.credentials(),
+        address=address,
+        video_id=other,
+    )
+    with pytest.raises(AuthMismatchError):
+        second.send(wrong)
+    assert second.core.file("f").state is FileState.UPLOADING
+    second.to_deadline()
+    view = second.core.file("f")
+    assert view.state is FileState.FAILURE and view.error is not None
+    assert view.error.code == "CredentialsTimeout"

@@ -54,8 +54,7 @@ def test_a_raising_on_upload_started_fails_the_file_and_the_queue_moves_on(
     emu: Any, vod_api: Any, make_vod: Any, sizes_dir: Path, tracer: Tracer
 ) -> None:
     """UP-HANG-003 UP-HANG-001: the app server is down (on_upload_started raises): the file
-    fails with AuthCallbackFailed and on_upload_failed fires; the next file uploads. An
-    AuthMismatchError the callback lets through fails its file the same way."""
+    fails with AuthCallbackFailed and on_upload_failed fires; the next file uploads."""
     holder: dict[str, Any] = {}
 
     def started(info: FileView) -> None:
@@ -64,15 +63,8 @@ def test_a_raising_on_upload_started_fails_the_file_and_the_queue_moves_on(
         grant = vod_api.create_upload_video(
             title="t", file_name=info.name, file_size=info.size, extra={}
         )
-        video_id = grant.video_id if info.name == "fine.mp4" else "some-other-video"
-        if info.name == "mismatch.mp4":
-            # A VideoId the file does not have yet is accepted; a second one is refused.
-            holder["vod"].set_upload_auth_and_address(
-                info, grant.upload_auth, grant.upload_address, grant.video_id
-            )
-            return
         holder["vod"].set_upload_auth_and_address(
-            info, grant.upload_auth, grant.upload_address, video_id
+            info, grant.upload_auth, grant.upload_address, grant.video_id
         )
 
     callbacks = tracer.callbacks()
