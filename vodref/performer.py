@@ -222,7 +222,10 @@ class Performer:
             )
             return PartsListed(
                 command_id=command_id,
-                parts=tuple(ListedPart(number=p.number, etag=p.etag, size=p.size) for p in listed),
+                parts=tuple(
+                    ListedPart(number=p.number, etag=p.etag, size=p.size, crc64=p.crc64)
+                    for p in listed
+                ),
             )
         if isinstance(command, CompleteMultipart):
             stored = self._transport.complete_multipart(

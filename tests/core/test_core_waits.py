@@ -28,9 +28,11 @@ from vodref.core import (
     ErrorKind,
     FileState,
     InitiateMultipart,
+    ListedPart,
     ListParts,
     NotifyFailed,
     NotifySucceeded,
+    PartsListed,
     PartVerified,
     PutObject,
     RequestAuth,
@@ -356,3 +358,24 @@ def test_credentials_refused_with_auth_mismatch_end_at_the_deadline() -> None:
     view = second.core.file("f")
     assert view.state is FileState.FAILURE and view.error is not None
     assert view.error.code == "CredentialsTimeout"
+
+
+def test_a_listed_part_whose_crc_differs_is_sent_again() -> None:
+    """UP-RESUME-009: when ListParts gives the part's CRC-64, it must equal the CRC-64 of
+    the file's bytes too (an MD5 match alone is not enough)."""
+    first, checkpoint = crashed_after_unsaved_parts(1)
+    second = resumed(first, checkpoint, first.sources["f"])
+    listing = second.take(ListParts)
+    honest = second.success_of(listing)
+    assert isinstance(honest, PartsListed)
+    parts = tuple(
+        ListedPart(number=p.number, etag=p.etag, size=p.size, crc64=1 if p.number == 3 else None)
+        for p in honest.parts
+    )
+    second.send(PartsListed(command_id=listing.command_id, parts=parts))
+    check = second.take(VerifyPart)
+    assert check.part_number == 3 and check.listed_crc64 == 1
+    second.complete(check)  # the MD5 matches; the listed CRC-64 does not
+    second.run()
+    assert 3 in [c.part_number for c in second.log if isinstance(c, UploadPart)]
+    assert second.core.file("f").state is FileState.SUCCESS

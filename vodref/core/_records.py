@@ -135,7 +135,7 @@ class FileRecord:
         self.waiting_parts: set[int] = set()
         # Parts ListParts named that no checkpoint vouches for: (number, listed etag) still
         # to check against the file, and number -> VerifyPart command id (UP-RESUME-009).
-        self.to_verify: deque[tuple[int, str]] = deque()
+        self.to_verify: deque[tuple[int, str, int | None]] = deque()
         self.verifying: dict[int, int] = {}
         # requests
         self.parts_in_flight = 0  # every UploadPart outstanding, any upload: bounds `parallel`

@@ -31,7 +31,7 @@ def verify_parts(m: Machine, rec: FileRecord) -> None:
     """Check listed parts against the file, a few at a time, beside the part uploads."""
     to_verify = rec.to_verify
     while to_verify and len(rec.verifying) < VERIFY_PARALLEL:
-        number, etag = to_verify.popleft()
+        number, etag, listed_crc = to_verify.popleft()
         offset, length = rec.plan.part_range(number)
         command = VerifyPart(
             command_id=m.new_id(),
@@ -40,6 +40,7 @@ def verify_parts(m: Machine, rec: FileRecord) -> None:
             offset=offset,
             length=length,
             etag=etag,
+            listed_crc64=listed_crc,
         )
         rec.verifying[number] = command.command_id
         m.request(rec, command, Step.ADOPT)
@@ -72,14 +73,14 @@ def on_listed(m: Machine, flight: Flight, event: PartsListed) -> None:
     # UP-RESUME-009: a listed part no checkpoint vouches for (its ack was lost in a kill) is
     # checked against the file's bytes (VerifyPart) beside the uploads, not sent again.
     to_verify = [
-        (part.number, part.etag)
+        (part.number, part.etag, part.crc64)
         for part in event.parts
         if part.number not in kept
         and part.number <= plan.part_count
         and part.number not in rec.in_flight_numbers
         and part.size == plan.part_range(part.number)[1]
     ]
-    checking = {number for number, _ in to_verify}
+    checking = {number for number, _, _ in to_verify}
     rec.to_verify.clear()
     rec.to_verify.extend(to_verify)
     rec.requeue.clear()
@@ -107,7 +108,9 @@ def on_verified(m: Machine, flight: Flight, event: PartVerified) -> None:
     if not current or rec.removed:
         return
     number = command.part_number
-    if _norm_etag(event.md5) == _norm_etag(command.etag) and number not in rec.done:
+    listed_crc = command.listed_crc64
+    same = _norm_etag(event.md5) == _norm_etag(command.etag) and listed_crc in (None, event.crc64)
+    if same and number not in rec.done:
         # The server holds exactly these bytes as this part: adopt it, with the CRC-64 of
         # the bytes (so the object's CRC can be checked at Complete, UP-CRC-*).
         rec.add_done(number, command.etag.strip('"'), event.crc64, command.length)

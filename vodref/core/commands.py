@@ -192,6 +192,7 @@ class VerifyPart(Request):
     offset: int
     length: int
     etag: str
+    listed_crc64: int | None = None  # the CRC-64 ListParts gave, if any: must match too
 
 
 # --------------------------------------------------------------------------- effects
