@@ -15,10 +15,12 @@ them::
     │   ├── InvalidStateError         not allowed in the current state
     │   ├── UnknownFileError          no file with that id is in the list
     │   ├── DuplicateFileError        a file with that id is already in the list
+    │   │   └── FileAlreadyAddedError the same content is already waiting in the list
     │   ├── AuthMismatchError         credentials that contradict what the file has
     │   ├── SourceError               missing file, directory, unreadable, not binary
     │   ├── MalformedAuthError        UploadAuth / UploadAddress not base64 JSON with the
     │   │                             required fields
+    │   ├── NoCredentialSourceError   start_upload with no way to obtain credentials
     │   └── UploaderClosedError       the uploader was closed
     ├── OutcomeError                  a core outcome that matches no command
     │   ├── UnknownCommandError       the command id was never issued
@@ -66,11 +68,13 @@ __all__ = [
     "CheckpointStoreError",
     "DuplicateFileError",
     "EmptyFileError",
+    "FileAlreadyAddedError",
     "FileBusyError",
     "InvalidEventError",
     "InvalidOptionError",
     "InvalidStateError",
     "MalformedAuthError",
+    "NoCredentialSourceError",
     "OutcomeError",
     "OutcomeMismatchError",
     "SourceChangedError",
@@ -98,6 +102,17 @@ class SourceError(UsageError, ValueError):
 
 class MalformedAuthError(UsageError, ValueError):
     """An UploadAuth or UploadAddress that is not base64 JSON with the required fields."""
+
+
+class FileAlreadyAddedError(DuplicateFileError):
+    """The same file (same content fingerprint) is already in the list and not finished: JS
+    ``addFile`` refuses a file it already holds; two entries would share one checkpoint and
+    make two videos (UP-API-018)."""
+
+
+class NoCredentialSourceError(UsageError):
+    """``start_upload`` on an uploader with neither ``auth_provider`` nor
+    ``on_upload_started``: no file could ever get credentials (UP-HANG-002)."""
 
 
 class UploaderClosedError(UsageError, RuntimeError):

@@ -9,6 +9,7 @@ driver turns even that into ``CommandFailed`` so the core never waits forever.
 from __future__ import annotations
 
 import base64
+import hashlib
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -38,6 +39,7 @@ from .core import (
     Outcome,
     PartsListed,
     PartUploaded,
+    PartVerified,
     PutObject,
     Request,
     RequestAuth,
@@ -46,6 +48,7 @@ from .core import (
     StsTokenProvided,
     UploadAuthProvided,
     UploadPart,
+    VerifyPart,
     VodAction,
     classify,
 )
@@ -186,6 +189,15 @@ class Performer:
             return PartUploaded(
                 command_id=command_id, etag=part.etag, crc64=part_crc, server_crc64=part.crc64
             )
+        if isinstance(command, VerifyPart):
+            # UP-RESUME-009: the file's bytes for a part the server listed (os.pread, like a
+            # part upload); the core compares the MD5 with the listed ETag.
+            data = self._context(command.file_id).source.read(command.offset, command.length)
+            return PartVerified(
+                command_id=command_id,
+                md5=hashlib.md5(data, usedforsecurity=False).hexdigest(),
+                crc64=crc64(data),
+            )
         if isinstance(command, PutObject):
             data = self._context(command.file_id).source.read(0, command.size)
             object_crc = crc64(data)
@@ -210,7 +222,10 @@ class Performer:
             )
             return PartsListed(
                 command_id=command_id,
-                parts=tuple(ListedPart(number=p.number, etag=p.etag, size=p.size) for p in listed),
+                parts=tuple(
+                    ListedPart(number=p.number, etag=p.etag, size=p.size, crc64=p.crc64)
+                    for p in listed
+                ),
             )
         if isinstance(command, CompleteMultipart):
             stored = self._transport.complete_multipart(

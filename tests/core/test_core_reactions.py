@@ -31,6 +31,7 @@ from vodref.core import (
     Command,
     CompleteMultipart,
     Disposition,
+    ErrorKind,
     FileState,
     HeadObject,
     InitiateMultipart,
@@ -46,6 +47,7 @@ from vodref.core import (
     UploaderOptions,
     UploaderState,
     UploadPart,
+    VerifyPart,
     classify,
 )
 from vodref.core.states import ON_FAILURE, CancelReason, Reaction, Step
@@ -114,6 +116,22 @@ def list_parts() -> tuple[ScriptedDriver, Request]:
     return resumed, resumed.take(ListParts)
 
 
+def adopt() -> tuple[ScriptedDriver, Request]:
+    """A resume whose checkpoint missed an acknowledged part: ListParts names it, and the
+    core checks it against the file (VerifyPart)."""
+    d, request = send_parts()
+    d.complete(request)
+    checkpoint = d.core.checkpoint("f")
+    assert checkpoint is not None and checkpoint.parts
+    d.complete(d.take(UploadPart))  # acknowledged on the server, not in the checkpoint
+    resumed = ScriptedDriver(UploaderOptions(part_size=PART, parallel=2), model=d.model)
+    resumed.add("f", d.sources["f"], checkpoint=checkpoint)
+    resumed.send(StartUpload())
+    resumed.complete(resumed.take(RequestAuth))
+    resumed.complete(resumed.take(ListParts))
+    return resumed, resumed.take(VerifyPart)
+
+
 def abort() -> tuple[ScriptedDriver, Request]:
     d, request = initiate()
     d.complete(request)
@@ -130,10 +148,16 @@ RECIPES: dict[Step, Callable[[], tuple[ScriptedDriver, Request]]] = {
     Step.SEND_PARTS: send_parts,
     Step.COMPLETE: complete,
     Step.ABORT: abort,
+    Step.ADOPT: adopt,
 }
 
 ERRORS: dict[Disposition, list[ServiceError]] = {
-    Disposition.RETRY: [RETRYABLE, TIMEOUT, service_error("Throttling", 429)],
+    Disposition.RETRY: [
+        service_error("RequestTimeout", 400),
+        service_error("RequestTimeTooSkewed", 403),
+        ServiceError(kind=ErrorKind.INTEGRITY, code="Crc64Mismatch"),
+    ],
+    Disposition.UNAVAILABLE: [RETRYABLE, TIMEOUT, service_error("Throttling", 429)],
     Disposition.TOKEN_EXPIRED: [EXPIRED, service_error("InvalidAccessKeyId", 403)],
     Disposition.LOST_UPLOAD: [service_error("NoSuchUpload", 404)],
     Disposition.FATAL: [FATAL, service_error("InvalidArgument", 400)],
@@ -170,6 +194,7 @@ def test_recipes_cover_every_step() -> None:
         Step.SEND_PARTS: (UploadPart,),
         Step.COMPLETE: (CompleteMultipart,),
         Step.ABORT: (AbortMultipart,),
+        Step.ADOPT: (VerifyPart,),
     }
     for step, recipe in RECIPES.items():
         d, request = recipe()
@@ -188,7 +213,7 @@ def test_every_step_and_disposition(
     d, request = RECIPES[step]()
     credentials = getattr(request, "credentials", None)
     has_token = credentials is not None and credentials.security_token is not None
-    if step is Step.ABORT:
+    if step in (Step.ABORT, Step.ADOPT):
         assume(classify(error, has_security_token=False, signature_retry_used=True) is disposition)
     else:
         assume(
@@ -201,7 +226,8 @@ def test_every_step_and_disposition(
     view = d.core.file("f")
     notes = d.notes[notes_before:]
 
-    if reaction is Reaction.RETRY:
+    if reaction is Reaction.RETRY or reaction is Reaction.BACK_OFF:
+        # BACK_OFF alone (below the outage threshold) is a retry (UP-OUTAGE-001).
         assert not any(isinstance(c, type(request)) for c in out)
         again: list[Command] = []
         while d.core.next_deadline() is not None and not any(
@@ -224,6 +250,13 @@ def test_every_step_and_disposition(
     elif reaction is Reaction.FAIL:
         assert view.state is FileState.FAILURE and view.error == error
         assert any(isinstance(n, NotifyFailed) for n in notes)
+    elif reaction is Reaction.RESEND:
+        assert isinstance(request, VerifyPart)
+        assert view.state is FileState.UPLOADING
+        sent = [c for c in out if isinstance(c, UploadPart)]
+        while not sent:  # the part waits for a free slot, then is sent
+            sent = [c for c in d.complete(d.take(UploadPart)) if isinstance(c, UploadPart)]
+        assert sent[0].part_number == request.part_number
     else:
         assert reaction is Reaction.DROP
         assert out == [] and d.core.next_deadline() is None
@@ -232,17 +265,18 @@ def test_every_step_and_disposition(
 
 def test_a_retry_the_policy_no_longer_allows_fails_the_file() -> None:
     """UP-STATE-007 UP-RETRY-001: RETRY out of retries is FAIL, for every file step."""
+    error = service_error("RequestTimeout", 400)
     for step, recipe in RECIPES.items():
-        if step is Step.ABORT:
+        if step in (Step.ABORT, Step.ADOPT):
             continue
         d, request = recipe()
         for _ in range(d.core.options.retry.max_retries):
-            d.fail(request, RETRYABLE)
+            d.fail(request, error)
             assert d.core.file("f").state is FileState.UPLOADING, step
             request = retried(d, request)
-        d.fail(request, RETRYABLE)
+        d.fail(request, error)
         view = d.core.file("f")
-        assert view.state is FileState.FAILURE and view.error == RETRYABLE, step
+        assert view.state is FileState.FAILURE and view.error == error, step
 
 
 def test_an_abort_out_of_retries_is_dropped() -> None:

@@ -45,6 +45,7 @@ from vodref.core import (
     UploaderOptions,
     UploaderState,
     UploadPart,
+    VerifyPart,
     VodAction,
     classify,
 )
@@ -73,15 +74,19 @@ def started(size: int = 4 * KIB100, **kwargs: object) -> ScriptedDriver:
 @pytest.mark.parametrize(
     ("error", "token", "expected"),
     [
-        (ServiceError(kind=ErrorKind.NETWORK, code="ConnectionReset"), False, Disposition.RETRY),
-        (TIMEOUT, False, Disposition.RETRY),
+        (
+            ServiceError(kind=ErrorKind.NETWORK, code="ConnectionReset"),
+            False,
+            Disposition.UNAVAILABLE,
+        ),
+        (TIMEOUT, False, Disposition.UNAVAILABLE),
         (ServiceError(kind=ErrorKind.INTEGRITY, code="Crc64Mismatch"), False, Disposition.RETRY),
-        (RETRYABLE, False, Disposition.RETRY),
-        (service_error("ServiceUnavailable", 503), False, Disposition.RETRY),
-        (service_error("Whatever", 502), False, Disposition.RETRY),
-        (service_error("Throttling.User", 400), False, Disposition.RETRY),
-        (service_error("TooManyRequests", 429), False, Disposition.RETRY),
-        (service_error("Other", 429), False, Disposition.RETRY),
+        (RETRYABLE, False, Disposition.UNAVAILABLE),
+        (service_error("ServiceUnavailable", 503), False, Disposition.UNAVAILABLE),
+        (service_error("Whatever", 502), False, Disposition.UNAVAILABLE),
+        (service_error("Throttling.User", 400), False, Disposition.UNAVAILABLE),
+        (service_error("TooManyRequests", 429), False, Disposition.UNAVAILABLE),
+        (service_error("Other", 429), False, Disposition.UNAVAILABLE),
         (service_error("RequestTimeout", 400), False, Disposition.RETRY),
         (service_error("RequestTimeTooSkewed", 403), False, Disposition.RETRY),
         (EXPIRED, False, Disposition.TOKEN_EXPIRED),
@@ -95,7 +100,7 @@ def started(size: int = 4 * KIB100, **kwargs: object) -> ScriptedDriver:
     ],
 )
 def test_classification(error: ServiceError, token: bool, expected: Disposition) -> None:
-    """UP-RETRY-001 UP-RETRY-002 UP-TOKEN-001 UP-DEV-005"""
+    """UP-RETRY-001 UP-RETRY-002 UP-TOKEN-001 UP-DEV-005 UP-OUTAGE-001"""
     assert classify(error, has_security_token=token, signature_retry_used=False) is expected
 
 
@@ -279,7 +284,7 @@ def test_proactive_refresh_before_expiry_keeps_uploading() -> None:
 
 
 def test_resume_from_a_checkpoint_lists_parts_and_reuses_the_video() -> None:
-    """UP-RESUME-001 UP-RESUME-002 UP-RESUME-003 UP-DEV-016 UP-DEV-017 UP-DEV-027"""
+    """UP-RESUME-001 UP-RESUME-002 UP-RESUME-003 UP-DEV-016 UP-DEV-017 UP-DEV-027 UP-RESUME-009"""
     first = started(size=6 * KIB100, parallel=2, checkpoint_interval=0)
     first.complete(first.take(UploadPart))
     first.complete(first.take(UploadPart))
@@ -299,7 +304,10 @@ def test_resume_from_a_checkpoint_lists_parts_and_reuses_the_video() -> None:
     second.run()
     assert second.state("f") == "Success"
     resent = [c.part_number for c in second.log if isinstance(c, UploadPart)]
-    assert 1 not in resent and 2 not in resent and 3 in resent
+    # Part 3 was acknowledged but not saved: ListParts names it and its bytes match, so it
+    # is adopted, not sent again (UP-RESUME-009; before issue 14 it was re-sent).
+    checked = [c.part_number for c in second.log if isinstance(c, VerifyPart)]
+    assert resent == [4, 5, 6] and checked == [3]
     assert len(first.model.videos) == 1
     assert first.model.objects[saved.target.key if saved.target else ""] == first.sources["f"]
 

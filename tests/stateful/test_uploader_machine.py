@@ -12,7 +12,10 @@ Invariants after every step (issue #2):
 - progress never decreases within one attempt (UP-PROG-002);
 - Success only after Complete, with the bytes and CRC-64 of the source (UP-CRC-002);
 - one VideoId per file across any number of resumes (UP-RESUME-003);
-- cancel and delete leave no open multipart upload (UP-CANCEL-001, UP-CANCEL-002).
+- cancel and delete leave no open multipart upload (UP-CANCEL-001, UP-CANCEL-002);
+- one file, one video, checked after every step (UP-RESUME-003);
+- nothing left open after a final state: a file in Success or Canceled has no multipart
+  upload of this instance still open unless its abort was issued (UP-CANCEL-001).
 
 Issue 14 adds an early crash (``crash_early``: the process dies and each file resumes from its
 last *barrier* save, the worst a coalescing checkpoint writer may leave) and a full store
@@ -20,7 +23,9 @@ last *barrier* save, the worst a coalescing checkpoint writer may leave) and a f
 videos named for a file never exceed what its lineage may legitimately have created:
 UP-DUR-001) and every OSS request names a VideoId and upload id that a barrier save made
 durable before it (UP-DUR-002); at quiescence nothing is left open after a final state
-(UP-DUR-004).
+(UP-DUR-004). It also adds rules for an outage (every OSS request fails for a while: at most
+one probe is in flight once it opened, UP-OUTAGE-001) and for adopting a listed part
+(VerifyPart answered truthfully or with bytes that differ, UP-RESUME-009).
 """
 
 from __future__ import annotations
@@ -56,11 +61,13 @@ from vodref.core import (
     DeleteFile,
     FileState,
     InvalidStateError,
+    ListParts,
     MediaKind,
     MultipartInitiated,
     NotifyProgress,
     NotifySucceeded,
     OssRequest,
+    PartVerified,
     PauseFile,
     RequestAuth,
     ResumeFile,
@@ -71,7 +78,9 @@ from vodref.core import (
     UploadAuthProvided,
     UploaderOptions,
     UploadPart,
+    VerifyPart,
 )
+from vodref.core.states import outage_threshold
 
 PART = 102_400
 SIZES = st.one_of(
@@ -157,6 +166,8 @@ class UploaderMachine(RuleBasedStateMachine):
                 event(f"credentials requested: {command.reason.value}")
             if isinstance(command, AbortMultipart):
                 self.aborted.add(command.upload_id)
+            if isinstance(command, VerifyPart):
+                event("a listed part checked")
             if type(command).__name__ == "SaveCheckpoint" and not self.store_full:
                 checkpoint = command.checkpoint  # type: ignore[attr-defined]
                 self.saved.setdefault(command.file_id, []).append(checkpoint)  # type: ignore[attr-defined]
@@ -289,6 +300,47 @@ class UploaderMachine(RuleBasedStateMachine):
             error = {"retryable": RETRYABLE, "fatal": FATAL, "expired": EXPIRED}[failure]
             d.fail(command, error)
 
+    @precondition(lambda self: any(isinstance(c, OssRequest) for c in self.driver.pending))
+    @rule(rounds=st.integers(min_value=1, max_value=6))
+    def outage(self, rounds: int) -> None:
+        """UP-OUTAGE-001: the connection is gone for ``rounds`` backoffs: every OSS request
+        fails as a network error. Once enough failed in a row, at most one OSS request (the
+        probe) is ever in flight, and nothing is lost: the invariants still hold after."""
+        d = self.driver
+        failed = 0
+        for _ in range(rounds):
+            oss = [c for c in d.pending if isinstance(c, OssRequest)]
+            probes = [c for c in oss if not isinstance(c, AbortMultipart)]
+            if failed >= outage_threshold(self.options.parallel):
+                event("outage: probing")
+                assert len(probes) <= 1, f"{len(probes)} OSS requests in flight in an outage"
+            for command in oss:
+                if isinstance(command, AbortMultipart):
+                    # as in fail_request: an abort that gives up is left to lifecycle rules
+                    # (UP-CANCEL-001), which run_to_quiescence would report as a leak
+                    d.abandon(command)
+                    continue
+                d.fail(command, TIMEOUT)
+                failed += 1
+            if d.core.next_deadline() is None:
+                break
+            d.to_deadline()
+
+    @precondition(lambda self: self.driver.has(VerifyPart))
+    @rule(index=st.integers(min_value=0, max_value=20), honest=st.booleans())
+    def verify_listed_part(self, index: int, honest: bool) -> None:
+        """UP-RESUME-009: a listed part the checkpoint missed is checked; its bytes match
+        (adopted, never sent again) or differ (sent again)."""
+        d = self.driver
+        checks = [c for c in d.pending if isinstance(c, VerifyPart)]
+        command = checks[index % len(checks)]
+        d.pending.remove(command)
+        if honest:
+            event("a listed part adopted")
+            d.send(d.success_of(command))
+        else:
+            d.send(PartVerified(command_id=command.command_id, md5="0" * 32, crc64=0))
+
     @precondition(lambda self: self.driver.core.next_deadline() is not None)
     @rule()
     def fire_timers(self) -> None:
@@ -329,6 +381,26 @@ class UploaderMachine(RuleBasedStateMachine):
     def crash_and_resume(self, data: st.DataObject) -> None:
         """The process dies (in-flight requests never happen) and restarts from whatever
         checkpoint each file had saved at some point."""
+        self.crash(data, lose_last_save=False)
+
+    @rule(data=st.data())
+    def crash_before_the_last_save(self, data: st.DataObject) -> None:
+        """UP-RESUME-009: the process dies after a part was acknowledged but before the save
+        recording it: the resume lists it, checks it (VerifyPart) and adopts it."""
+        self.crash(data, lose_last_save=True)
+        d = self.driver
+        self.send_user(StartUpload())
+        for _ in range(20):  # get each resumed file to its listing
+            asked = [c for c in d.pending if isinstance(c, (RequestAuth, CallVod, ListParts))]
+            if not asked:
+                break
+            command = asked[0]
+            outcome = d.success_of(command)
+            d.pending.remove(command)
+            self.note_outcome(command, outcome)
+            d.send(outcome)
+
+    def crash(self, data: st.DataObject, *, lose_last_save: bool) -> None:
         old = self.driver
         survivors = [v for v in old.core.files() if v.state is not FileState.SUCCESS]
         self.instance += 1
@@ -341,7 +413,9 @@ class UploaderMachine(RuleBasedStateMachine):
         for view in survivors:
             saved = self.saved.get(view.file_id, [])
             options: st.SearchStrategy[Checkpoint | None] = st.none()
-            if saved:  # any checkpoint ever emitted, the latest most often
+            if saved and lose_last_save:
+                options = st.just(saved[-2] if len(saved) > 1 else saved[-1])
+            elif saved:  # any checkpoint ever emitted, the latest most often
                 options = st.one_of(st.just(saved[-1]), st.sampled_from(saved), st.none())
             checkpoint = data.draw(options, label=f"checkpoint {view.file_id}")
             event("resumed from a checkpoint" if checkpoint else "resumed without one")
@@ -435,6 +509,13 @@ class UploaderMachine(RuleBasedStateMachine):
                 and n.attempt == view.attempt
                 for n in d.notes
             )
+            if view.state in (FileState.SUCCESS, FileState.CANCELED):
+                # nothing left open after a final state (uploads of this instance)
+                for upload_id, owner in self.initiated.items():
+                    if owner == view.file_id and upload_id in d.model.uploads:
+                        assert upload_id in self.aborted | self.kept, (
+                            f"{view.state.value} file {owner} left upload {upload_id} open"
+                        )
             checkpoint = d.core.checkpoint(view.file_id)
             if upload is not None and has_progress and checkpoint is not None:
                 # after Initiate or ListParts, acknowledged parts are on the server

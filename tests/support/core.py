@@ -42,6 +42,7 @@ from vodref.core import (
     Outcome,
     PartsListed,
     PartUploaded,
+    PartVerified,
     PutObject,
     Request,
     RequestAuth,
@@ -53,6 +54,7 @@ from vodref.core import (
     Uploader,
     UploaderOptions,
     UploadPart,
+    VerifyPart,
     VodAction,
 )
 
@@ -317,6 +319,11 @@ class ScriptedDriver:
         if isinstance(command, AbortMultipart):
             model.uploads.pop(command.upload_id, None)
             return MultipartAborted(command_id=cid)
+        if isinstance(command, VerifyPart):
+            chunk = data[command.offset : command.offset + command.length]
+            return PartVerified(
+                command_id=cid, md5=hashlib.md5(chunk).hexdigest(), crc64=crc_of(chunk)
+            )
         if isinstance(command, HeadObject):
             body = model.objects.get(command.target.key)
             if body is None:

@@ -107,16 +107,17 @@ def test_ambiguous_complete_is_checked_with_head_object(
 def test_exhausted_retries_fail_the_file_with_the_last_error(
     emu: Any, make_vod: Any, sizes_dir: Path, tracer: Tracer
 ) -> None:
-    """UP-RETRY-004 UP-CB-004: a part that keeps failing fails the file after max_retries."""
+    """UP-RETRY-004 UP-CB-004: a part that keeps failing fails the file after max_retries.
+    (A request-level error: 5xx in a row are an outage, bounded by time, UP-OUTAGE-002.)"""
     emu.control.add_fault(
-        effect=Effect.error(503, "ServiceUnavailable"),
+        effect=Effect.error(400, "RequestTimeout"),
         match=Match(operation="UploadPart", part_number=1),
     )
     policy = RetryPolicy(max_retries=2, initial_delay=0.01, max_delay=0.02, jitter=0.0)
-    path = write_file(sizes_dir, "doomed.mp4", 2 * MIN_PART)
+    path = write_file(sizes_dir, "doomed.mp4", MIN_PART)  # one part: no progress between
     [view] = make_vod(retry_policy=policy, **tracer.callbacks()).upload(path, timeout=30)
     assert view.state is FileState.FAILURE
-    assert tracer.of("failed") == [("failed", "doomed.mp4", "ServiceUnavailable")]
+    assert tracer.of("failed") == [("failed", "doomed.mp4", "RequestTimeout")]
     part1 = [r for r in upload_part_requests(emu) if r["part_number"] == 1]
     assert len(part1) == 3  # the first try and two retries
 

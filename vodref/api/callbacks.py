@@ -50,26 +50,38 @@ class CallbackDispatcher:
         callbacks: Callbacks,
         view_of: Callable[[str], FileView],
         lock: threading.RLock,
+        *,
+        on_auth_callback_error: Callable[[str, Exception], None] | None = None,
     ) -> None:
         self.callbacks = callbacks
         self._view_of = view_of
         self._lock = lock
+        # Told when on_upload_started / on_upload_token_expired raise (UP-HANG-003).
+        self._on_auth_callback_error = on_auth_callback_error
 
-    def call_user(self, function: Callable[..., object] | None, *args: object) -> None:
+    def call_user(self, function: Callable[..., object] | None, *args: object) -> Exception | None:
+        """Run a user callback; what it raises is logged and returned, never propagated."""
         if function is None:
-            return
+            return None
         try:
             function(*args)
-        except Exception:
+        except Exception as error:
             log.exception(
                 "user callback %s raised; ignored", getattr(function, "__name__", function)
             )
+            return error
+        return None
+
+    def _call_for_credentials(self, function: Callable[..., object] | None, file: FileView) -> None:
+        error = self.call_user(function, file)
+        if error is not None and self._on_auth_callback_error is not None:
+            self._on_auth_callback_error(file.file_id, error)
 
     def __call__(self, notification: Notify) -> None:
         """Runs on the callback thread: one JS callback per notification."""
         callbacks = self.callbacks
         if isinstance(notification, NotifyStarted):
-            self.call_user(callbacks.on_upload_started, notification.file)
+            self._call_for_credentials(callbacks.on_upload_started, notification.file)
         elif isinstance(notification, NotifyProgress):
             if callbacks.on_upload_progress is None and callbacks.on_upload_bytes is None:
                 return  # no snapshot to take (it needs the driver's lock)
@@ -94,7 +106,7 @@ class CallbackDispatcher:
                 notification.error.message,
             )
         elif isinstance(notification, NotifyTokenExpired):
-            self.call_user(callbacks.on_upload_token_expired, notification.file)
+            self._call_for_credentials(callbacks.on_upload_token_expired, notification.file)
         elif isinstance(notification, NotifyCanceled):
             self.call_user(callbacks.on_upload_canceled, notification.file, notification.reason)
         elif isinstance(notification, NotifyEnded):

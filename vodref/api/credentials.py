@@ -114,16 +114,52 @@ class CredentialCalls:
             ),
         )
 
-    def resume_upload_with_auth(self, upload_auth: str, *, file: FileRef | None = None) -> None:
+    def resume_upload_with_auth(
+        self,
+        upload_auth: str,
+        upload_address: str | None = None,
+        *,
+        file: FileRef | None = None,
+    ) -> None:
         """JS ``resumeUploadWithAuth(uploadAuth)`` after ``on_upload_token_expired``: same
-        object, same multipart upload; parts already sent are not sent again."""
+        object, same multipart upload; parts already sent are not sent again.
+
+        Images (beyond JS, UP-API-017): VOD has no RefreshUploadImage, and the credentials of
+        a new CreateUploadImage only write the new image's key, so pass its
+        ``upload_address`` too; the image then starts over on the new key (the old upload is
+        aborted). For a video the address is ignored: its key never changes."""
         self._check_open()
         decoded = decode_upload_auth(upload_auth, self._clock)
+        address = None if upload_address is None else decode_upload_address(upload_address)
         file_id = self._expired_file(file)
         self._answer(
             file_id,
             lambda request: UploadAuthProvided(
-                command_id=request.command_id, credentials=decoded.credentials
+                command_id=request.command_id, credentials=decoded.credentials, address=address
+            ),
+        )
+
+    def resume_upload_with_token(
+        self,
+        access_key_id: str,
+        access_key_secret: str,
+        security_token: str,
+        expiration: float | None = None,
+        *,
+        file: FileRef | None = None,
+    ) -> None:
+        """JS ``resumeUploadWithToken(ak, sk, token, expiration)``: the fields of an
+        UploadAuth given one by one (``expiration`` in Unix time). Same upload, no VOD call:
+        unlike ``resume_upload_with_sts_token``, which calls RefreshUploadVideo with an
+        application STS token (UP-API-011)."""
+        self._check_open()
+        token = self._sts_token(access_key_id, access_key_secret, security_token, expiration)
+        credentials = token.as_credentials()
+        file_id = self._expired_file(file)
+        self._answer(
+            file_id,
+            lambda request: UploadAuthProvided(
+                command_id=request.command_id, credentials=credentials
             ),
         )
 

@@ -4,13 +4,22 @@ of keyword names (a helpful message instead of a silently ignored typo)."""
 from __future__ import annotations
 
 import difflib
+import inspect
 import json
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, cast
 
-from ..core import InvalidOptionError, RetryPolicy
+from ..core import InvalidOptionError, RetryPolicy, UploaderOptions
 
-__all__ = ["parse_param_data", "retry_from_js", "unknown_option_message"]
+__all__ = [
+    "OPTION_KEYWORDS",
+    "known_options",
+    "parse_param_data",
+    "refuse_options_twice",
+    "retry_from_js",
+    "unknown_option_message",
+    "user_id_text",
+]
 
 
 def retry_from_js(retry_count: int, retry_duration: float) -> RetryPolicy:
@@ -74,3 +83,53 @@ def unknown_option_message(unknown: Iterable[str], known: list[str]) -> str:
         guess = _JS_NAMES.get(name) or next(iter(difflib.get_close_matches(name, known, n=1)), None)
         hints.append(f"{name!r}" + (f" (did you mean {guess!r}?)" if guess else ""))
     return "unknown option " + ", ".join(hints)
+
+
+def user_id_text(user_id: str | int | None) -> str | None:
+    """JS accepts a numeric ``userId`` (UP-API-019): an int becomes its decimal text; any
+    other value goes to UploaderOptions unchanged, which validates it (a bool is refused)."""
+    if type(user_id) is int:
+        return str(user_id)
+    return cast("str | None", user_id)
+
+
+def known_options(init: Callable[..., None]) -> list[str]:
+    return [
+        name
+        for name, parameter in inspect.signature(init).parameters.items()
+        if parameter.kind is inspect.Parameter.KEYWORD_ONLY
+    ]
+
+
+# The keywords that become UploaderOptions fields: with ``options=`` they must stay unset.
+OPTION_KEYWORDS = (
+    "part_size",
+    "parallel",
+    "max_concurrent_files",
+    "retry_count",
+    "retry_duration",
+    "retry_policy",
+    "refresh_margin",
+    "credentials_timeout",
+    "outage_limit",
+    "checkpoint_interval",
+    "timeout",
+    "region",
+    "user_id",
+    "cname",
+    "local_checkpoint",
+    "enable_upload_progress",
+)
+
+
+def refuse_options_twice(
+    init: Callable[..., None], options: object, given: dict[str, object]
+) -> None:
+    """``options=`` is the whole, already validated set: an option keyword next to it would
+    be silently ignored, so it raises instead (before anything is created)."""
+    if not isinstance(options, UploaderOptions):
+        raise InvalidOptionError(f"options must be UploaderOptions, got {options!r}")
+    parameters = inspect.signature(init).parameters
+    twice = [name for name in OPTION_KEYWORDS if given[name] != parameters[name].default]
+    if twice:
+        raise InvalidOptionError(f"pass options= or {', '.join(twice)}, not both")

@@ -23,8 +23,8 @@ table). What differs on purpose:
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
-import inspect
 import logging
 import os
 import random
@@ -39,13 +39,16 @@ from ..core import (
     CancelFile,
     CheckpointError,
     CleanList,
+    CommandFailed,
     DeleteFile,
+    ErrorKind,
+    FileState,
     FileView,
-    InvalidOptionError,
     MediaKind,
     PauseFile,
     ResumeFile,
     RetryPolicy,
+    ServiceError,
     StartUpload,
     StopUpload,
     StsToken,
@@ -57,7 +60,13 @@ from ..core import (
     UsageError,
 )
 from ..driver import Driver
-from ..errors import UnknownOptionError, UploaderClosedError, UploadWaitTimeout
+from ..errors import (
+    FileAlreadyAddedError,
+    NoCredentialSourceError,
+    UnknownOptionError,
+    UploaderClosedError,
+    UploadWaitTimeout,
+)
 from ..finished import FinishedUpload
 from ..performer import FileContext, Performer, VodApiFactory
 from ..resume import ResumeFinder, restart_offer
@@ -68,13 +77,21 @@ from ..vod_api import AcsVodApi, AuthProvider
 from .callbacks import CallbackDispatcher, Callbacks
 from .credentials import CredentialCalls, FileRef
 from .guards import FileGuards
-from .js_options import parse_param_data, retry_from_js, unknown_option_message
+from .js_options import (
+    known_options,
+    parse_param_data,
+    refuse_options_twice,
+    retry_from_js,
+    unknown_option_message,
+    user_id_text,
+)
 
 __all__ = ["Vod"]
 
 log = logging.getLogger("vodref")
 
 _IMAGE_EXTENSIONS = re.compile(r"\.(jpe?g|png|gif)$", re.IGNORECASE)
+_FINISHED = frozenset({FileState.SUCCESS, FileState.CANCELED})
 
 
 class Vod:
@@ -84,7 +101,7 @@ class Vod:
     def __init__(
         self,
         *,
-        user_id: str | None = None,
+        user_id: str | int | None = None,
         region: str = "cn-shanghai",
         part_size: int = 1_048_576,
         parallel: int = 5,
@@ -107,6 +124,8 @@ class Vod:
         auth_provider: AuthProvider | None = None,
         max_concurrent_files: int = 1,
         refresh_margin: float | None = 300.0,
+        credentials_timeout: float | None = 300.0,
+        outage_limit: float | None = 300.0,
         retry_policy: RetryPolicy | None = None,
         checkpoint_interval: float = 0.0,
         checkpoint_store: CheckpointStore | None = None,
@@ -120,7 +139,7 @@ class Vod:
         **unknown: object,
     ) -> None:
         if unknown:
-            raise UnknownOptionError(unknown_option_message(unknown, _known_options()))
+            raise UnknownOptionError(unknown_option_message(unknown, known_options(Vod.__init__)))
         if options is None:
             if retry_policy is None:
                 retry_policy = retry_from_js(retry_count, retry_duration)
@@ -131,16 +150,18 @@ class Vod:
                 max_concurrent_files=max_concurrent_files,
                 retry=retry_policy,
                 refresh_margin=refresh_margin,
+                credentials_timeout=credentials_timeout,
+                outage_limit=outage_limit,
                 checkpoint_interval=checkpoint_interval,
                 timeout=timeout,
                 region=region,
-                user_id=user_id,
+                user_id=user_id_text(user_id),
                 cname=cname,
                 local_checkpoint=local_checkpoint,
                 enable_upload_progress=enable_upload_progress,
             )
         else:
-            _refuse_options_twice(options, locals())
+            refuse_options_twice(Vod.__init__, options, locals())
         self.options = options
         callbacks = Callbacks(
             add_file_success=add_file_success,
@@ -189,7 +210,14 @@ class Vod:
             on_checkpoint_deleted=self._forget_identity,
             on_succeeded=self._guards.record,
         )
-        self._dispatcher = CallbackDispatcher(callbacks, self._view, self._driver.lock)
+        self._dispatcher = CallbackDispatcher(
+            callbacks,
+            self._view,
+            self._driver.lock,
+            on_auth_callback_error=self._auth_callback_failed,
+        )
+        # UP-HANG-002: without either, no file could ever get credentials.
+        self._credential_source = auth_provider is not None or on_upload_started is not None
         self._credentials = CredentialCalls(
             clock=self._clock,
             driver=self._driver,
@@ -270,6 +298,9 @@ class Vod:
         try:
             file_name = name or source.name
             fingerprint = self._resume.fingerprint(source)
+            # UP-API-018: a second unfinished entry of this content is refused before the
+            # per-file lock is taken (the lock would say another uploader holds it).
+            self._refuse_second_entry(fingerprint, file_name)
             media_kind = _media_kind(file_name, is_image)
             with self._files_lock:
                 self._next_file_number += 1
@@ -371,6 +402,17 @@ class Vod:
             source.close()
         return None if key is None else self._guards.find(key)
 
+    def _refuse_second_entry(self, fingerprint: str, file_name: str) -> None:
+        """UP-API-018: JS ``addFile`` refuses a file it already holds. Two unfinished entries
+        of one content would share a checkpoint and make two videos."""
+        with self._driver.lock:
+            for view in self._views():
+                if view.fingerprint == fingerprint and view.state not in _FINISHED:
+                    raise FileAlreadyAddedError(
+                        f"{file_name!r} is already in the list as {view.file_id} "
+                        f"({view.state.value}); delete_file it first to add it again"
+                    )
+
     def _forget_identity(self, file_id: str) -> None:
         """The file's checkpoint is gone (success, cancel, delete): so is its path index."""
         context = self._files.get(file_id)
@@ -412,9 +454,29 @@ class Vod:
         self._guards.release_all()
 
     def start_upload(self) -> None:
-        """JS ``startUpload()``."""
+        """JS ``startUpload()``. Raises :class:`~vodref.errors.NoCredentialSourceError` when
+        there is neither ``auth_provider`` nor ``on_upload_started`` (UP-HANG-002)."""
         self._check_open()
+        if not self._credential_source:
+            raise NoCredentialSourceError(
+                "start_upload needs a way to obtain credentials: pass auth_provider=, or "
+                "on_upload_started= that calls set_upload_auth_and_address / set_sts_token"
+            )
         self._driver.submit(StartUpload())
+
+    def _auth_callback_failed(self, file_id: str, error: Exception) -> None:
+        """UP-HANG-003: the callback that should provide credentials raised: fail its file
+        now instead of letting it wait for an answer that will not come."""
+        failure = ServiceError(
+            kind=ErrorKind.LOCAL,
+            code="AuthCallbackFailed",
+            message=f"the credentials callback raised {type(error).__name__}",
+        )
+        # LookupError: answered meanwhile, or an auth provider answers: nothing waits.
+        with contextlib.suppress(LookupError):
+            self._driver.answer_auth(
+                file_id, lambda request: CommandFailed(command_id=request.command_id, error=failure)
+            )
 
     def stop_upload(self) -> None:
         """JS ``stopUpload()``: every Uploading file becomes Stopped; requests not yet sent
@@ -463,9 +525,25 @@ class Vod:
             upload_info, access_key_id, access_key_secret, security_token, expiration
         )
 
-    def resume_upload_with_auth(self, upload_auth: str, *, file: FileRef | None = None) -> None:
+    def resume_upload_with_auth(
+        self, upload_auth: str, upload_address: str | None = None, *, file: FileRef | None = None
+    ) -> None:
         """JS ``resumeUploadWithAuth``: see :class:`CredentialCalls`."""
-        self._credentials.resume_upload_with_auth(upload_auth, file=file)
+        self._credentials.resume_upload_with_auth(upload_auth, upload_address, file=file)
+
+    def resume_upload_with_token(
+        self,
+        access_key_id: str,
+        access_key_secret: str,
+        security_token: str,
+        expiration: float | None = None,
+        *,
+        file: FileRef | None = None,
+    ) -> None:
+        """JS ``resumeUploadWithToken``: see :class:`CredentialCalls`."""
+        self._credentials.resume_upload_with_token(
+            access_key_id, access_key_secret, security_token, expiration, file=file
+        )
 
     def resume_upload_with_sts_token(
         self,
@@ -487,7 +565,9 @@ class Vod:
         """JS ``getCheckpoint(file)``: the stored resume record for a file in the list (or a
         path), or None. Contains no secret."""
         if isinstance(file, os.PathLike) or (
-            isinstance(file, str) and not file.startswith("file-") and os.path.exists(file)
+            # A file id of the list wins; any other string naming a file is a path, even a
+            # relative one that looks like an id ("file-clip.mp4", UP-API-014).
+            isinstance(file, str) and not self._is_file_id(file) and os.path.exists(file)
         ):
             source = open_source(file)
             try:
@@ -500,17 +580,25 @@ class Vod:
         self._store.flush()
         return self._store.load(fingerprint)
 
+    def _is_file_id(self, name: str) -> bool:
+        with self._driver.lock:
+            return any(view.file_id == name for view in self._views())
+
     # ------------------------------------------------------------------ waiting, closing
 
     def _queue_done(self) -> bool:
         state = self._uploader_state()
         if state is UploaderState.STARTED:
             return False
+        if state is UploaderState.EXPIRED and self.options.credentials_timeout is not None:
+            # A wait for new credentials with a deadline ends on its own (UP-HANG-001).
+            return False
         return self._driver.idle()
 
     def wait(self, timeout: float | None = None) -> list[FileView]:
         """Block until the queue has drained (every file Success, Failure, Canceled or
-        Stopped, and their callbacks have run). Raises
+        Stopped, and their callbacks have run; a file waiting for new credentials counts as
+        running until ``credentials_timeout``, when that is set). Raises
         :class:`~vodref.errors.UploadWaitTimeout` when ``timeout`` seconds pass first."""
         if self._driver.on_callback_thread():
             # The callbacks still queued run on this very thread: waiting would never end.
@@ -580,41 +668,3 @@ def _media_kind(file_name: str, is_image: bool | None) -> MediaKind:
     if is_image is None:
         is_image = bool(_IMAGE_EXTENSIONS.search(file_name))
     return MediaKind.IMAGE if is_image else MediaKind.VIDEO
-
-
-def _known_options() -> list[str]:
-    return [
-        name
-        for name, parameter in inspect.signature(Vod.__init__).parameters.items()
-        if parameter.kind is inspect.Parameter.KEYWORD_ONLY
-    ]
-
-
-# The keywords that become UploaderOptions fields: with ``options=`` they must stay unset.
-_OPTION_KEYWORDS = (
-    "part_size",
-    "parallel",
-    "max_concurrent_files",
-    "retry_count",
-    "retry_duration",
-    "retry_policy",
-    "refresh_margin",
-    "checkpoint_interval",
-    "timeout",
-    "region",
-    "user_id",
-    "cname",
-    "local_checkpoint",
-    "enable_upload_progress",
-)
-
-
-def _refuse_options_twice(options: object, given: dict[str, object]) -> None:
-    """``options=`` is the whole, already validated set: an option keyword next to it would
-    be silently ignored, so it raises instead (before anything is created)."""
-    if not isinstance(options, UploaderOptions):
-        raise InvalidOptionError(f"options must be UploaderOptions, got {options!r}")
-    parameters = inspect.signature(Vod.__init__).parameters
-    twice = [name for name in _OPTION_KEYWORDS if given[name] != parameters[name].default]
-    if twice:
-        raise InvalidOptionError(f"pass options= or {', '.join(twice)}, not both")

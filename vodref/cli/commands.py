@@ -37,6 +37,7 @@ import signal
 import sys
 import threading
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -163,7 +164,9 @@ def _checked_options(args: argparse.Namespace, paths: Sequence[str]) -> Uploader
         part_size=args.part_size,
         parallel=args.parallel,
         max_concurrent_files=args.concurrent_files,
-        retry=retry_from_js(args.retry_count, RETRY_DURATION),
+        retry=replace(retry_from_js(args.retry_count, RETRY_DURATION), budget=args.retry_budget),
+        outage_limit=args.outage_limit,
+        credentials_timeout=args.credentials_timeout,
         checkpoint_interval=_checkpoint_interval(paths, args.part_size),
         timeout=args.timeout,
         # The region the options carry serves STS-mode VOD calls, which only an --endpoint

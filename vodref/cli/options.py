@@ -58,6 +58,9 @@ FLAG_FOR_FIELD = {
     "parallel": "--parallel",
     "max_concurrent_files": "--concurrent-files",
     "max_retries": "--retry-count",
+    "budget": "--retry-budget",
+    "outage_limit": "--outage-limit",
+    "credentials_timeout": "--credentials-timeout",
     "retry_count": "--retry-count",
     "timeout": "--timeout",
     "region": "--region",
@@ -254,6 +257,31 @@ def _add_upload_options(parser: argparse.ArgumentParser, *, for_demo: bool = Fal
         default=60.0,
         metavar="SECONDS",
         help="per-request timeout (default 60)",
+    )
+    # UP-OUTAGE-004: the retry budget, the outage limit and the credentials deadline.
+    parser.add_argument(
+        "--retry-budget",
+        type=_whole_number(0, MAX_RETRIES),
+        default=50,
+        metavar="N",
+        help="retries one file may spend in a row, 0..1000; each acknowledged part restores "
+        "it (default 50)",
+    )
+    parser.add_argument(
+        "--outage-limit",
+        type=_seconds,
+        default=300.0,
+        metavar="SECONDS",
+        help="how long the connection may keep failing before the file fails; no new part "
+        "starts meanwhile, one probe per backoff (default 300)",
+    )
+    parser.add_argument(
+        "--credentials-timeout",
+        type=_seconds,
+        default=300.0,
+        metavar="SECONDS",
+        help="how long a file may wait for credentials before it fails with "
+        "CredentialsTimeout (default 300)",
     )
     parser.add_argument(
         "--upload-again",

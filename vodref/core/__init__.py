@@ -27,6 +27,7 @@ the commands it returns, in order; call ``core.handle_timer(clock())`` when
   ``InitiateMultipart``  ``MultipartInitiated``
   ``UploadPart``         ``PartUploaded`` (read ``length`` bytes at ``offset``)
   ``ListParts``          ``PartsListed`` (all pages joined)
+  ``VerifyPart``         ``PartVerified`` (MD5 and CRC-64 of the file's bytes; local I/O)
   ``CompleteMultipart``  ``MultipartCompleted`` (the service's CRC header)
   ``AbortMultipart``     ``MultipartAborted`` (also for a NoSuchUpload reply)
   ``HeadObject``         ``ObjectHeaded``
@@ -50,6 +51,9 @@ additive; any incompatible change is recorded in the log below.
 
 Change log:
 - 0.1.0: first version.
+- 0.2.0: ``VerifyPart`` / ``PartVerified`` (adopt listed parts on resume);
+  ``Disposition.UNAVAILABLE`` (outages); options ``credentials_timeout`` and
+  ``outage_limit``; a file waiting for credentials fails with ``CredentialsTimeout``.
 - 0.1.1: no proactive ``RequestAuth(REFRESH)`` for images (fewer commands; a driver that
   abandoned them keeps working).
 - 0.1.2 (additive): ``SaveCheckpoint.barrier`` (make it durable before performing the
@@ -86,6 +90,7 @@ from .commands import (
     RequestAuth,
     SaveCheckpoint,
     UploadPart,
+    VerifyPart,
     VodAction,
 )
 from .crc64 import Combiner, crc64_combine, crc64_combine_all, crc64_xz
@@ -121,6 +126,7 @@ from .events import (
     Outcome,
     PartsListed,
     PartUploaded,
+    PartVerified,
     PauseFile,
     ResumeFile,
     StartUpload,
@@ -225,6 +231,7 @@ __all__ = [
     "OutcomeMismatchError",
     "PartPlan",
     "PartUploaded",
+    "PartVerified",
     "PartsListed",
     "PauseFile",
     "PutObject",
@@ -250,6 +257,7 @@ __all__ = [
     "UploaderTrigger",
     "UsageError",
     "UserEvent",
+    "VerifyPart",
     "VodAction",
     "VodrefError",
     "classify",

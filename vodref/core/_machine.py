@@ -15,8 +15,18 @@ import math
 from collections.abc import Callable
 from typing import TypedDict
 
+from ._outage import may_send, release_held
 from ._records import FileRecord
-from ._timers import AbortTimer, FlushTimer, RefreshTimer, RetryTimer, Timer
+from ._resume import verify_parts
+from ._timers import (
+    AbortTimer,
+    CredentialsTimer,
+    FlushTimer,
+    ProbeTimer,
+    RefreshTimer,
+    RetryTimer,
+    Timer,
+)
 from .commands import (
     AbortMultipart,
     AuthReason,
@@ -37,6 +47,7 @@ from .commands import (
     RequestAuth,
     SaveCheckpoint,
     UploadPart,
+    VerifyPart,
     VodAction,
 )
 from .crc64 import crc64_combine_all
@@ -54,7 +65,7 @@ from .states import (
     next_step,
     uploader_transition,
 )
-from .values import Credentials, MediaKind, ObjectTarget, ServiceError, StsToken
+from .values import Credentials, ErrorKind, MediaKind, ObjectTarget, ServiceError, StsToken
 
 
 class Flight:
@@ -107,6 +118,18 @@ class Machine:
         self.expired: set[str] = set()
         self.ready_count = 0
         self.state = UploaderState.INIT
+        # Outages (UP-OUTAGE-001): UNAVAILABLE failures in a row, across every file. While
+        # outage_since is set no OSS request starts, except one probe when a ProbeTimer
+        # fires; ops that wanted to start wait in `held`.
+        self.failing = 0
+        self.outage_since: float | None = None
+        self.outage_number = 0
+        self.outage_round = 0
+        self.probe_allowed = False
+        self.probe_armed = False
+        self.probe_id: int | None = None
+        self.claiming_probe = False
+        self.held: dict[str, FileRecord] = {}
 
     # ------------------------------------------------------------------ small helpers
 
@@ -158,6 +181,9 @@ class Machine:
         if rec is not None:
             attempt = rec.attempt
             rec.outstanding.add(command.command_id)
+        if self.claiming_probe:
+            self.claiming_probe = False
+            self.probe_id = command.command_id
         self.flights[command.command_id] = Flight(command, rec, attempt, step, retries)
         self.out.append(command)
 
@@ -165,6 +191,8 @@ class Machine:
         command = flight.command
         command_id = command.command_id
         del self.flights[command_id]
+        if command_id == self.probe_id:
+            self.probe_id = None
         rec = flight.record
         if rec is None:
             return
@@ -173,6 +201,9 @@ class Machine:
             rec.parts_in_flight -= 1
             if rec.in_flight_numbers.get(command.part_number) == command_id:
                 del rec.in_flight_numbers[command.part_number]
+        elif type(command) is VerifyPart:
+            if rec.verifying.get(command.part_number) == command_id:
+                del rec.verifying[command.part_number]
         elif rec.op_in_flight == command_id:
             rec.op_in_flight = None
         if rec.auth_request == command_id:
@@ -202,10 +233,11 @@ class Machine:
     def arm_retry(self, rec: FileRecord, key: RetryKey, delay: float) -> None:
         self.arm(self.now + delay, RetryTimer(rec, rec.generation, key))
 
-    @staticmethod
-    def timer_live(timer: Timer) -> bool:
+    def timer_live(self, timer: Timer) -> bool:
         if isinstance(timer, AbortTimer):
             return True
+        if isinstance(timer, ProbeTimer):
+            return timer.outage == self.outage_number and self.outage_since is not None
         rec = timer.record
         if rec.removed:
             return False
@@ -213,6 +245,8 @@ class Machine:
             return timer.generation == rec.generation and rec.uploading
         if isinstance(timer, RefreshTimer):
             return rec.uploading and rec.credentials is timer.credentials
+        if isinstance(timer, CredentialsTimer):
+            return rec.uploading and rec.needs_auth and rec.auth_deadline == timer.deadline
         return rec.flush_armed  # a flush: its firing resets the flag
 
     def fire(self, timer: Timer) -> None:
@@ -226,7 +260,24 @@ class Machine:
                 timer.retries,
             )
             return
+        if isinstance(timer, ProbeTimer):
+            self.probe_armed = False
+            self.probe_allowed = True
+            release_held(self)
+            return
         rec = timer.record
+        if isinstance(timer, CredentialsTimer):
+            timeout = self.options.credentials_timeout
+            self.fail(
+                rec,
+                ServiceError(
+                    kind=ErrorKind.LOCAL,
+                    code="CredentialsTimeout",
+                    message=f"no credentials for {rec.name!r} within {timeout} s "
+                    "(answer on_upload_started / on_upload_token_expired, or set auth_provider)",
+                ),
+            )
+            return
         if isinstance(timer, RetryTimer):
             key = timer.key
             if isinstance(key, PartKey):
@@ -375,6 +426,11 @@ class Machine:
 
     def advance(self, rec: FileRecord) -> None:
         """Issue whatever :func:`next_step` says the file's data calls for."""
+        timeout = self.options.credentials_timeout
+        if rec.needs_auth and rec.auth_deadline is None and timeout is not None and rec.uploading:
+            # UP-HANG-001: the whole wait for credentials has one deadline.
+            rec.auth_deadline = self.now + timeout
+            self.arm(rec.auth_deadline, CredentialsTimer(rec, rec.auth_deadline))
         step = next_step(rec.facts())
         if step is None:
             return
@@ -388,7 +444,12 @@ class Machine:
         assert target is not None and credentials is not None
         if step is Step.SEND_PARTS:
             assert rec.upload_id is not None
+            verify_parts(self, rec)
             self.send_parts(rec, target, credentials, rec.upload_id)
+            return
+        if not may_send(self):
+            rec.op_waiting = True
+            self.held[rec.file_id] = rec
             return
         command = self._step_request(
             rec, step, {"file_id": rec.file_id, "target": target, "credentials": credentials}
@@ -439,6 +500,9 @@ class Machine:
                 return
             if number in done or number in in_flight or number in rec.waiting_parts:
                 continue
+            if not may_send(self):
+                requeue.appendleft(number)
+                return
             offset, length = plan.part_range(number)
             command = UploadPart(
                 command_id=self.new_id(),

@@ -16,7 +16,9 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ._machine import Flight, Machine
+from ._outage import back_off, connection_ok, release_held
 from ._records import FileRecord
+from ._resume import on_listed, on_verified, verifying
 from ._timers import AbortTimer
 from .classify import classify
 from .commands import (
@@ -26,10 +28,12 @@ from .commands import (
     HeadObject,
     InitiateMultipart,
     ListParts,
+    OssRequest,
     PutObject,
     Request,
     RequestAuth,
     UploadPart,
+    VerifyPart,
 )
 from .errors import (
     AuthMismatchError,
@@ -49,6 +53,7 @@ from .events import (
     Outcome,
     PartsListed,
     PartUploaded,
+    PartVerified,
     StsTokenProvided,
     UploadAuthProvided,
 )
@@ -77,7 +82,12 @@ def on_outcome(m: Machine, event: Outcome) -> None:
         raise OutcomeMismatchError(
             f"{kind.__name__} does not answer {type(flight.command).__name__} {event.command_id}"
         )
+    # Validated above; an error raised by a handler below leaves the outage as it was too,
+    # since every handler validates before it changes anything.
+    reachable = isinstance(flight.command, OssRequest)
     ON_SUCCESS[kind](m, flight, event)
+    if reachable and connection_ok(m):
+        release_held(m)
 
 
 # ---------------------------------------------------------------------- failures
@@ -103,6 +113,15 @@ def on_failed(m: Machine, flight: Flight, error: ServiceError) -> None:
         m.release(flight)
         if current:
             part_failed(m, rec, command, error)
+        return
+    if isinstance(command, VerifyPart):
+        current = verifying(flight, rec, command)
+        m.release(flight)
+        if current:
+            disposition = classify(error, has_security_token=False, signature_retry_used=True)
+            react(m, rec, ON_FAILURE[(step, disposition)], key=step, used=None, error=error)
+            rec.requeue.append(command.part_number)
+            m.advance(rec)
         return
     if isinstance(command, (RequestAuth, CallVod)):
         blocking = rec.auth_request == command.command_id
@@ -142,7 +161,7 @@ def part_failed(m: Machine, rec: FileRecord, command: UploadPart, error: Service
         signature_retry_used=rec.signature_retry_used,
     )
     reaction = ON_FAILURE[(Step.SEND_PARTS, disposition)]
-    if reaction is not Reaction.RETRY:
+    if reaction is not Reaction.RETRY and reaction is not Reaction.BACK_OFF:
         # Whatever happens next, the part is still to be sent (after new credentials, or
         # when a failed file is started again).
         rec.requeue.appendleft(number)
@@ -162,6 +181,8 @@ def react(
     with ``used`` (None for a credentials request)."""
     if reaction is Reaction.RETRY:
         m.retry(rec, key, error)
+    elif reaction is Reaction.BACK_OFF:
+        back_off(m, rec, key, error)
     elif reaction is Reaction.AWAIT_CREDENTIALS:
         if used is not None:
             m.expire(rec, used, error)
@@ -179,13 +200,20 @@ def react(
         m.advance(rec)
     elif reaction is Reaction.FAIL:
         m.fail(rec, error)
-    # Reaction.DROP: nothing to do (the table uses it for aborts only).
+    # Reaction.DROP: nothing to do (the table uses it for aborts only). Reaction.RESEND:
+    # the caller puts the part back in the queue (VerifyPart only).
 
 
 def on_abandoned(m: Machine, flight: Flight) -> None:
     command = flight.command
     rec = flight.record
+    adopting = (
+        rec is not None and isinstance(command, VerifyPart) and verifying(flight, rec, command)
+    )
     m.release(flight)
+    if adopting:
+        assert rec is not None and isinstance(command, VerifyPart)
+        rec.requeue.append(command.part_number)  # never checked: send it instead
     if rec is None:
         assert isinstance(command, AbortMultipart)
         m.issue_abort(
@@ -306,6 +334,7 @@ def _grant(
     rec.target = target
     rec.credentials = credentials
     rec.needs_auth = False
+    rec.auth_deadline = None
     rec.pending_sts = None
     if video_id is not None:
         rec.video_id = video_id
@@ -320,8 +349,11 @@ def _grant(
 
 
 def on_put(m: Machine, flight: Flight, event: ObjectPut) -> None:
+    late = flight.record
     rec = _settle_op(m, flight)
     if rec is None:
+        if late is not None and _put_landed_after_cancel(late, flight, event):
+            _confirm_late_put(m, late, event)
         return
     if event.server_crc64 is not None and event.server_crc64 != event.crc64:
         if rec.uploading:
@@ -334,6 +366,28 @@ def on_put(m: Machine, flight: Flight, event: ObjectPut) -> None:
     rec.bytes_done = rec.size
     if rec.uploading:
         m.progress(rec)
+        m.succeed(rec)
+
+
+def _put_landed_after_cancel(rec: FileRecord, flight: Flight, event: ObjectPut) -> bool:
+    """A Put of the attempt a cancel ended (cancel starts a new attempt) completed intact."""
+    return (
+        not rec.removed
+        and rec.state in (FileState.CANCELED, FileState.READY)
+        and flight.attempt == rec.attempt - 1
+        and rec.upload_id is None
+        and (event.server_crc64 is None or event.server_crc64 == event.crc64)
+    )
+
+
+def _confirm_late_put(m: Machine, rec: FileRecord, event: ObjectPut) -> None:
+    """UP-CANCEL-006: the object exists, and so does its video: a Canceled file ends Success
+    (a file resumed meanwhile succeeds when picked, as after a stop)."""
+    rec.object_confirmed = True
+    rec.object_verified = event.server_crc64 is not None
+    rec.object_crc = event.crc64
+    rec.bytes_done = rec.size
+    if rec.state is FileState.CANCELED:
         m.succeed(rec)
 
 
@@ -374,50 +428,13 @@ def on_part(m: Machine, flight: Flight, event: PartUploaded) -> None:
         part_failed(m, rec, command, _crc_error(f"part {number}", event.crc64, event.server_crc64))
         return
     rec.signature_retry_used = False
-    if rec.retry_counts:
-        rec.retry_counts.pop(PartKey(number), None)
+    # UP-OUTAGE-003: progress restores the budget; retries bound failures in a row.
+    rec.reset_retries()
     rec.add_done(number, event.etag, event.crc64, command.length)
     rec.bytes_done += command.length
     if rec.uploading:
         m.progress(rec)
     m.save_checkpoint(rec, force=False)
-    m.advance(rec)
-
-
-def on_listed(m: Machine, flight: Flight, event: PartsListed) -> None:
-    rec = flight.record
-    assert rec is not None
-    numbers = [part.number for part in event.parts]
-    if len(set(numbers)) != len(numbers):
-        raise OutcomeMismatchError("ListParts answer names a part more than once")
-    current = m.is_current_op(flight, rec) and rec.needs_listing
-    m.release(flight)
-    if not current:
-        return
-    plan = rec.plan
-    listed = {part.number: part for part in event.parts}
-    kept: set[int] = set()
-    for number, claimed in rec.claimed.items():
-        part = listed.get(number)
-        if (
-            part is not None
-            and number <= plan.part_count
-            and part.size == claimed.size == plan.part_range(number)[1]
-            and _norm_etag(part.etag) == _norm_etag(claimed.etag)
-        ):
-            kept.add(number)
-    rec.keep_claimed(kept)
-    rec.bytes_done = sum(part.size for part in rec.done.values())
-    rec.requeue.clear()
-    rec.requeue.extend(
-        n for n in range(1, plan.part_count + 1) if n not in kept and n not in rec.in_flight_numbers
-    )
-    rec.next_fresh = plan.part_count + 1
-    rec.needs_listing = False
-    rec.signature_retry_used = False
-    if rec.uploading:
-        m.progress(rec)
-    m.save_checkpoint(rec, force=True)
     m.advance(rec)
 
 
@@ -480,11 +497,6 @@ def _confirm_object(m: Machine, rec: FileRecord, *, verified: bool) -> None:
         m.succeed(rec)
 
 
-def _norm_etag(etag: str) -> str:
-    # OSS quotes ETags in XML and headers; drivers may or may not strip the quotes.
-    return etag.strip('"').upper()
-
-
 def _crc_error(what: str, expected: int, reported: int) -> ServiceError:
     return ServiceError(
         kind=ErrorKind.INTEGRITY,
@@ -504,6 +516,7 @@ ANSWERS: Mapping[type[Request], tuple[type[Outcome], ...]] = {
     CompleteMultipart: (MultipartCompleted,),
     AbortMultipart: (MultipartAborted,),
     HeadObject: (ObjectHeaded,),
+    VerifyPart: (PartVerified,),
 }
 
 
@@ -518,4 +531,5 @@ ON_SUCCESS: Mapping[type[Outcome], Callable[[Machine, Flight, Any], None]] = {
     MultipartCompleted: on_completed,
     MultipartAborted: on_aborted,
     ObjectHeaded: on_headed,
+    PartVerified: on_verified,
 }

@@ -29,6 +29,7 @@ from .views import FileView
 class FileRecord:
     __slots__ = (
         "attempt",
+        "auth_deadline",
         "auth_reason",
         "auth_request",
         "auth_waiting",
@@ -76,8 +77,10 @@ class FileRecord:
         "stale_upload",
         "state",
         "target",
+        "to_verify",
         "upload_id",
         "verify_pending",
+        "verifying",
         "video_id",
         "waiting_parts",
     )
@@ -102,6 +105,7 @@ class FileRecord:
         self.auth_reason = AuthReason.START
         self.auth_request: int | None = None
         self.auth_waiting = False
+        self.auth_deadline: float | None = None  # when a wait for credentials gives up
         self.refresh_request: int | None = None
         self.pending_sts: StsToken | None = None
         self.signature_retry_used = False
@@ -133,6 +137,10 @@ class FileRecord:
         self.next_fresh = 1
         self.in_flight_numbers: dict[int, int] = {}
         self.waiting_parts: set[int] = set()
+        # Parts ListParts named that no checkpoint vouches for: (number, listed etag) still
+        # to check against the file, and number -> VerifyPart command id (UP-RESUME-009).
+        self.to_verify: deque[tuple[int, str, int | None]] = deque()
+        self.verifying: dict[int, int] = {}
         # requests
         self.parts_in_flight = 0  # every UploadPart outstanding, any upload: bounds `parallel`
         self.op_in_flight: int | None = None
@@ -166,7 +174,9 @@ class FileRecord:
             has_upload_id=self.upload_id is not None,
             needs_listing=self.needs_listing,
             verify_pending=self.verify_pending,
-            parts_complete=len(self.done) == plan.part_count and not self.in_flight_numbers,
+            parts_complete=len(self.done) == plan.part_count
+            and not self.in_flight_numbers
+            and not self.verifying,
         )
 
     # ------------------------------------------------------------------ upload bookkeeping
@@ -186,6 +196,8 @@ class FileRecord:
         self.next_fresh = 1
         self.in_flight_numbers = {}
         self.waiting_parts.clear()
+        self.to_verify.clear()
+        self.verifying = {}
         self.expected_crc = None
         self.attempt += 1
 
@@ -229,6 +241,7 @@ class FileRecord:
         self.generation += 1
         self.op_waiting = False
         self.auth_waiting = False
+        self.auth_deadline = None
         if self.waiting_parts:
             self.requeue.extend(sorted(self.waiting_parts))
             self.waiting_parts.clear()

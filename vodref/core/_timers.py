@@ -1,4 +1,4 @@
-"""The four timers a :class:`~vodref.core._machine.Machine` can arm, one frozen dataclass each
+"""The six timers a :class:`~vodref.core._machine.Machine` can arm, one frozen dataclass each
 (:class:`~vodref.core.states.TimerKind` names them). A timer holds what it needs to tell whether
 it is still live when it comes due, and what to do then; the machine decides both.
 """
@@ -13,7 +13,15 @@ from .commands import AbortMultipart
 from .states import RetryKey, TimerKind
 from .values import Credentials
 
-__all__ = ["AbortTimer", "FlushTimer", "RefreshTimer", "RetryTimer", "Timer"]
+__all__ = [
+    "AbortTimer",
+    "CredentialsTimer",
+    "FlushTimer",
+    "ProbeTimer",
+    "RefreshTimer",
+    "RetryTimer",
+    "Timer",
+]
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -52,4 +60,25 @@ class AbortTimer:
     retries: int
 
 
-Timer: TypeAlias = RetryTimer | RefreshTimer | FlushTimer | AbortTimer
+@dataclass(frozen=True, slots=True, eq=False)
+class CredentialsTimer:
+    """The file has waited ``credentials_timeout`` for credentials. Stale once the file got
+    credentials, left Uploading, or started waiting anew (``auth_deadline`` changed)."""
+
+    kind: ClassVar[TimerKind] = TimerKind.CREDENTIALS
+    record: FileRecord
+    deadline: float
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class ProbeTimer:
+    """During outage number ``outage``, one request may try the connection again. Stale once
+    that outage ended."""
+
+    kind: ClassVar[TimerKind] = TimerKind.PROBE
+    outage: int
+
+
+Timer: TypeAlias = (
+    RetryTimer | RefreshTimer | FlushTimer | AbortTimer | CredentialsTimer | ProbeTimer
+)

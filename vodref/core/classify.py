@@ -8,9 +8,12 @@ The classes (UP-RETRY-* and UP-TOKEN-* in specs/uploader.md):
   ``SignatureDoesNotMatch`` counts as token expiry only once in a row: JS 1.5.x always treats
   it as expiry, which loops forever on a real signing bug or clock problem. If the first
   request signed with the new credentials fails the same way, the file fails (UP-DEV-007).
-- **Retried** with backoff: network errors, timeouts, CRC mismatches on a part, every 5xx,
-  HTTP 429, throttling codes, OSS ``RequestTimeout`` (a 400) and ``RequestTimeTooSkewed``
-  (the driver corrects its clock offset).
+- **Unavailable** (the connection or the service is failing as a whole): network errors,
+  timeouts, every 5xx, HTTP 429 and throttling codes. Retried with backoff; several in a row
+  open an *outage* in which no new request starts until a probe gets through (UP-OUTAGE-001).
+- **Retried** with backoff (a problem of this one request): CRC mismatches on a part, OSS
+  ``RequestTimeout`` (a 400) and ``RequestTimeTooSkewed`` (the transport corrects its clock
+  from the reply's ``Date`` and retries once itself, UP-SKEW-001).
 - **Lost upload** (``NoSuchUpload``): the multipart upload no longer exists; the core starts a
   new one for the same VideoId (on ListParts, UploadPart) or checks the object first (on
   Complete, whose earlier attempt may have succeeded).
@@ -27,10 +30,9 @@ from .values import ErrorKind, ServiceError
 __all__ = ["Disposition", "classify"]
 
 TOKEN_EXPIRED_CODES = frozenset({"SecurityTokenExpired", "InvalidSecurityToken.Expired"})
-RETRYABLE_CODES = frozenset(
+RETRYABLE_CODES = frozenset({"RequestTimeout", "RequestTimeTooSkewed"})
+UNAVAILABLE_CODES = frozenset(
     {
-        "RequestTimeout",
-        "RequestTimeTooSkewed",
         "Throttling",
         "Throttling.User",
         "Throttling.Api",
@@ -46,6 +48,7 @@ LOST_UPLOAD_CODES = frozenset({"NoSuchUpload", "NoSuchKey"})
 
 class Disposition(enum.Enum):
     RETRY = "retry"
+    UNAVAILABLE = "unavailable"
     TOKEN_EXPIRED = "token_expired"
     LOST_UPLOAD = "lost_upload"
     FATAL = "fatal"
@@ -61,7 +64,9 @@ def classify(
     ``SignatureDoesNotMatch`` and no request has succeeded since.
     """
     kind = error.kind
-    if kind is ErrorKind.NETWORK or kind is ErrorKind.TIMEOUT or kind is ErrorKind.INTEGRITY:
+    if kind is ErrorKind.NETWORK or kind is ErrorKind.TIMEOUT:
+        return Disposition.UNAVAILABLE
+    if kind is ErrorKind.INTEGRITY:
         return Disposition.RETRY
     if kind is ErrorKind.LOCAL:
         return Disposition.FATAL
@@ -76,7 +81,9 @@ def classify(
         return Disposition.LOST_UPLOAD
     if code in RETRYABLE_CODES:
         return Disposition.RETRY
+    if code in UNAVAILABLE_CODES:
+        return Disposition.UNAVAILABLE
     status = error.http_status
     if status is not None and (status >= 500 or status == 429):
-        return Disposition.RETRY
+        return Disposition.UNAVAILABLE
     return Disposition.FATAL

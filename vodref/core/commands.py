@@ -48,6 +48,7 @@ __all__ = [
     "RequestAuth",
     "SaveCheckpoint",
     "UploadPart",
+    "VerifyPart",
     "VodAction",
 ]
 
@@ -179,6 +180,19 @@ class AbortMultipart(OssRequest):
 @dataclass(frozen=True, slots=True, kw_only=True)
 class HeadObject(OssRequest):
     """Check the object after an ambiguous Complete. Answer: ``ObjectHeaded``."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VerifyPart(Request):
+    """Local I/O, no request to OSS: read ``length`` bytes of the file at ``offset`` and hash
+    them. Answer: ``PartVerified`` with their MD5 and CRC-64; the core adopts the part the
+    server listed as ``part_number`` when the MD5 equals its ``etag`` (UP-RESUME-009)."""
+
+    part_number: int
+    offset: int
+    length: int
+    etag: str
+    listed_crc64: int | None = None  # the CRC-64 ListParts gave, if any: must match too
 
 
 # --------------------------------------------------------------------------- effects

@@ -56,6 +56,7 @@ __all__ = [
     "ObjectPut",
     "Outcome",
     "PartUploaded",
+    "PartVerified",
     "PartsListed",
     "PauseFile",
     "ResumeFile",
@@ -268,6 +269,20 @@ class PartUploaded(Outcome):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class PartVerified(Outcome):
+    """``VerifyPart`` done: ``md5`` (hex, any case) and ``crc64`` of the file's bytes in the
+    range. The core compares the MD5 with the listed ETag."""
+
+    md5: str
+    crc64: int
+
+    def __post_init__(self) -> None:
+        Outcome.__post_init__(self)
+        check_str(self.md5, "md5", InvalidEventError)
+        check_crc64(self.crc64, "crc64", InvalidEventError)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class PartsListed(Outcome):
     """``ListParts`` succeeded; the driver joins every page into ``parts``."""
 
@@ -348,6 +363,7 @@ Event: TypeAlias = (
     | MultipartInitiated
     | PartUploaded
     | PartsListed
+    | PartVerified
     | MultipartCompleted
     | MultipartAborted
     | ObjectHeaded

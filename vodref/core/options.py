@@ -27,7 +27,10 @@ class RetryPolicy:
     ``1 - jitter * u``, where ``u`` in [0, 1) comes from the random source injected into the
     core. An operation is one request's purpose: "upload part 7", "complete", "initiate".
     ``max_retries`` bounds the retries of one operation; ``budget`` bounds the retries of all
-    operations of one file between two starts (None: no file-wide bound).
+    operations of one file (None: no file-wide bound). Progress restores both: an
+    acknowledged part resets the file's counts, so they bound failures *in a row*, as JS
+    ``retryCount`` does (UP-OUTAGE-003). Failures during an outage (the connection failing as
+    a whole, UP-OUTAGE-001) count against ``UploaderOptions.outage_limit`` instead.
 
     The policy is a value: it holds no counters. The core keeps the counters.
     """
@@ -91,6 +94,11 @@ class UploaderOptions:
     - ``retry``: the :class:`RetryPolicy` (default: 3 retries per operation, 2 s base delay).
     - ``refresh_margin``: ask for new credentials this many seconds before they expire
       (None disables proactive refresh; default 300 s).
+    - ``credentials_timeout``: seconds a file may wait for credentials (its first ones, or
+      new ones after an expiry) before it fails with ``CredentialsTimeout`` and the queue moves
+      on (UP-HANG-001; default 300 s; None waits without a deadline, as JS does).
+    - ``outage_limit``: seconds the connection may keep failing (an outage, UP-OUTAGE-001)
+      before the files waiting on it fail (default 300 s; None: no limit).
     - ``checkpoint_interval``: minimum seconds between two checkpoint saves of one file during
       part uploads (0 saves after every part; default 1 s). Phase changes always save.
     - ``timeout``: per-request timeout in seconds for the driver's transport (default 60 s,
@@ -108,6 +116,8 @@ class UploaderOptions:
     max_concurrent_files: int = 1
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     refresh_margin: float | None = 300.0
+    credentials_timeout: float | None = 300.0
+    outage_limit: float | None = 300.0
     checkpoint_interval: float = 1.0
     timeout: float | None = 60.0
     region: str = "cn-shanghai"
@@ -135,6 +145,10 @@ class UploaderOptions:
         check_instance(self.retry, RetryPolicy, "retry", InvalidOptionError)
         if self.refresh_margin is not None:
             check_float(self.refresh_margin, "refresh_margin", InvalidOptionError, minimum=0.0)
+        for name in ("credentials_timeout", "outage_limit"):
+            value = getattr(self, name)
+            if value is not None:
+                check_float(value, name, InvalidOptionError, minimum=0.0, allow_min=False)
         check_float(self.checkpoint_interval, "checkpoint_interval", InvalidOptionError, minimum=0)
         if self.timeout is not None:
             check_float(self.timeout, "timeout", InvalidOptionError, minimum=0.0, allow_min=False)

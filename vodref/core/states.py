@@ -36,7 +36,12 @@ Everything that decides what the machine does lives in this module, as data:
   PartUploaded?" is "record the part, then :func:`next_step`".
 - **Failure reactions**: a failed request is classified (:func:`~vodref.core.classify.classify`)
   and :data:`ON_FAILURE` maps ``(step, disposition)`` to a :class:`Reaction`.
-- **Timers and retry keys**: :class:`TimerKind` names the four things the core waits for;
+- **Outages**: a failure classified UNAVAILABLE backs off (:data:`Reaction.BACK_OFF`). After
+  :func:`outage_threshold` of them in a row (no OSS request succeeding in between) the
+  connection is *out*: no new OSS request starts; one *probe* goes after the outage backoff,
+  and the first success ends the outage. Failures during an outage count against
+  ``outage_limit`` (time), not against retries (UP-OUTAGE-001).
+- **Timers and retry keys**: :class:`TimerKind` names the six things the core waits for;
   retry counts are kept per :data:`RetryKey`.
 
 The state diagrams, the steps and the failure reactions in ``specs/uploader-states.md`` are
@@ -98,6 +103,7 @@ __all__ = [
     "UploaderTrigger",
     "file_transition",
     "next_step",
+    "outage_threshold",
     "start_target",
     "uploader_transition",
 ]
@@ -135,7 +141,7 @@ class FileTrigger(enum.Enum):
     RESTART = "start_upload"  # start_upload puts Failure/Stopped files back to Ready
     STOP = "stop_upload"  # stop_upload stops every Uploading file
     PICK = "picked"  # the scheduler chose the file: credentials are requested
-    SUCCEED = "succeeded"  # Complete or Put confirmed (and the CRC-64 matched)
+    SUCCEED = "succeeded"  # Complete or Put confirmed (and the CRC-64 matched), even late
     FAIL = "failed"  # a fatal error, or retries exhausted
 
 
@@ -166,6 +172,9 @@ FILE_TRANSITIONS: Mapping[tuple[FileState, FileTrigger], frozenset[FileState | N
     (FileState.FAILURE, FileTrigger.RESTART): frozenset({FileState.READY}),
     (FileState.FAILURE, FileTrigger.DELETE): frozenset({None}),
     (FileState.CANCELED, FileTrigger.RESUME): frozenset({FileState.READY}),
+    # A PutObject already on the wire when the file was canceled completed: the object and
+    # its video exist, so the file says so (UP-CANCEL-006).
+    (FileState.CANCELED, FileTrigger.SUCCEED): frozenset({FileState.SUCCESS}),
     (FileState.CANCELED, FileTrigger.DELETE): frozenset({None}),
     (FileState.STOPPED, FileTrigger.CANCEL): frozenset({FileState.CANCELED}),
     (FileState.STOPPED, FileTrigger.RESUME): frozenset({FileState.READY}),
@@ -318,6 +327,7 @@ class Step(enum.Enum):
     SEND_PARTS = "send_parts"  # UploadPart, up to `parallel` at a time
     COMPLETE = "complete"  # CompleteMultipart
     ABORT = "abort"  # AbortMultipart of an upload nobody uses; cleanup, never a next step
+    ADOPT = "adopt"  # VerifyPart: is a listed part the file's bytes? Runs beside SEND_PARTS
 
 
 class UploadFacts(NamedTuple):
@@ -403,8 +413,10 @@ class Reaction(enum.Enum):
     AWAIT_CREDENTIALS = "await credentials"  # NotifyTokenExpired, the queue Expires, ask again
     RESTART_UPLOAD = "restart upload"  # the upload is gone: a new one for the same VideoId
     VERIFY_OBJECT = "verify object"  # HeadObject: an earlier Complete may have succeeded
+    BACK_OFF = "back off"  # the connection fails: retry; several in a row open an outage
     FAIL = "fail"  # the file moves to Failure and records the error
     DROP = "drop"  # nothing more: an abort that fails is left to the bucket's lifecycle rule
+    RESEND = "resend"  # a listed part could not be checked: it is sent again instead
 
 
 _RETRY = Reaction.RETRY
@@ -413,23 +425,30 @@ _RESTART = Reaction.RESTART_UPLOAD
 _VERIFY = Reaction.VERIFY_OBJECT
 _FAIL = Reaction.FAIL
 _DROP = Reaction.DROP
+_BACK = Reaction.BACK_OFF
+_RESEND = Reaction.RESEND
 
 _DISPOSITIONS = (
     Disposition.RETRY,
+    Disposition.UNAVAILABLE,
     Disposition.TOKEN_EXPIRED,
     Disposition.LOST_UPLOAD,
     Disposition.FATAL,
 )
-_FAILURE_ROWS: Mapping[Step, tuple[Reaction, Reaction, Reaction, Reaction]] = {
-    #                  RETRY   TOKEN_EXPIRED  LOST_UPLOAD  FATAL
-    Step.AUTHORIZE: (_RETRY, _AWAIT, _FAIL, _FAIL),
-    Step.PUT: (_RETRY, _AWAIT, _FAIL, _FAIL),
-    Step.INITIATE: (_RETRY, _AWAIT, _FAIL, _FAIL),
-    Step.LIST: (_RETRY, _AWAIT, _RESTART, _FAIL),
-    Step.VERIFY: (_RETRY, _AWAIT, _RESTART, _FAIL),
-    Step.SEND_PARTS: (_RETRY, _AWAIT, _RESTART, _FAIL),
-    Step.COMPLETE: (_RETRY, _AWAIT, _VERIFY, _FAIL),
-    Step.ABORT: (_RETRY, _DROP, _DROP, _DROP),
+# AUTHORIZE and ABORT retry an unavailable service on their own: credentials come from the
+# application or VOD, not the OSS connection, and an abort is cleanup nobody waits for.
+# ADOPT is local I/O: whatever goes wrong, the part is simply sent again (UP-RESUME-009).
+_FAILURE_ROWS: Mapping[Step, tuple[Reaction, Reaction, Reaction, Reaction, Reaction]] = {
+    #                RETRY  UNAVAILABLE TOKEN_EXPIRED LOST_UPLOAD FATAL
+    Step.AUTHORIZE: (_RETRY, _RETRY, _AWAIT, _FAIL, _FAIL),
+    Step.PUT: (_RETRY, _BACK, _AWAIT, _FAIL, _FAIL),
+    Step.INITIATE: (_RETRY, _BACK, _AWAIT, _FAIL, _FAIL),
+    Step.LIST: (_RETRY, _BACK, _AWAIT, _RESTART, _FAIL),
+    Step.VERIFY: (_RETRY, _BACK, _AWAIT, _RESTART, _FAIL),
+    Step.SEND_PARTS: (_RETRY, _BACK, _AWAIT, _RESTART, _FAIL),
+    Step.COMPLETE: (_RETRY, _BACK, _AWAIT, _VERIFY, _FAIL),
+    Step.ABORT: (_RETRY, _RETRY, _DROP, _DROP, _DROP),
+    Step.ADOPT: (_RESEND, _RESEND, _RESEND, _RESEND, _RESEND),
 }
 
 ON_FAILURE: Mapping[tuple[Step, Disposition], Reaction] = {
@@ -449,6 +468,14 @@ class TimerKind(enum.Enum):
     REFRESH = "refresh"  # credentials are within refresh_margin of expiry: ask for new ones
     FLUSH = "flush"  # a checkpoint save held back by checkpoint_interval is due
     ABORT = "abort"  # a failed AbortMultipart is due again
+    CREDENTIALS = "credentials"  # credentials_timeout passed without credentials: the file fails
+    PROBE = "probe"  # during an outage: one request may try the connection again
+
+
+def outage_threshold(parallel: int) -> int:
+    """How many UNAVAILABLE failures in a row open an outage: every slot of a file failed (at
+    least two, so one unlucky request never stops the others)."""
+    return max(2, parallel)
 
 
 @dataclass(frozen=True, slots=True)

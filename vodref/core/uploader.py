@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ._machine import Machine
+from ._outage import ensure_probe
 from ._outcomes import on_outcome
 from ._records import FileRecord
 from ._validate import check_float
@@ -55,6 +56,7 @@ from .events import (
     Outcome,
     PartsListed,
     PartUploaded,
+    PartVerified,
     PauseFile,
     ResumeFile,
     StartUpload,
@@ -124,6 +126,7 @@ class Uploader:
             MultipartInitiated,
             PartUploaded,
             PartsListed,
+            PartVerified,
             MultipartCompleted,
             MultipartAborted,
             ObjectHeaded,
@@ -249,6 +252,7 @@ class Uploader:
         while m.ready_count and len(m.active) < limit:
             rec = next(r for r in m.files.values() if r.state is FileState.READY)
             self._pick(rec)
+        ensure_probe(m)
         if not m.active and not m.ready_count:
             m.move_uploader(UploaderTrigger.DRAIN)
             m.out.append(NotifyEnded(command_id=m.new_id()))

@@ -15,6 +15,7 @@ from ._validate import (
     check_float,
     check_instance,
     check_int,
+    check_optional_crc64,
     check_optional_str,
     check_str,
 )
@@ -179,8 +180,10 @@ class ListedPart:
     number: int
     etag: str
     size: int
+    crc64: int | None = None  # the part's HashCrc64ecma, when the service lists it
 
     def __post_init__(self) -> None:
         check_int(self.number, "number", InvalidEventError, minimum=1, maximum=10_000)
         check_str(self.etag, "etag", InvalidEventError)
         check_int(self.size, "size", InvalidEventError, minimum=0)
+        check_optional_crc64(self.crc64, "crc64", InvalidEventError)

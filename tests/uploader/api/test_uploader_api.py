@@ -32,8 +32,9 @@ from vodref.testing import MemoryCheckpointStore
 
 @pytest.fixture
 def offline_vod() -> Any:
-    """An uploader that never reaches a service (no provider, in-memory store)."""
-    vod = Vod(checkpoint_store=MemoryCheckpointStore())
+    """An uploader that never reaches a service (in-memory store; an on_upload_started that
+    never answers, so files wait for credentials until the default deadline)."""
+    vod = Vod(checkpoint_store=MemoryCheckpointStore(), on_upload_started=lambda view: None)
     yield vod
     vod.close()
 

@@ -1,0 +1,136 @@
+"""Resume against the server: what ListParts says, and adopting the parts it names that the
+checkpoint missed (UP-RESUME-001, UP-RESUME-009, UP-RESUME-010).
+
+A listed part a checkpoint vouches for (same ETag and size) is kept as it is. Any other listed
+part of the planned size is checked against the file: the core issues ``VerifyPart`` (the
+driver hashes the bytes; the core does no I/O) at most :data:`VERIFY_PARALLEL` at a time while
+the unlisted parts are sent, and adopts the part when the MD5 equals the listed ETag.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ._records import FileRecord
+from .commands import VerifyPart
+from .errors import OutcomeMismatchError
+from .events import PartsListed, PartVerified
+from .states import Step
+
+if TYPE_CHECKING:
+    from ._machine import Flight, Machine
+
+__all__ = ["VERIFY_PARALLEL", "on_listed", "on_verified", "verify_parts"]
+
+# Listed parts checked against the file at once (VerifyPart is local I/O, bounded so the
+# hashing never delays the part uploads that run beside it: UP-RESUME-010).
+VERIFY_PARALLEL = 2
+
+
+def verify_parts(m: Machine, rec: FileRecord) -> None:
+    """Check listed parts against the file, a few at a time, beside the part uploads."""
+    to_verify = rec.to_verify
+    while to_verify and len(rec.verifying) < VERIFY_PARALLEL:
+        number, etag, listed_crc = to_verify.popleft()
+        offset, length = rec.plan.part_range(number)
+        command = VerifyPart(
+            command_id=m.new_id(),
+            file_id=rec.file_id,
+            part_number=number,
+            offset=offset,
+            length=length,
+            etag=etag,
+            listed_crc64=listed_crc,
+        )
+        rec.verifying[number] = command.command_id
+        m.request(rec, command, Step.ADOPT)
+
+
+def on_listed(m: Machine, flight: Flight, event: PartsListed) -> None:
+    rec = flight.record
+    assert rec is not None
+    numbers = [part.number for part in event.parts]
+    if len(set(numbers)) != len(numbers):
+        raise OutcomeMismatchError("ListParts answer names a part more than once")
+    current = m.is_current_op(flight, rec) and rec.needs_listing
+    m.release(flight)
+    if not current:
+        return
+    plan = rec.plan
+    listed = {part.number: part for part in event.parts}
+    kept: set[int] = set()
+    for number, claimed in rec.claimed.items():
+        part = listed.get(number)
+        if (
+            part is not None
+            and number <= plan.part_count
+            and part.size == claimed.size == plan.part_range(number)[1]
+            and _norm_etag(part.etag) == _norm_etag(claimed.etag)
+        ):
+            kept.add(number)
+    rec.keep_claimed(kept)
+    rec.bytes_done = sum(part.size for part in rec.done.values())
+    # UP-RESUME-009: a listed part no checkpoint vouches for (its ack was lost in a kill) is
+    # checked against the file's bytes (VerifyPart) beside the uploads, not sent again.
+    to_verify = [
+        (part.number, part.etag, part.crc64)
+        for part in event.parts
+        if part.number not in kept
+        and part.number <= plan.part_count
+        and part.number not in rec.in_flight_numbers
+        and part.size == plan.part_range(part.number)[1]
+    ]
+    checking = {number for number, _, _ in to_verify}
+    rec.to_verify.clear()
+    rec.to_verify.extend(to_verify)
+    rec.requeue.clear()
+    rec.requeue.extend(
+        n
+        for n in range(1, plan.part_count + 1)
+        if n not in kept and n not in rec.in_flight_numbers and n not in checking
+    )
+    rec.next_fresh = plan.part_count + 1
+    rec.needs_listing = False
+    rec.signature_retry_used = False
+    if rec.uploading:
+        m.progress(rec)
+    m.save_checkpoint(rec, force=True)
+    m.advance(rec)
+
+
+def on_verified(m: Machine, flight: Flight, event: PartVerified) -> None:
+    rec = flight.record
+    assert rec is not None
+    command = flight.command
+    assert isinstance(command, VerifyPart)
+    current = verifying(flight, rec, command)
+    m.release(flight)
+    if not current or rec.removed:
+        return
+    number = command.part_number
+    listed_crc = command.listed_crc64
+    same = _norm_etag(event.md5) == _norm_etag(command.etag) and listed_crc in (None, event.crc64)
+    if same and number not in rec.done:
+        # The server holds exactly these bytes as this part: adopt it, with the CRC-64 of
+        # the bytes (so the object's CRC can be checked at Complete, UP-CRC-*).
+        rec.add_done(number, command.etag.strip('"'), event.crc64, command.length)
+        rec.bytes_done += command.length
+        if rec.uploading:
+            m.progress(rec)
+        m.save_checkpoint(rec, force=False)
+    elif number not in rec.done:
+        rec.requeue.append(number)
+    m.advance(rec)
+
+
+def verifying(flight: Flight, rec: FileRecord, command: VerifyPart) -> bool:
+    """Whether the file still waits for this VerifyPart (same upload, not superseded)."""
+    return (
+        rec.verifying.get(command.part_number) == command.command_id
+        and flight.attempt == rec.attempt
+    )
+
+
+def _norm_etag(etag: str) -> str:
+    # OSS quotes ETags in XML and headers; drivers may or may not strip the quotes.
+    return etag.strip('"').upper()
