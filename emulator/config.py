@@ -25,6 +25,9 @@ class EmulatorConfig:
     max_header_bytes: int = 64 * 1024
     # Allowed difference between a request's date and the emulator clock (OSS: 15 min).
     max_clock_skew_seconds: float = 900.0
+    # RPC signature nonces kept before the oldest (outside every skew window) are
+    # forgotten; see emulator.rpc.nonces. About 100 bytes each.
+    max_remembered_nonces: int = 100_000
     # Durability of disk writes; tests of crash safety keep it on.
     fsync: bool = True
     # Hosts besides loopback that VOD event callbacks may be delivered to. Empty by
