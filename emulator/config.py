@@ -35,6 +35,11 @@ class EmulatorConfig:
     callback_allowed_hosts: frozenset[str] = frozenset()
 
 
+# The longest any setting may be (100 years): with the clock below the year 3000
+# (emulator.clock.LATEST) every expiry stays a printable date (EMU-SEC-002).
+MAX_SETTING_SECONDS = 100 * 365 * 86400.0
+
+
 @dataclass(slots=True, kw_only=True)
 class Settings:
     """Knobs the control plane may change while the emulator runs."""

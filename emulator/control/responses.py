@@ -76,6 +76,12 @@ class ControlHandler:
         raise ControlError(404, "NoSuchControlOperation", f"no control operation at {path}")
 
 
+def _no_constants(name: str) -> Any:
+    # Python's json accepts NaN and Infinity, which are not JSON and not a number of
+    # seconds anything could use (EMU-SEC-002).
+    raise ValueError(f"{name} is not JSON")
+
+
 def _json_body(request: Request) -> Any:
     if len(request.body) > MAX_CONTROL_BODY:
         raise ControlError(413, "BodyTooLarge", "control requests are limited to 1 MiB")
@@ -83,6 +89,7 @@ def _json_body(request: Request) -> Any:
     if not body.strip():
         return None
     try:
-        return json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+        return json.loads(body, parse_constant=_no_constants)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        # RecursionError: nesting deeper than the parser's recursion limit (EMU-SEC-010).
         raise ControlError(400, "MalformedJSON", "the request body is not valid JSON") from None

@@ -18,8 +18,26 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "rpc"))
 
 from rpc_support import RunningEmulator, running_emulator
 
+from emulator.control import ControlHandler
+from emulator.server import ThreadedServer
+from emulator.state import EmulatorState
+
 
 @pytest.fixture
 def rpc_emulator() -> Iterator[RunningEmulator]:
     with running_emulator() as emulator:
         yield emulator
+
+
+@pytest.fixture
+def served() -> Iterator[RunningEmulator]:
+    """A fresh in-memory emulator with its control plane, on 127.0.0.1 and a free port."""
+    state = EmulatorState()
+    with ThreadedServer(state, control=ControlHandler(state)) as server:
+        emulator = RunningEmulator(state=state, url=server.url)
+        try:
+            yield emulator
+        finally:
+            for close in emulator.closers:
+                close()
+    state.db.close()
