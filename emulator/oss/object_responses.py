@@ -38,6 +38,9 @@ DELETE_MAX_XML = 2 * 1024 * 1024
 DELETE_MAX_KEYS = 1000
 _UPLOAD_ID_RE = re.compile(r"^[0-9A-F]{32}$")
 _RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
+# A header field value: visible ASCII, space and tab, and the Latin-1 letters (RFC 9110
+# obs-text), which the server writes as ISO-8859-1.
+_HEADER_VALUE_RE = re.compile(r"[\t\x20-\x7e\xa0-\xff]*")
 _STORED_HEADERS = (
     "Cache-Control",
     "Content-Disposition",
@@ -217,7 +220,21 @@ def _parse_range(call: Call, size: int) -> tuple[int, int] | None:
     return start, min(end, size - 1) + 1
 
 
+def _check_overrides(call: Call) -> None:
+    """The ``response-*`` overrides become response headers verbatim, so a value must be
+    one a header line can carry (EMU-SEC-004): printable Latin-1, no CR, LF or other
+    control character (a CR/LF would inject headers; a code point above U+00FF cannot be
+    written at all). Anything else is 400 InvalidArgument before the object is read."""
+    for param in _RESPONSE_OVERRIDES:
+        value = call.target.params.get(param)
+        if value is not None and not _HEADER_VALUE_RE.fullmatch(value):
+            raise errors.invalid_argument(
+                f"The value of {param} cannot be used as a header value.", param
+            )
+
+
 def get_object(state: EmulatorState, call: Call) -> Response:
+    _check_overrides(call)
     stored = state.oss.get_object(call.bucket, call.key)
     return _serve(state, call, stored)
 
@@ -249,6 +266,7 @@ def _serve(state: EmulatorState, call: Call, stored: StoredObject) -> Response:
 
 
 def head_object(state: EmulatorState, call: Call) -> Response:
+    _check_overrides(call)
     stored = state.oss.get_object(call.bucket, call.key)
     return _serve(state, call, stored)
 
