@@ -135,6 +135,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="HOST",
         help="also deliver VOD event callbacks to HOST (default: loopback only)",
     )
+    parser.add_argument(
+        "--extra-region",
+        action="append",
+        default=[],
+        metavar="REGION",
+        help="another region an OSS V4 signature may be scoped to (repeatable); by default "
+        "only --region is accepted, as OSS binds V4 signatures to the endpoint's region",
+    )
     return parser
 
 
@@ -192,6 +200,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     config = EmulatorConfig(
         region=args.region,
+        extra_regions=tuple(args.extra_region),
         access_key_id=args.access_key_id,
         access_key_secret=args.access_key_secret,
         data_dir=args.data_dir,

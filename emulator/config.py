@@ -34,6 +34,13 @@ class EmulatorConfig:
     # default: the emulator never sends traffic off the machine unless told to.
     callback_allowed_hosts: frozenset[str] = frozenset()
 
+    # Regions an OSS V4 credential scope may name besides ``region`` (EMU-SEC-012).
+    extra_regions: tuple[str, ...] = ()
+
+    def v4_regions(self) -> frozenset[str]:
+        """The regions an OSS V4 signature may be scoped to."""
+        return frozenset((self.region, *self.extra_regions))
+
 
 # The longest any setting may be (100 years): with the clock below the year 3000
 # (emulator.clock.LATEST) every expiry stays a printable date (EMU-SEC-002).

@@ -303,6 +303,7 @@ def _dispatch(state: EmulatorState, request: Request, call: Call) -> Response:
         credentials=state.credentials,
         now=call.now,
         max_skew=state.config.max_clock_skew_seconds,
+        regions=state.config.v4_regions(),
     )
     target = _bucketless_target(state, request, target, ctx)
     call = replace(call, target=target)
