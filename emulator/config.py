@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 # Documented defaults (README): obviously fake, and long enough to look like real keys.
@@ -16,7 +16,7 @@ DEFAULT_REGION = "cn-shanghai"
 class EmulatorConfig:
     region: str = DEFAULT_REGION
     access_key_id: str = DEFAULT_ACCESS_KEY_ID
-    access_key_secret: str = DEFAULT_ACCESS_KEY_SECRET
+    access_key_secret: str = field(default=DEFAULT_ACCESS_KEY_SECRET, repr=False)
     account_id: str = DEFAULT_ACCOUNT_ID
     data_dir: Path | None = None
     # Largest request body accepted (PutObject / UploadPart); OSS allows 5 GB.
@@ -36,6 +36,10 @@ class EmulatorConfig:
 
     # Regions an OSS V4 credential scope may name besides ``region`` (EMU-SEC-012).
     extra_regions: tuple[str, ...] = ()
+    # Host names the control plane answers besides loopback ones (EMU-SEC-006), and the
+    # bearer token it requires when set (EMU-SEC-009; never shown anywhere).
+    control_hosts: tuple[str, ...] = ()
+    control_token: str | None = field(default=None, repr=False)
 
     def v4_regions(self) -> frozenset[str]:
         """The regions an OSS V4 signature may be scoped to."""

@@ -11,6 +11,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from emulator.control.dashboard import dashboard_response, wants_dashboard
+from emulator.control.guard import check_control_request
 from emulator.control.models import ControlError, ControlPlane
 from emulator.control.urls import ROUTES
 from emulator.http import Request, Response
@@ -51,9 +52,11 @@ class ControlHandler:
         self.plane = ControlPlane(state, namespaces=namespaces)
 
     def __call__(self, request: Request) -> Response:
-        if wants_dashboard(request.method, request.path):
-            return dashboard_response(request.path)
         try:
+            # The guard first: the dashboard is a control-plane page too (EMU-SEC-006).
+            check_control_request(request, self.plane.state.config)
+            if wants_dashboard(request.method, request.path):
+                return dashboard_response(request.path)
             return json_response(200, self._dispatch(request))
         except ControlError as error:
             return error_response(error)
