@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 from emulator import rpc
 from emulator.faults.effects import UNANSWERED, EffectType, ErrorEffect, FaultDecision
 from emulator.http import OperationInfo, Request, Response
+from emulator.numbers import parse_decimal
 from emulator.oss.exceptions import OssError
 from emulator.oss.responses import handle_oss, safe_classify
 
@@ -93,10 +94,7 @@ class App:
         target = safe_classify(request)
         if isinstance(target, OssError):
             return OperationInfo(service="oss", operation="Unknown")
-        part_number: int | None = None
-        raw_part = target.params.get("partNumber", "")
-        if raw_part.isdigit() and len(raw_part) <= 6:
-            part_number = int(raw_part)
+        part_number = parse_decimal(target.params.get("partNumber", ""), max_digits=6)
         return OperationInfo(
             service="oss",
             operation=target.operation,

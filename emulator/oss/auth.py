@@ -35,6 +35,7 @@ from urllib.parse import quote
 
 from emulator.credentials import Credential, CredentialKind, CredentialStore
 from emulator.http import Request
+from emulator.numbers import parse_decimal
 from emulator.oss.exceptions import OssError, access_denied
 from emulator.oss.urls import OssTarget
 
@@ -323,10 +324,9 @@ def _verify_v1_presigned(
     string_to_sign = v1_string_to_sign(request, target, expires)
     if not _equal(provided, v1_signature(credential.access_key_secret, string_to_sign)):
         raise _signature_mismatch(access_key_id, provided, string_to_sign)
-    try:
-        expires_at = int(expires)
-    except ValueError:
-        raise access_denied("Invalid argument: Expires.", "0002-00000020") from None
+    expires_at = parse_decimal(expires)
+    if expires_at is None:
+        raise access_denied("Invalid argument: Expires.", "0002-00000020")
     if ctx.now > expires_at:
         raise access_denied("Request has expired.", "0002-00000069")
     return credential
@@ -460,10 +460,8 @@ def _verify_v4_presigned(
         presigned=True,
     )
     signed_at = _parse_v4_time(request_date)
-    try:
-        lifetime = int(params.get("x-oss-expires", ""))
-    except ValueError:
-        lifetime = -1
+    parsed_lifetime = parse_decimal(params.get("x-oss-expires", ""))
+    lifetime = -1 if parsed_lifetime is None else parsed_lifetime
     if signed_at is None or lifetime < 0:
         raise access_denied("Invalid x-oss-date or x-oss-expires.", "0002-00000020")
     if ctx.now > signed_at + lifetime:

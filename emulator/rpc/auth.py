@@ -42,6 +42,7 @@ from emulator.config import EmulatorConfig
 from emulator.credentials import Credential, CredentialKind, CredentialStore
 from emulator.db import Database
 from emulator.http import Request
+from emulator.numbers import is_ascii_digits
 from emulator.rpc import errors
 from emulator.rpc.nonces import NonceMemory, NonceUsed, TimestampForgotten
 from emulator.rpc.params import SignatureScheme
@@ -101,7 +102,7 @@ def parse_utc(text: str) -> float:
     fraction = 0.0
     if "." in base:
         base, _, digits = base.partition(".")
-        if not digits.isdigit():
+        if not is_ascii_digits(digits):
             raise ValueError(text)
         fraction = float("0." + digits)
     parsed = time.strptime(base, "%Y-%m-%dT%H:%M:%S")
