@@ -175,6 +175,24 @@ class App:
             f" (fault {fault_id})" if fault_id else "",
         )
 
+    def edge_error(self, request: Request, status: int, code: str, message: str) -> Response:
+        """An error the server answers before the app runs (bad framing, a full server,
+        an oversize body), in the format of the service the request is for (EMU-SEC-010):
+        control-plane JSON, RPC JSON/XML, or OSS XML with its request id."""
+        if self._is_control(request):
+            body = json.dumps({"error": {"code": code, "message": message}}).encode()
+            return Response(
+                status=status, headers=[("Content-Type", "application/json")], body=body
+            )
+        if self._is_rpc(request):
+            product = rpc.classify(request).service
+            return rpc.error_response(
+                request, status=status, code=code, message=message, product=product
+            )
+        return handle_oss(
+            self.state, request, injected=ErrorEffect(status=status, code=code, message=message)
+        )
+
     def _rpc(self, request: Request) -> Response:
         try:
             return rpc.handle(self.state, request)

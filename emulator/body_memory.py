@@ -92,6 +92,25 @@ class BodyBudget:
             return self._peak
 
 
+class Reservation:
+    """What one request holds of a :class:`BodyBudget`; :meth:`release` returns it all."""
+
+    def __init__(self, budget: BodyBudget) -> None:
+        self._budget = budget
+        self.held = 0
+
+    def take(self, size: int) -> bool:
+        """Reserve ``size`` more bytes, or nothing (False) when the budget is short."""
+        if not self._budget.reserve(size):
+            return False
+        self.held += size
+        return True
+
+    def release(self) -> None:
+        self._budget.release(self.held)
+        self.held = 0
+
+
 def read_sized_body(rfile: BufferedIOBase, length: int) -> bytes | mmap.mmap:
     """Exactly ``length`` bytes, allocated as they arrive (module docstring, rule 1), or
     :class:`ClientStoppedShort`."""
