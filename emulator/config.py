@@ -21,6 +21,9 @@ class EmulatorConfig:
     data_dir: Path | None = None
     # Largest request body accepted (PutObject / UploadPart); OSS allows 5 GB.
     max_body_bytes: int = 5 * 1024**3
+    # Bytes all request bodies in flight may announce together (EMU-SEC-001); None: half
+    # of physical memory (emulator.body_memory.default_budget).
+    max_inflight_body_bytes: int | None = None
     # Largest header block, and the most headers, accepted.
     max_header_bytes: int = 64 * 1024
     # Allowed difference between a request's date and the emulator clock (OSS: 15 min).

@@ -35,6 +35,19 @@ REFUSED = [
     ("PUT", "/_emulator/settings", b'{"upload_auth_ttl_seconds": 1e20}', "InvalidSetting"),
     ("PUT", "/_emulator/settings", b'{"sts_max_ttl_seconds": 1e12}', "InvalidSetting"),
     ("PUT", "/_emulator/settings", b'{"video_normal_after_seconds": -Infinity}', "MalformedJSON"),
+    (
+        "POST",
+        "/_emulator/faults",
+        b'{"effect": {"type": "delay", "seconds": 1e20}}',
+        "InvalidFault",
+    ),
+    (
+        "POST",
+        "/_emulator/faults",
+        b'{"effect": {"type": "stall", "seconds": 3601}}',
+        "InvalidFault",
+    ),
+    ("POST", "/_emulator/chaos", b'{"seed": 1, "rate": 1e400}', "InvalidChaos"),
 ]
 
 
@@ -65,6 +78,7 @@ def test_out_of_range_control_values_are_refused_and_change_nothing(
     after = http_request(served.url, "GET", "/_emulator/state")[2]
     assert json.loads(after)["clock"] == json.loads(before)["clock"]
     assert json.loads(after)["settings"] == json.loads(before)["settings"]
+    assert json.loads(after)["faults"] == json.loads(before)["faults"]
     served.state.clock.unfreeze()
     _services_answer(served)
 
