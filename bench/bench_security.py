@@ -9,7 +9,7 @@ Runs the emulator as a separate process (``python -m emulator --port 0``) and pr
   out-of-range control values, foreign hosts and cross-origin control writes (``none``
   means no status line came back);
 - **fuzz counts by status**: the security fuzz property's request mix
-  (tests/emulator/security/fuzz_support.py), ``--fuzz`` requests;
+  (tests/support/fuzz.py), ``--fuzz`` requests;
 - **RSS under the 1 GiB-header attack**: the server's RSS growth while 4 connections
   announce ``Content-Length: 1 GiB`` and send nothing (unsigned, then signed);
 - **connections at the descriptor limit**: with ``RLIMIT_NOFILE`` lowered to ``--nofile``,
@@ -47,10 +47,10 @@ import oss2
 import psutil
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests" / "emulator" / "security"))
+sys.path.insert(0, str(REPO / "tests"))
 
-import fuzz_support  # noqa: E402  (a test helper, imported by path)
 from hypothesis import HealthCheck, given, settings  # noqa: E402
+from support import fuzz as fuzz_support  # noqa: E402  (the test tree's request mix)
 
 from emulator.config import DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET  # noqa: E402
 from emulator.http import Headers, Request  # noqa: E402

@@ -19,7 +19,7 @@ from urllib.parse import quote, urlencode
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from rpc_support import running_emulator
+from support.rpc import running_emulator
 
 from emulator import rpc
 from emulator.http import Headers, Request, Response

@@ -1,22 +1,14 @@
 """Fixtures for the security tests (issue 9): a fresh emulator on a real loopback socket.
 
-The helpers live in ``security_support.py`` next to this file and ``rpc_support.py`` in
-``tests/emulator/rpc`` (test directories have no ``__init__.py``), so both directories go
-on ``sys.path``.
+The helpers live in :mod:`support.security`, :mod:`support.fuzz` and :mod:`support.rpc`.
 """
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "rpc"))
-
-from rpc_support import RunningEmulator, running_emulator
+from support.rpc import RunningEmulator, running_emulator
 
 from emulator.control import ControlHandler
 from emulator.server import ThreadedServer
@@ -40,4 +32,4 @@ def served() -> Iterator[RunningEmulator]:
         finally:
             for close in emulator.closers:
                 close()
-    state.db.close()
+    state.close()

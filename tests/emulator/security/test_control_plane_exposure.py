@@ -22,8 +22,8 @@ import requests
 from aliyunsdkcore.auth.credentials import StsTokenCredential
 from aliyunsdkcore.client import AcsClient
 from aliyunsdkvod.request.v20170321.CreateUploadVideoRequest import CreateUploadVideoRequest
-from rpc_support import REGION, RunningEmulator, core_call, core_client
-from security_support import http_request, json_body
+from support.rpc import REGION, RunningEmulator, core_call, core_client
+from support.security import http_request, json_body
 
 from emulator.cli import exposure_warning, is_loopback_host
 from emulator.config import EmulatorConfig
@@ -141,7 +141,7 @@ def test_control_plane_answers_loopback_and_configured_names() -> None:
                 server.url, "GET", "/_emulator/health", headers={"Host": host}
             )
             assert status == 200, host
-    state.db.close()
+    state.close()
 
 
 @pytest.mark.parametrize(
@@ -213,7 +213,7 @@ def tokened() -> Iterator[tuple[ThreadedServer, str]]:
     state = EmulatorState(EmulatorConfig(control_token=token))
     with ThreadedServer(state, control=ControlHandler(state)) as server:
         yield server, token
-    state.db.close()
+    state.close()
 
 
 def test_control_token_is_required_when_configured(tokened: tuple[ThreadedServer, str]) -> None:

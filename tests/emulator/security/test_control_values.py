@@ -15,8 +15,8 @@ from pathlib import Path
 import oss2
 import pytest
 from aliyunsdkvod.request.v20170321.CreateUploadVideoRequest import CreateUploadVideoRequest
-from rpc_support import RunningEmulator, core_call, core_client
-from security_support import http_request, json_body
+from support.rpc import RunningEmulator, core_call, core_client
+from support.security import http_request, json_body
 
 from emulator.config import EmulatorConfig, Settings
 from emulator.server import ThreadedServer
@@ -120,7 +120,7 @@ def test_an_out_of_range_saved_clock_and_setting_are_ignored_at_start_up(
                 ("settings", json.dumps({"upload_auth_ttl_seconds": 1e20})),
             ],
         )
-    first.db.close()
+    first.close()
     with caplog.at_level(logging.WARNING, logger="emulator.persistence"):
         state = EmulatorState(config)
     assert state.clock.snapshot().offset == 0
@@ -134,4 +134,4 @@ def test_an_out_of_range_saved_clock_and_setting_are_ignored_at_start_up(
         finally:
             for close in emulator.closers:
                 close()
-    state.db.close()
+    state.close()

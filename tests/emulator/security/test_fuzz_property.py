@@ -22,9 +22,9 @@ from typing import Any
 
 import psutil
 import pytest
-from fuzz_support import BUCKET, KEY, Case, Keys, all_cases, exchange, status_of
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from support.fuzz import BUCKET, KEY, Case, Keys, all_cases, exchange, status_of
 
 from emulator.control import ControlHandler, ControlPlane
 from emulator.oss.models import NewObject
@@ -86,7 +86,7 @@ class Target:
 
     def close(self) -> None:
         self.server.stop()
-        self.state.db.close()
+        self.state.close()
 
 
 @pytest.fixture

@@ -13,8 +13,8 @@ import alibabacloud_oss_v2 as oss
 import oss2
 import pytest
 import requests
-from rpc_support import RunningEmulator
-from security_support import http_request, raw_exchange, status_of
+from support.rpc import RunningEmulator
+from support.security import http_request, raw_exchange, status_of
 
 PARAMS = ["response-content-type", "response-content-disposition", "response-cache-control"]
 BAD_VALUES = [

@@ -12,8 +12,8 @@ from collections.abc import Iterator
 
 import oss2
 import pytest
-from rpc_support import RunningEmulator
-from security_support import http_request, json_body, raw_exchange, rpc_v1_query, status_of
+from support.rpc import RunningEmulator
+from support.security import http_request, json_body, raw_exchange, rpc_v1_query, status_of
 
 FIVE_THOUSAND_DIGITS = "9" * 5000
 

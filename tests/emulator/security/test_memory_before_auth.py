@@ -18,8 +18,8 @@ from collections.abc import Iterator
 import oss2
 import psutil
 import pytest
-from rpc_support import RunningEmulator
-from security_support import host_port
+from support.rpc import RunningEmulator
+from support.security import host_port
 
 from emulator.config import EmulatorConfig
 from emulator.control import ControlHandler
@@ -82,7 +82,7 @@ def big() -> Iterator[tuple[ThreadedServer, EmulatorState]]:
     state.oss.ensure_bucket("big")
     with ThreadedServer(state, control=ControlHandler(state)) as server:
         yield server, state
-    state.db.close()
+    state.close()
 
 
 def _wait_for(condition: object, what: str) -> None:
@@ -222,4 +222,4 @@ def test_uploads_still_work_in_both_storage_modes(tmp_path: object, data_dir: bo
         finally:
             session.session.close()
         _wait_for(lambda: server.body_budget.used == 0, "the reservations released")
-    state.db.close()
+    state.close()

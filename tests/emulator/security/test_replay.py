@@ -14,8 +14,8 @@ import uuid
 import pytest
 from alibabacloud_vod20170321 import models as vod_models
 from aliyunsdkvod.request.v20170321.CreateUploadVideoRequest import CreateUploadVideoRequest
-from rpc_support import RunningEmulator, core_call, core_client, running_emulator, tea_vod
-from security_support import acs3_headers, http_request, iso, json_body, rpc_v1_query
+from support.rpc import RunningEmulator, core_call, core_client, running_emulator, tea_vod
+from support.security import acs3_headers, http_request, iso, json_body, rpc_v1_query
 
 from emulator.clock import ClockSnapshot
 from emulator.config import EmulatorConfig
@@ -178,7 +178,7 @@ def test_forgotten_nonces_cannot_be_replayed_whatever_the_clock_does() -> None:
         # A timestamp in the window that was never forgotten is still served.
         fresh = rpc_v1_query(key, secret, "GetVideoInfo", timestamp=iso(past + 60), VideoId="x")
         assert http_request(server.url, "POST", "/?" + fresh)[0] == 404
-    state.db.close()
+    state.close()
 
 
 def test_official_clients_still_work() -> None:

@@ -18,10 +18,10 @@ from pathlib import Path
 import oss2
 import pytest
 from aliyunsdkvod.request.v20170321.CreateUploadVideoRequest import CreateUploadVideoRequest
-from rpc_support import RunningEmulator, core_call, core_client
+from support.rpc import RunningEmulator, core_call, core_client
 
 from vodref import AcsVodApi, Vod, VodAuthProvider
-from vodref.checkpoints import MemoryCheckpointStore
+from vodref.testing import MemoryCheckpointStore
 
 
 class _Records(logging.Handler):

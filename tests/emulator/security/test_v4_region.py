@@ -14,7 +14,7 @@ import alibabacloud_oss_v2 as oss
 import oss2
 import pytest
 import requests
-from rpc_support import RunningEmulator
+from support.rpc import RunningEmulator
 
 from emulator.config import EmulatorConfig
 from emulator.server import ThreadedServer
@@ -124,4 +124,4 @@ def test_extra_regions_are_accepted_when_configured() -> None:
         finally:
             for close in emulator.closers:
                 close()
-    state.db.close()
+    state.close()
