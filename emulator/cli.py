@@ -11,8 +11,8 @@ Every failure to start is one line on stderr and exit status 2, never a tracebac
 argument, a port that cannot be bound, a data directory that cannot be used or that
 another process holds (its lock names the holder).
 
-Binding beyond loopback (``--host 0.0.0.0``, a LAN address) prints a loud warning on
-stderr (EMU-SEC-008): the emulator is a test tool and protects nothing worth exposing.
+Listening beyond loopback (``--host 0.0.0.0``, a LAN address) prints a loud warning on
+stderr once bound (EMU-SEC-008): the emulator is a test tool and protects nothing worth exposing.
 The banner shows the root AccessKeySecret only when it is the documented default, and
 never the control-plane token (EMU-SEC-005).
 """
@@ -275,8 +275,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         control_hosts=(*args.control_host, *_bound_control_hosts(args.host)),
         control_token=args.control_token,
     )
-    if not is_loopback_host(args.host):
-        print("\n".join(exposure_warning(args.host, bool(args.control_token))), file=sys.stderr)
     try:
         return serve(args, config)
     except KeyboardInterrupt:  # Ctrl-C before the signal handlers are installed
@@ -322,6 +320,9 @@ def serve(args: argparse.Namespace, config: EmulatorConfig) -> int:
         write_ready_file(args.ready_file, document)
     if args.json_ready:
         print(json.dumps(document), flush=True)
+    if not is_loopback_host(args.host):
+        # Once listening (a failed start stays one line): loud, on stderr, before the banner.
+        print("\n".join(exposure_warning(args.host, bool(args.control_token))), file=sys.stderr)
     print("\n".join(banner(server, config)), flush=True)
     try:
         while not stop.wait(3600):

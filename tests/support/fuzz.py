@@ -200,7 +200,8 @@ CONTROL_WRITES = [
     ("POST", "/_emulator/reset", "service"),
     ("POST", "/_emulator/faults", "effect"),
 ]
-BAD_NUMBERS = [1e20, 1e12, -1e12, -1, 4e10, "1", None, True, [1], {"a": 1}]
+# Each refused by every field it is drawn for ({"at": null} would freeze "now": valid).
+BAD_NUMBERS = [1e20, 1e12, -1e12, -1, 4e10, "1", True, [1], {"a": 1}]
 
 
 @st.composite
