@@ -8,7 +8,7 @@ Two rules, both by construction rather than by measurement:
    request announcing 1 GiB and sending nothing costs address space, not memory. Once bytes
    arrive, the next window of at most :data:`WINDOW` bytes is pre-faulted in one call
    (``MADV_POPULATE_WRITE``), which keeps the cheap single-call population the server had
-   (perf-reliability.md §2.5) without ever committing more than one window ahead of the
+   without ever committing more than one window ahead of the
    data. A small body (below :data:`MAPPED_BODY_MIN`) is read as ``bytes`` as before.
 2. **A budget for bodies in flight.** Before a body is read, its announced length is
    reserved in the server's :class:`BodyBudget`; a request that does not fit now is

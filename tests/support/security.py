@@ -94,7 +94,7 @@ def rpc_v1_query(
     nonce: str | None = "new",
     **business: str,
 ) -> str:
-    """A VOD RPC v1 query string signed with HMAC-SHA1 (protocols.md §4.1)."""
+    """A VOD RPC v1 query string signed with HMAC-SHA1."""
     params = {
         "Action": action,
         "Version": VOD,
@@ -126,7 +126,7 @@ def acs3_headers(
     leave_out: tuple[str, ...] = (),
     unsigned: tuple[str, ...] = (),
 ) -> dict[str, str]:
-    """ACS3-HMAC-SHA256 headers for a POST to ``/`` (protocols.md §4.4); ``leave_out``
+    """ACS3-HMAC-SHA256 headers for a POST to ``/``; ``leave_out``
     headers are not sent, ``unsigned`` ones are sent but not in SignedHeaders."""
     headers = {
         "host": host,
