@@ -47,7 +47,10 @@ import oss2
 import psutil
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests"))
+# The repository first, then tests/ (for support.fuzz): tests/emulator, a directory without
+# __init__.py, must not become the "emulator" namespace package.
+sys.path.insert(0, str(REPO))
+sys.path.append(str(REPO / "tests"))
 
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from support import fuzz as fuzz_support  # noqa: E402  (the test tree's request mix)
