@@ -9,7 +9,8 @@ Two rules, both by construction rather than by measurement:
    arrive, the next window of at most :data:`WINDOW` bytes is pre-faulted in one call
    (``MADV_POPULATE_WRITE``), which keeps the cheap single-call population the server had
    without ever committing more than one window ahead of the
-   data. A small body (below :data:`MAPPED_BODY_MIN`) is read as ``bytes`` as before.
+   data. A small body (below :data:`MAPPED_BODY_MIN`), or one of at most a window that
+   goes to disk, is read as ``bytes`` as before.
 2. **A budget for bodies in flight.** Before a body is read, its announced length is
    reserved in the server's :class:`BodyBudget`; a request that does not fit now is
    answered ``503 SlowDown`` (clients retry it), one that could never fit gets the
@@ -111,10 +112,15 @@ class Reservation:
         self.held = 0
 
 
-def read_sized_body(rfile: BufferedIOBase, length: int) -> bytes | mmap.mmap:
+def read_sized_body(rfile: BufferedIOBase, length: int, *, kept: bool) -> bytes | mmap.mmap:
     """Exactly ``length`` bytes, allocated as they arrive (module docstring, rule 1), or
-    :class:`ClientStoppedShort`."""
-    if length < MAPPED_BODY_MIN:
+    :class:`ClientStoppedShort`.
+
+    ``kept``: the body stays in memory (the in-memory blob store). A body that is written
+    to disk and dropped, and is at most one :data:`WINDOW`, is read as ``bytes``: malloc
+    then reuses the memory of earlier bodies, which costs no page faults at all, and one
+    window is all a request may hold before its bytes arrive."""
+    if length < MAPPED_BODY_MIN or (not kept and length <= WINDOW):
         body = rfile.read(length) if length else b""
         if len(body) != length:
             raise ClientStoppedShort("body shorter than Content-Length")

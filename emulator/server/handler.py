@@ -407,7 +407,8 @@ class EmulatorRequestHandler(BaseHTTPRequestHandler):
             return None
         try:
             if announced is not None:
-                return read_sized_body(self.rfile, announced), reservation
+                kept = app.state.config.data_dir is None
+                return read_sized_body(self.rfile, announced, kept=kept), reservation
             refused: list[int] = []
 
             def take(size: int) -> bool:
