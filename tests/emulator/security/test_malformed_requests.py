@@ -143,3 +143,34 @@ def test_raw_garbage_request_line_gets_an_oss_error(served: RunningEmulator) -> 
     assert status_of(reply) == 400
     assert b"<Code>" in reply
     assert json.loads(http_request(served.url, "GET", "/_emulator/health")[2])["status"] == "ok"
+
+
+@pytest.mark.parametrize("position", ["\u00b9", "\u0663", FIVE_THOUSAND_DIGITS, "-1"])
+def test_append_position_takes_ascii_numbers_only(bucket: oss2.Bucket, position: str) -> None:
+    """EMU-SEC-010: AppendObject's ``position`` of another script, a superscript, a sign
+    or 5,000 digits is 400 InvalidArgument, never a 500; nothing is appended."""
+    with pytest.raises(oss2.exceptions.ServerError) as raised:
+        bucket._do(
+            "POST", "malformed", "appended", params={"append": "", "position": position}, data=b"x"
+        )
+    assert _oss_error(raised) == (400, "InvalidArgument")
+    assert not bucket.object_exists("appended")
+
+
+@pytest.mark.parametrize("bound", ["\u00b9", FIVE_THOUSAND_DIGITS])
+def test_copy_source_range_takes_ascii_numbers_only(bucket: oss2.Bucket, bound: str) -> None:
+    """EMU-SEC-010: UploadPartCopy's ``x-oss-copy-source-range`` with a superscript or
+    5,000-digit bound is 400 InvalidArgument, never a 500."""
+    upload_id = bucket.init_multipart_upload("copied").upload_id
+    with pytest.raises(oss2.exceptions.ServerError) as raised:
+        bucket._do(
+            "PUT",
+            "malformed",
+            "copied",
+            params={"uploadId": upload_id, "partNumber": "1"},
+            headers={
+                "x-oss-copy-source": "/malformed/k",
+                "x-oss-copy-source-range": f"bytes=0-{bound}",
+            },
+        )
+    assert _oss_error(raised) == (400, "InvalidArgument")
