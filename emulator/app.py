@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 from emulator import rpc
 from emulator.faults.effects import UNANSWERED, EffectType, ErrorEffect, FaultDecision
 from emulator.http import OperationInfo, Request, Response
+from emulator.numbers import parse_decimal
 from emulator.oss.exceptions import OssError
 from emulator.oss.responses import handle_oss, safe_classify
 
@@ -93,10 +94,7 @@ class App:
         target = safe_classify(request)
         if isinstance(target, OssError):
             return OperationInfo(service="oss", operation="Unknown")
-        part_number: int | None = None
-        raw_part = target.params.get("partNumber", "")
-        if raw_part.isdigit() and len(raw_part) <= 6:
-            part_number = int(raw_part)
+        part_number = parse_decimal(target.params.get("partNumber", ""), max_digits=6)
         return OperationInfo(
             service="oss",
             operation=target.operation,
@@ -175,6 +173,24 @@ class App:
             info.key or "-",
             status or "no answer",
             f" (fault {fault_id})" if fault_id else "",
+        )
+
+    def edge_error(self, request: Request, status: int, code: str, message: str) -> Response:
+        """An error the server answers before the app runs (bad framing, a full server,
+        an oversize body), in the format of the service the request is for (EMU-SEC-010):
+        control-plane JSON, RPC JSON/XML, or OSS XML with its request id."""
+        if self._is_control(request):
+            body = json.dumps({"error": {"code": code, "message": message}}).encode()
+            return Response(
+                status=status, headers=[("Content-Type", "application/json")], body=body
+            )
+        if self._is_rpc(request):
+            product = rpc.classify(request).service
+            return rpc.error_response(
+                request, status=status, code=code, message=message, product=product
+            )
+        return handle_oss(
+            self.state, request, injected=ErrorEffect(status=status, code=code, message=message)
         )
 
     def _rpc(self, request: Request) -> Response:

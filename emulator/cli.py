@@ -10,11 +10,17 @@ and with ``--data-dir`` every answered request is already durable.
 Every failure to start is one line on stderr and exit status 2, never a traceback: a bad
 argument, a port that cannot be bound, a data directory that cannot be used or that
 another process holds (its lock names the holder).
+
+Listening beyond loopback (``--host 0.0.0.0``, a LAN address) prints a loud warning on
+stderr once bound (EMU-SEC-008): the emulator is a test tool and protects nothing worth exposing.
+The banner shows the root AccessKeySecret only when it is the documented default, and
+never the control-plane token (EMU-SEC-005).
 """
 
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import json
 import os
 import signal
@@ -65,6 +71,44 @@ def port_number(text: str) -> int:
             f"{text!r} is not a port: give a number from 0 to {MAX_PORT} (0 picks a free one)"
         )
     return port
+
+
+CONTROL_TOKEN_ENV = "VODREF_EMULATOR_CONTROL_TOKEN"
+
+
+def is_loopback_host(host: str) -> bool:
+    """Whether binding ``host`` keeps the emulator reachable from this machine only."""
+    if host.strip().lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def exposure_warning(host: str, has_token: bool) -> list[str]:
+    """The stderr lines printed when binding beyond loopback (EMU-SEC-008)."""
+    lines = [
+        "!" * 78,
+        f"vodref-emulator: WARNING: listening on {host}, BEYOND LOOPBACK.",
+        "  The emulator is a test tool. It accepts its documented default credentials,",
+        "  keeps nothing it stores secret or durable, and its control plane can reset,",
+        "  read and poison everything. Anyone who can reach this address can use it.",
+        "  Bind 127.0.0.1 (the default) unless you must (a container, a CI service).",
+    ]
+    if not has_token:
+        lines.append("  Then also set --control-token (or $" + CONTROL_TOKEN_ENV + ").")
+    lines.append("!" * 78)
+    return lines
+
+
+def _bound_control_hosts(host: str) -> tuple[str, ...]:
+    """A specific --host address is a name clients will use for the control plane too."""
+    try:
+        address = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return (host,)
+    return () if address.is_unspecified else (str(address),)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -135,6 +179,29 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="HOST",
         help="also deliver VOD event callbacks to HOST (default: loopback only)",
     )
+    parser.add_argument(
+        "--control-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a Host name the control plane (/_emulator/) answers besides loopback names "
+        "(repeatable); a --host address that is not a wildcard is added automatically",
+    )
+    parser.add_argument(
+        "--control-token",
+        default=os.environ.get(CONTROL_TOKEN_ENV) or None,
+        metavar="TOKEN",
+        help="require 'Authorization: Bearer TOKEN' on every control-plane request "
+        f"(default: ${CONTROL_TOKEN_ENV}, else no token)",
+    )
+    parser.add_argument(
+        "--extra-region",
+        action="append",
+        default=[],
+        metavar="REGION",
+        help="another region an OSS V4 signature may be scoped to (repeatable); by default "
+        "only --region is accepted, as OSS binds V4 signatures to the endpoint's region",
+    )
     return parser
 
 
@@ -171,16 +238,23 @@ def request_line(record: RequestRecord) -> str:
 def banner(server: ThreadedServer, config: EmulatorConfig) -> list[str]:
     url = server.url
     storage = str(config.data_dir) if config.data_dir else "in memory"
+    # The documented default is public; a secret the user chose stays out of logs.
+    secret = (
+        config.access_key_secret
+        if config.access_key_secret == DEFAULT_ACCESS_KEY_SECRET
+        else "(as given with --access-key-secret; not shown)"
+    )
     return [
         f"vodref-emulator listening on {url}",
         f"  AccessKeyId:     {config.access_key_id}",
-        f"  AccessKeySecret: {config.access_key_secret}",
+        f"  AccessKeySecret: {secret}",
         f"  Region:          {config.region}",
         f"  OSS endpoint:    {url}  (path style; alibabacloud-oss-v2 needs use_path_style "
         "for localhost)",
         f"  VOD endpoint:    {url}  (aliyunsdkcore: req.set_endpoint; tea: protocol='http')",
         f"  STS endpoint:    {url}  (aliyunsdkcore forces https: use set_endpoint('{url}'))",
-        f"  Control plane:   {url}/_emulator/",
+        f"  Control plane:   {url}/_emulator/"
+        + ("  (needs its token: Authorization: Bearer ...)" if config.control_token else ""),
         f"  State:           {storage}",
     ]
 
@@ -188,14 +262,18 @@ def banner(server: ThreadedServer, config: EmulatorConfig) -> list[str]:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     configure_logging(
-        2 if args.debug else args.verbose, secrets=(args.access_key_id, args.access_key_secret)
+        2 if args.debug else args.verbose,
+        secrets=(args.access_key_id, args.access_key_secret, args.control_token or ""),
     )
     config = EmulatorConfig(
         region=args.region,
+        extra_regions=tuple(args.extra_region),
         access_key_id=args.access_key_id,
         access_key_secret=args.access_key_secret,
         data_dir=args.data_dir,
         callback_allowed_hosts=frozenset(host.lower() for host in args.callback_allow_host),
+        control_hosts=(*args.control_host, *_bound_control_hosts(args.host)),
+        control_token=args.control_token,
     )
     try:
         return serve(args, config)
@@ -242,6 +320,9 @@ def serve(args: argparse.Namespace, config: EmulatorConfig) -> int:
         write_ready_file(args.ready_file, document)
     if args.json_ready:
         print(json.dumps(document), flush=True)
+    if not is_loopback_host(args.host):
+        # Once listening (a failed start stays one line): loud, on stderr, before the banner.
+        print("\n".join(exposure_warning(args.host, bool(args.control_token))), file=sys.stderr)
     print("\n".join(banner(server, config)), flush=True)
     try:
         while not stop.wait(3600):

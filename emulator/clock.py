@@ -3,15 +3,40 @@
 Everything in the emulator that has a time (token expiry, signature date checks, video
 status progression, Last-Modified) reads :meth:`EmulatorClock.now`, so a test can move
 time instead of sleeping. The control plane freezes, advances and releases it.
+
+The emulated instant stays within :data:`EARLIEST` .. :data:`LATEST` (1970 to the year
+3000, EMU-SEC-002): every date the services print (ISO 8601, HTTP dates, token expiries
+up to :data:`~emulator.config.MAX_SETTING_SECONDS` later) must still be representable,
+or every request would fail. A change that would leave that range raises
+:class:`ClockOutOfRange` and changes nothing.
 """
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
+
+# 1970-01-01T00:00:00Z .. 3000-01-01T00:00:00Z.
+EARLIEST = 0.0
+LATEST = 32_503_680_000.0
+
+
+class ClockOutOfRange(ValueError):
+    """A clock change would leave EARLIEST..LATEST (or is not a finite number)."""
+
+
+def check_instant(instant: float, what: str = "the emulated instant") -> float:
+    """``instant`` if it is a finite time in range, else :class:`ClockOutOfRange`."""
+    if not math.isfinite(instant) or not EARLIEST <= instant <= LATEST:
+        raise ClockOutOfRange(
+            f"{what} must be a finite time between {EARLIEST:.0f} (1970) and "
+            f"{LATEST:.0f} (year 3000) in seconds since the epoch"
+        )
+    return instant
 
 
 class Clock(Protocol):
@@ -26,6 +51,16 @@ class ClockSnapshot:
 
     offset: float
     frozen_at: float | None
+
+    def in_range(self, wall: float) -> bool:
+        """Whether this snapshot, restored at wall time ``wall``, gives a sane instant."""
+        instant = self.frozen_at if self.frozen_at is not None else wall + self.offset
+        try:
+            check_instant(instant)
+            check_instant(wall + self.offset)
+        except ClockOutOfRange:
+            return False
+        return True
 
 
 class EmulatorClock:
@@ -55,18 +90,22 @@ class EmulatorClock:
             return self._frozen_at is not None
 
     def freeze(self, at: float | None = None) -> float:
+        """Stop time at ``at`` (or now); :class:`ClockOutOfRange` changes nothing."""
         with self._lock:
             current = self._wall() + self._offset if self._frozen_at is None else self._frozen_at
-            self._frozen_at = current if at is None else float(at)
+            self._frozen_at = current if at is None else check_instant(float(at), "at")
             return self._frozen_at
 
     def advance(self, seconds: float) -> float:
-        if seconds < 0:
+        """Move forward; a negative step is a ValueError, an instant beyond LATEST a
+        :class:`ClockOutOfRange`, and neither changes anything."""
+        if math.isnan(seconds) or seconds < 0:
             raise ValueError("the emulator clock only moves forward")
         with self._lock:
             if self._frozen_at is not None:
-                self._frozen_at += seconds
+                self._frozen_at = check_instant(self._frozen_at + seconds)
                 return self._frozen_at
+            check_instant(self._wall() + self._offset + seconds)
             self._offset += seconds
             return self._wall() + self._offset
 

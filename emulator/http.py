@@ -61,7 +61,7 @@ class Headers:
 
 
 # A request body: ``bytes``, or for a large sized body an anonymous ``mmap`` the socket
-# server read it into (see :func:`emulator.server.wire.read_sized_body`). Data
+# server read it into (see :func:`emulator.body_memory.read_sized_body`). Data
 # operations hash and store either as is; anything that parses a body uses
 # :meth:`Request.body_bytes`.
 Body = bytes | mmap.mmap

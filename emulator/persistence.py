@@ -34,7 +34,10 @@ import dataclasses
 import errno
 import fcntl
 import json
+import logging
+import math
 import os
+import time
 import weakref
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -42,8 +45,10 @@ from typing import Any
 
 from emulator.blobs import BlobStore
 from emulator.clock import ClockSnapshot, EmulatorClock
-from emulator.config import Settings
+from emulator.config import MAX_SETTING_SECONDS, Settings
 from emulator.db import Database
+
+log = logging.getLogger("emulator.persistence")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS emulator_knobs (
@@ -98,7 +103,8 @@ class KnobStore:
     def restore(self, clock: EmulatorClock, settings: Settings) -> None:
         """Load what was saved into ``clock`` and ``settings`` (in place: the services hold
         references to these very objects). Unknown or malformed values are ignored, so an
-        older or newer data directory still starts."""
+        older or newer data directory still starts; an out-of-range value (written by a
+        version that did not check ranges, EMU-SEC-002) is ignored with a warning."""
         saved_clock = self._get(_CLOCK)
         if saved_clock is not None:
             offset = saved_clock.get("offset")
@@ -106,12 +112,19 @@ class KnobStore:
             if isinstance(offset, int | float) and (
                 frozen_at is None or isinstance(frozen_at, int | float)
             ):
-                clock.restore(
-                    ClockSnapshot(
-                        offset=float(offset),
-                        frozen_at=None if frozen_at is None else float(frozen_at),
-                    )
+                snapshot = ClockSnapshot(
+                    offset=float(offset),
+                    frozen_at=None if frozen_at is None else float(frozen_at),
                 )
+                if snapshot.in_range(time.time()):
+                    clock.restore(snapshot)
+                else:
+                    log.warning(
+                        "ignoring the saved emulator clock (offset %r, frozen at %r): it is "
+                        "out of range; the clock follows the wall clock",
+                        offset,
+                        frozen_at,
+                    )
         saved_settings = self._get(_SETTINGS)
         if saved_settings is not None:
             apply_settings(settings, saved_settings, strict=False)
@@ -124,9 +137,10 @@ class InvalidSettings(ValueError):
 def apply_settings(settings: Settings, values: dict[str, Any], *, strict: bool = True) -> None:
     """Set the named fields of ``settings`` in place, all or nothing.
 
-    Every setting is a positive number of seconds. With ``strict`` an unknown name or a
-    bad value raises :class:`InvalidSettings` before anything changes; without it they
-    are skipped (used when loading a data directory written by another version).
+    Every setting is a finite number of seconds in 0..MAX_SETTING_SECONDS (100 years).
+    With ``strict`` an unknown name or a bad value raises :class:`InvalidSettings` before
+    anything changes; without it they are skipped, a bad value with a warning (used when
+    loading a data directory written by another version).
     """
     known = {f.name for f in dataclasses.fields(settings)}
     accepted: dict[str, float] = {}
@@ -135,13 +149,21 @@ def apply_settings(settings: Settings, values: dict[str, Any], *, strict: bool =
             if strict:
                 raise InvalidSettings(f"unknown setting {name!r}; known: {sorted(known)}")
             continue
-        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        if not _sane_seconds(value):
+            message = f"{name} must be a number of seconds from 0 to {MAX_SETTING_SECONDS:.0f}"
             if strict:
-                raise InvalidSettings(f"{name} must be a number of seconds >= 0")
+                raise InvalidSettings(message)
+            log.warning("ignoring the saved setting %s=%r: %s", name, value, message)
             continue
         accepted[name] = float(value)
     for name, value in accepted.items():
         setattr(settings, name, value)
+
+
+def _sane_seconds(value: object) -> bool:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    return math.isfinite(value) and 0 <= value <= MAX_SETTING_SECONDS
 
 
 def collect_orphan_blobs(blobs: BlobStore, referenced: Iterable[str]) -> int:

@@ -68,15 +68,25 @@ def _fault_json(fault: FaultLike) -> dict[str, Any]:
 
 
 class Client:
-    """``Client("http://127.0.0.1:PORT")``: every control-plane operation as a method."""
+    """``Client("http://127.0.0.1:PORT")``: every control-plane operation as a method.
+
+    ``token``: the control-plane token, when the emulator was started with one
+    (``--control-token``, EMU-SEC-009); sent as ``Authorization: Bearer``."""
 
     def __init__(
-        self, url: str, *, session: requests.Session | None = None, timeout: float = 30.0
+        self,
+        url: str,
+        *,
+        session: requests.Session | None = None,
+        timeout: float = 30.0,
+        token: str | None = None,
     ) -> None:
         self.url = url.rstrip("/")
         self._session = session or requests.Session()
         # The control plane is always local: never send it through HTTP_PROXY.
         self._session.trust_env = False
+        if token is not None:
+            self._session.headers["Authorization"] = f"Bearer {token}"
         self.timeout = timeout
 
     def close(self) -> None:

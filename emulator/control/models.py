@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from emulator.clock import ClockSnapshot
+from emulator.clock import ClockOutOfRange, ClockSnapshot
 from emulator.config import Settings
 from emulator.credentials import Credential
 from emulator.faults import (
@@ -48,8 +49,8 @@ class ControlError(Exception):
 
 
 def _seconds(value: object, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ControlError(400, "InvalidArgument", f"{name} must be a number of seconds")
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ControlError(400, "InvalidArgument", f"{name} must be a finite number of seconds")
     return float(value)
 
 
@@ -130,7 +131,10 @@ class ControlPlane:
         }
 
     def freeze(self, at: object = None) -> dict[str, Any]:
-        self.state.clock.freeze(None if at is None else _seconds(at, "at"))
+        try:
+            self.state.clock.freeze(None if at is None else _seconds(at, "at"))
+        except ClockOutOfRange as exc:
+            raise ControlError(400, "InvalidArgument", str(exc)) from None
         self.state.knobs.save_clock(self.state.clock)
         self._clock_moved()
         return self.clock()
@@ -139,7 +143,10 @@ class ControlPlane:
         seconds = _seconds(seconds, "seconds")
         if seconds < 0:
             raise ControlError(400, "InvalidArgument", "the emulator clock only moves forward")
-        self.state.clock.advance(seconds)
+        try:
+            self.state.clock.advance(seconds)
+        except ClockOutOfRange as exc:
+            raise ControlError(400, "InvalidArgument", str(exc)) from None
         self.state.knobs.save_clock(self.state.clock)
         self._clock_moved()
         return self.clock()

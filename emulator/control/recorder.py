@@ -1,5 +1,8 @@
 """The request log: what the emulator was asked, in order, in a bounded ring buffer.
 
+Queries are stored redacted (:mod:`emulator.redaction`): no signature, token or key id
+ever enters the log, so no view of it can show one (EMU-SEC-005).
+
 The app records every emulated request after answering it (the control plane's own
 requests are not recorded, so reading the log does not change it). The log is memory
 only: it describes this process's traffic, and a restart starts a new one.

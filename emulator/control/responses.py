@@ -11,6 +11,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from emulator.control.dashboard import dashboard_response, wants_dashboard
+from emulator.control.guard import check_control_request
 from emulator.control.models import ControlError, ControlPlane
 from emulator.control.urls import ROUTES
 from emulator.http import Request, Response
@@ -51,9 +52,11 @@ class ControlHandler:
         self.plane = ControlPlane(state, namespaces=namespaces)
 
     def __call__(self, request: Request) -> Response:
-        if wants_dashboard(request.method, request.path):
-            return dashboard_response(request.path)
         try:
+            # The guard first: the dashboard is a control-plane page too (EMU-SEC-006).
+            check_control_request(request, self.plane.state.config)
+            if wants_dashboard(request.method, request.path):
+                return dashboard_response(request.path)
             return json_response(200, self._dispatch(request))
         except ControlError as error:
             return error_response(error)
@@ -76,6 +79,12 @@ class ControlHandler:
         raise ControlError(404, "NoSuchControlOperation", f"no control operation at {path}")
 
 
+def _no_constants(name: str) -> Any:
+    # Python's json accepts NaN and Infinity, which are not JSON and not a number of
+    # seconds anything could use (EMU-SEC-002).
+    raise ValueError(f"{name} is not JSON")
+
+
 def _json_body(request: Request) -> Any:
     if len(request.body) > MAX_CONTROL_BODY:
         raise ControlError(413, "BodyTooLarge", "control requests are limited to 1 MiB")
@@ -83,6 +92,7 @@ def _json_body(request: Request) -> Any:
     if not body.strip():
         return None
     try:
-        return json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+        return json.loads(body, parse_constant=_no_constants)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        # RecursionError: nesting deeper than the parser's recursion limit (EMU-SEC-010).
         raise ControlError(400, "MalformedJSON", "the request body is not valid JSON") from None

@@ -16,6 +16,7 @@ for an id it does not hold.
 from __future__ import annotations
 
 import fnmatch
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -106,6 +107,9 @@ def _glob(pattern: str | None, value: str | None) -> bool:
 
 
 # Which parameters each effect type takes (and requires); the rest must stay at defaults.
+# The longest delay or stall a fault may ask for (EMU-SEC-002).
+MAX_EFFECT_SECONDS = 3600.0
+
 _EFFECT_PARAMETERS: dict[EffectType, frozenset[str]] = {
     EffectType.ERROR: frozenset({"status", "code", "message"}),
     EffectType.DELAY: frozenset({"seconds"}),
@@ -164,8 +168,14 @@ class Effect:
                 raise InvalidFault("an error effect needs a status between 400 and 599")
             if not self.code:
                 raise InvalidFault("an error effect needs a code")
-        if self.type in (EffectType.DELAY, EffectType.STALL) and not self.seconds > 0:
-            raise InvalidFault(f"a {self.type.value} effect needs seconds > 0")
+        if self.type in (EffectType.DELAY, EffectType.STALL) and not (
+            0 < self.seconds <= MAX_EFFECT_SECONDS
+        ):
+            # An unbounded wait is no test and overflows the server's timed waits
+            # (EMU-SEC-002): at most an hour.
+            raise InvalidFault(
+                f"a {self.type.value} effect needs seconds > 0 and <= {MAX_EFFECT_SECONDS:.0f}"
+            )
         if self.type is EffectType.THROTTLE and self.bytes_per_second < 1:
             raise InvalidFault("a throttle effect needs bytes_per_second >= 1")
         if self.type is EffectType.TRUNCATE and self.truncate_at < 0:
@@ -411,6 +421,6 @@ def _int(fields: Mapping[str, Any], name: str, default: int) -> int:
 
 def _number(fields: Mapping[str, Any], name: str, default: float) -> float:
     value = fields.get(name, default)
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise InvalidFault(f"{name} must be a number")
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise InvalidFault(f"{name} must be a finite number")
     return float(value)

@@ -9,12 +9,16 @@ Order of checks, chosen so each failure gets the code a client reacts to:
    ``InvalidSecurityToken``) and has not expired (``SecurityTokenExpired``). Expiry comes
    before the date check on purpose: a test that moves the emulator clock past a token's
    expiry must see ``SecurityTokenExpired`` (what uploaders refresh on), not a skew error;
-4. the signature (``SignatureDoesNotMatch`` with the server's ``StringToSign``, compared
+4. V4 only: the credential scope names ``oss`` and an accepted region (EMU-SEC-012;
+   ``InvalidArgument``, "The signing region in credential is invalid.", EC 0002-00000228
+   in a header, 0002-00000226 in a presigned URL) as real OSS binds a V4 signature to
+   the endpoint's region, so a client's region bug fails here as in the cloud;
+5. the signature (``SignatureDoesNotMatch`` with the server's ``StringToSign``, compared
    with :func:`hmac.compare_digest`);
-5. the request date within ``max_clock_skew_seconds`` of the emulator clock or of the
+6. the request date within ``max_clock_skew_seconds`` of the emulator clock or of the
    wall clock (``RequestTimeTooSkewed`` otherwise), or a presigned URL not yet expired on
    the emulator clock (``AccessDenied``, "Request has expired.");
-6. the credential's scope allows this operation on this bucket and key (``AccessDenied``).
+7. the credential's scope allows this operation on this bucket and key (``AccessDenied``).
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from urllib.parse import quote
 
 from emulator.credentials import Credential, CredentialKind, CredentialStore
 from emulator.http import Request
+from emulator.numbers import parse_decimal
 from emulator.oss.exceptions import OssError, access_denied
 from emulator.oss.urls import OssTarget
 
@@ -143,6 +148,8 @@ class AuthContext:
     credentials: CredentialStore
     now: float
     max_skew: float
+    # Regions a V4 credential scope may name (EmulatorConfig.v4_regions).
+    regions: frozenset[str]
     wall: float = field(default_factory=time.time)
 
 
@@ -317,10 +324,9 @@ def _verify_v1_presigned(
     string_to_sign = v1_string_to_sign(request, target, expires)
     if not _equal(provided, v1_signature(credential.access_key_secret, string_to_sign)):
         raise _signature_mismatch(access_key_id, provided, string_to_sign)
-    try:
-        expires_at = int(expires)
-    except ValueError:
-        raise access_denied("Invalid argument: Expires.", "0002-00000020") from None
+    expires_at = parse_decimal(expires)
+    if expires_at is None:
+        raise access_denied("Invalid argument: Expires.", "0002-00000020")
     if ctx.now > expires_at:
         raise access_denied("Request has expired.", "0002-00000069")
     return credential
@@ -391,6 +397,16 @@ def _v4_verify(
     if len(scope_parts) != 4 or scope_parts[3] != "aliyun_v4_request":
         raise access_denied("Invalid credential in Authorization.", "0002-00000028")
     day, region, product, _ = scope_parts
+    if product != "oss":
+        raise access_denied("Invalid credential in Authorization.", "0002-00000028")
+    if region not in ctx.regions:
+        raise OssError(
+            400,
+            "InvalidArgument",
+            "The signing region in credential is invalid.",
+            "0002-00000226" if presigned else "0002-00000228",
+            [("ArgumentName", "x-oss-credential" if presigned else "Authorization")],
+        )
     # oss2 sorts AdditionalHeaders by first character only: accept the
     # order as sent and the properly sorted one.
     orders = [additional] if additional == sorted(additional) else [additional, sorted(additional)]
@@ -444,10 +460,8 @@ def _verify_v4_presigned(
         presigned=True,
     )
     signed_at = _parse_v4_time(request_date)
-    try:
-        lifetime = int(params.get("x-oss-expires", ""))
-    except ValueError:
-        lifetime = -1
+    parsed_lifetime = parse_decimal(params.get("x-oss-expires", ""))
+    lifetime = -1 if parsed_lifetime is None else parsed_lifetime
     if signed_at is None or lifetime < 0:
         raise access_denied("Invalid x-oss-date or x-oss-expires.", "0002-00000020")
     if ctx.now > signed_at + lifetime:

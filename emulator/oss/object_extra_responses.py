@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
 from emulator.http import Request, Response
+from emulator.numbers import parse_decimal
 from emulator.oss import exceptions as errors
 from emulator.oss import object_ops, xmlutil
 from emulator.oss.object_responses import (
@@ -32,14 +33,15 @@ Handler = Callable[["EmulatorState", Call], Response]
 
 def append_object(state: EmulatorState, call: Call) -> Response:
     raw = call.param("position")
-    if not raw.isdigit():
+    position = parse_decimal(raw)  # ASCII digits only (EMU-SEC-010)
+    if position is None:
         raise errors.invalid_argument("position must be a non-negative integer.", "position", raw)
     digest = checked_md5(call)
     info = object_ops.append_object(
         state.oss,
         call.bucket,
         call.key,
-        position=int(raw),
+        position=position,
         body=bytes(call.request.body),
         md5_digest=digest,
         new=new_object(call),

@@ -26,6 +26,7 @@ import base64
 import hashlib
 from typing import TYPE_CHECKING
 
+from emulator.numbers import parse_decimal
 from emulator.oss import exceptions as errors
 from emulator.oss.checksums import crc64, crc64_of_parts, etag_of_md5
 from emulator.oss.records import NewObject, ObjectInfo, PartInfo, StoredObject
@@ -159,11 +160,11 @@ def parse_copy_range(value: str, size: int) -> tuple[int, int]:
     """``bytes=start-end`` (inclusive) within an object of ``size`` -> ``[start, end)``."""
     unit, _, spec = value.partition("=")
     first, dash, last = spec.partition("-")
-    if unit.strip() != "bytes" or not dash or not first.isdigit() or not last.isdigit():
+    start, end = parse_decimal(first), parse_decimal(last)  # ASCII digits (EMU-SEC-010)
+    if unit.strip() != "bytes" or not dash or start is None or end is None:
         raise errors.invalid_argument(
             "Invalid x-oss-copy-source-range.", "x-oss-copy-source-range", value
         )
-    start, end = int(first), int(last)
     if start > end or end >= size:
         raise errors.invalid_argument(
             "x-oss-copy-source-range is outside the object.", "x-oss-copy-source-range", value

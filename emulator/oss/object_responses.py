@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from emulator.http import Response
+from emulator.numbers import parse_decimal
 from emulator.oss import exceptions as errors
 from emulator.oss import xmlutil
 from emulator.oss.auth import header_text, parse_http_date
@@ -37,7 +38,12 @@ COMPLETE_MAX_XML = 2 * 1024 * 1024
 DELETE_MAX_XML = 2 * 1024 * 1024
 DELETE_MAX_KEYS = 1000
 _UPLOAD_ID_RE = re.compile(r"^[0-9A-F]{32}$")
-_RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
+# ASCII digits only: \d would also take other scripts' digits (EMU-SEC-010).
+_RANGE_RE = re.compile(r"^bytes=([0-9]*)-([0-9]*)$")
+# A header field value: visible ASCII, space and tab, and the Latin-1 letters (RFC 9110
+# obs-text), which the server writes as ISO-8859-1.
+_BEYOND_ANY_OBJECT = 10**19
+_HEADER_VALUE_RE = re.compile(r"[\t\x20-\x7e\xa0-\xff]*")
 _STORED_HEADERS = (
     "Cache-Control",
     "Content-Disposition",
@@ -185,6 +191,12 @@ def _not_modified(info: ObjectInfo) -> Response:
     )
 
 
+def _range_bound(digits: str) -> int:
+    """A range bound; one too long to be any real offset counts as "beyond the end"."""
+    value = parse_decimal(digits)
+    return _BEYOND_ANY_OBJECT if value is None else value
+
+
 def _parse_range(call: Call, size: int) -> tuple[int, int] | None:
     """``(start, end_exclusive)`` of a satisfiable single range, or None for the whole
     object. OSS ignores an invalid or unsatisfiable range (200 with the whole object)
@@ -200,14 +212,14 @@ def _parse_range(call: Call, size: int) -> tuple[int, int] | None:
     if first == "" and last == "":
         return None
     if first == "":
-        length = int(last)
+        length = _range_bound(last)
         if length == 0:
             if standard:
                 raise errors.invalid_range(size)
             return None
         return max(size - length, 0), size
-    start = int(first)
-    end = size - 1 if last == "" else int(last)
+    start = _range_bound(first)
+    end = size - 1 if last == "" else _range_bound(last)
     if end < start:
         return None
     if start >= size:
@@ -217,7 +229,21 @@ def _parse_range(call: Call, size: int) -> tuple[int, int] | None:
     return start, min(end, size - 1) + 1
 
 
+def _check_overrides(call: Call) -> None:
+    """The ``response-*`` overrides become response headers verbatim, so a value must be
+    one a header line can carry (EMU-SEC-004): printable Latin-1, no CR, LF or other
+    control character (a CR/LF would inject headers; a code point above U+00FF cannot be
+    written at all). Anything else is 400 InvalidArgument before the object is read."""
+    for param in _RESPONSE_OVERRIDES:
+        value = call.target.params.get(param)
+        if value is not None and not _HEADER_VALUE_RE.fullmatch(value):
+            raise errors.invalid_argument(
+                f"The value of {param} cannot be used as a header value.", param
+            )
+
+
 def get_object(state: EmulatorState, call: Call) -> Response:
+    _check_overrides(call)
     stored = state.oss.get_object(call.bucket, call.key)
     return _serve(state, call, stored)
 
@@ -249,6 +275,7 @@ def _serve(state: EmulatorState, call: Call, stored: StoredObject) -> Response:
 
 
 def head_object(state: EmulatorState, call: Call) -> Response:
+    _check_overrides(call)
     stored = state.oss.get_object(call.bucket, call.key)
     return _serve(state, call, stored)
 
@@ -328,7 +355,7 @@ def initiate_upload(state: EmulatorState, call: Call) -> Response:
 
 def part_number_of(call: Call) -> int:
     raw_number = call.param("partNumber")
-    part_number = int(raw_number) if raw_number.isdigit() else 0
+    part_number = parse_decimal(raw_number) or 0
     if not 1 <= part_number <= MAX_PARTS:
         raise errors.invalid_argument(
             "Part number must be an integer between 1 and 10000, inclusive.",
@@ -397,13 +424,14 @@ def _requested_parts(call: Call) -> list[tuple[int, str]]:
     for node in nodes:
         raw = xmlutil.require_text(node, "PartNumber").strip()
         etag = xmlutil.require_text(node, "ETag")
-        if not raw.isdigit() or not 1 <= int(raw) <= MAX_PARTS:
+        number = parse_decimal(raw) or 0
+        if not 1 <= number <= MAX_PARTS:
             raise errors.invalid_argument(
                 "Part number must be an integer between 1 and 10000, inclusive.",
                 "PartNumber",
                 raw,
             )
-        requested.append((int(raw), etag))
+        requested.append((number, etag))
     return requested
 
 

@@ -295,14 +295,16 @@ def _bucketless_target(
     return retargeted
 
 
-def _dispatch(state: EmulatorState, request: Request, call: Call) -> Response:
+def _admit(state: EmulatorState, request: Request, call: Call) -> tuple[Call, Handler]:
+    """Everything decided from the head alone: the target, the bucket, the signature and
+    the credential's scope. Raises the OssError to answer; the body is not looked at,
+    because no OSS signature covers it (V1 signs Content-MD5, V4 UNSIGNED-PAYLOAD)."""
     target = call.target
-    if target.operation == "Options":
-        return preflight(request)
     ctx = AuthContext(
         credentials=state.credentials,
         now=call.now,
         max_skew=state.config.max_clock_skew_seconds,
+        regions=state.config.v4_regions(),
     )
     target = _bucketless_target(state, request, target, ctx)
     call = replace(call, target=target)
@@ -324,9 +326,42 @@ def _dispatch(state: EmulatorState, request: Request, call: Call) -> Response:
     authorize(credential, target)
     if target.operation in ("CopyObject", "UploadPartCopy"):
         authorize(credential, copy_source_target(request))
+    return call, handler
+
+
+def _dispatch(state: EmulatorState, request: Request, call: Call) -> Response:
+    if call.target.operation == "Options":
+        return preflight(request)
+    call, handler = _admit(state, request, call)
     if len(request.body) > state.config.max_body_bytes:
         raise errors.entity_too_large(state.config.max_body_bytes)
     return handler(state, call)
+
+
+def admit_oss(state: EmulatorState, request: Request) -> Response | None:
+    """The error answer for an OSS request whose head already fails (unknown target or
+    bucket, bad signature, no permission), or None when its body may be read.
+
+    The socket server asks this before reading a body (EMU-SEC-001): a request that
+    cannot be served is answered without a byte of its body read or allocated.
+    ``request.body`` is ignored.
+    """
+    request_id = new_request_id()
+    now = state.clock.now()
+    target = safe_classify(request)
+    try:
+        if isinstance(target, OssError):
+            raise target
+        if target.operation == "Options":
+            return None
+        _admit(state, request, Call(request=request, target=target, request_id=request_id, now=now))
+    except OssError as error:
+        return finish(error_response(request, error, request_id), request, request_id, now)
+    except Exception:
+        log.exception("OSS admission failed on %s %s", request.method, request.raw_path[:200])
+        response = error_response(request, errors.internal_error(), request_id)
+        return finish(response, request, request_id, now)
+    return None
 
 
 def safe_classify(request: Request) -> OssTarget | OssError:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from urllib.parse import quote
 
 from emulator.http import Request, Response
+from emulator.numbers import parse_signed_decimal
 from emulator.oss import xmlutil
 from emulator.oss.exceptions import OssError, invalid_argument
 from emulator.oss.urls import OssTarget
@@ -66,10 +67,9 @@ class Call:
         raw = self.target.params.get(name, "")
         if raw == "":
             return default
-        try:
-            value = int(raw)
-        except ValueError:
-            raise invalid_argument(f"Argument {name} is invalid.", name, raw) from None
+        value = parse_signed_decimal(raw)
+        if value is None:
+            raise invalid_argument(f"Argument {name} is invalid.", name, raw)
         if not low <= value <= high:
             raise invalid_argument(f"Argument {name} is out of range.", name, raw)
         return value

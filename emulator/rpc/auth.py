@@ -14,20 +14,25 @@ Checks, in order, each with the POP gateway's error code:
    token, then refresh it) must not turn every later call into a skew error; a client
    whose clock is off from both is still refused;
 5. the signature matches (``SignatureDoesNotMatch``, compared in constant time);
-6. the nonce was not used before within the skew window (``SignatureNonceUsed``). Nonces
-   are recorded only after the signature holds, so a forged request cannot burn a nonce.
+6. the nonce was not used before (``SignatureNonceUsed``). Nonces are recorded only after
+   the signature holds, so a forged request cannot burn a nonce.
 
-Missing timestamp: accepted. The JS upload SDK 1.5.x signs its STS-mode VOD calls without
-a ``Timestamp`` parameter and the emulator must serve that flow;
-such a request is still signed and still bound by its nonce, so it cannot be replayed
-while the emulator remembers the nonce (twice the skew window, 30 minutes by default).
-Every other client sends a timestamp and has it checked.
+Replay protection (EMU-SEC-003). Every request must carry a nonce (RPC v1:
+``SignatureNonce``, 400 ``MissingParameter``; ACS3: a signed ``x-acs-signature-nonce`` and
+a signed ``x-acs-date``, 400 ``IncompleteSignature``), as the real gateway requires, so no
+signed call can be replayed as it is. A nonce is remembered for as long as its timestamp
+is acceptable by either clock (:mod:`emulator.rpc.nonces`), not for a fixed time on the
+emulator clock, so moving that clock does not make an old nonce usable again.
+
+Missing timestamp: accepted for RPC v1 only. The JS upload SDK 1.5.x signs its STS-mode
+VOD calls without a ``Timestamp`` parameter and the emulator must
+serve that flow; such a request is still signed and still bound by its nonce, which is
+then remembered for good. Every other client sends a timestamp and has it checked.
 """
 
 from __future__ import annotations
 
 import calendar
-import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -37,7 +42,9 @@ from emulator.config import EmulatorConfig
 from emulator.credentials import Credential, CredentialKind, CredentialStore
 from emulator.db import Database
 from emulator.http import Request
+from emulator.numbers import is_ascii_digits
 from emulator.rpc import errors
+from emulator.rpc.nonces import NonceMemory, NonceUsed, TimestampForgotten
 from emulator.rpc.params import SignatureScheme
 from emulator.rpc.signing import (
     ACS3_ALGORITHM,
@@ -51,18 +58,19 @@ from emulator.rpc.signing import (
 
 # Headers an ACS3 request must have signed: without them the action, the credentials or
 # the body could be swapped under a valid signature.
-_ACS3_REQUIRED_SIGNED = ("host", "x-acs-action", "x-acs-version", "x-acs-content-sha256")
+# The date and nonce are signed too, or a captured request could be replayed under a
+# fresh nonce.
+_ACS3_REQUIRED_SIGNED = (
+    "host",
+    "x-acs-action",
+    "x-acs-content-sha256",
+    "x-acs-date",
+    "x-acs-signature-nonce",
+    "x-acs-version",
+)
 
 # The deferred signature check: called with the signer's secret once the key is known.
 _Check = Callable[[str], None]
-
-_NONCE_SCHEMA = """
-CREATE TABLE IF NOT EXISTS rpc_nonces (
-    nonce TEXT PRIMARY KEY,
-    seen_at REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS rpc_nonces_seen_at ON rpc_nonces (seen_at);
-"""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -78,7 +86,7 @@ class _SignedParts:
     access_key_id: str
     security_token: str | None
     timestamp: str | None
-    nonce: str | None
+    nonce: str
 
 
 def format_utc(epoch_seconds: float) -> str:
@@ -94,7 +102,7 @@ def parse_utc(text: str) -> float:
     fraction = 0.0
     if "." in base:
         base, _, digits = base.partition(".")
-        if not digits.isdigit():
+        if not is_ascii_digits(digits):
             raise ValueError(text)
         fraction = float("0." + digits)
     parsed = time.strptime(base, "%Y-%m-%dT%H:%M:%S")
@@ -127,11 +135,10 @@ class Verifier:
         else:
             raise errors.MissingParameter("Signature")
         credential = self._credential(parts)
-        now = self._clock.now()
-        self._check_timestamp(parts.timestamp, now)
+        now, wall = self._clock.now(), self._wall()
+        signed_at = self._check_timestamp(parts.timestamp, now, wall)
         check_signature(credential.access_key_secret)
-        if parts.nonce:
-            self._remember_nonce(parts.nonce, now)
+        self._remember_nonce(parts.nonce, signed_at, now, wall)
         return Caller(credential=credential, scheme=scheme)
 
     # -- scheme-specific material ------------------------------------------------------
@@ -143,6 +150,9 @@ class Verifier:
         method = params.get("SignatureMethod") or "HMAC-SHA1"
         if method not in RPC_SIGNATURE_METHODS:
             raise errors.InvalidSignatureMethod()
+        nonce = params.get("SignatureNonce")
+        if not nonce:
+            raise errors.MissingParameter("SignatureNonce")
         received = params.get("Signature", "")
         string_to_sign = rpc_string_to_sign(request.method, params)
 
@@ -155,7 +165,7 @@ class Verifier:
             access_key_id=access_key_id,
             security_token=params.get("SecurityToken") or None,
             timestamp=params.get("Timestamp"),
-            nonce=params.get("SignatureNonce"),
+            nonce=nonce,
         )
         return parts, check
 
@@ -178,11 +188,14 @@ class Verifier:
         must_sign = list(_ACS3_REQUIRED_SIGNED)
         if request.headers.get("x-acs-security-token") is not None:
             must_sign.append("x-acs-security-token")
-        missing = [name for name in must_sign if name not in signed]
+        missing = [
+            name for name in must_sign if name not in signed or not request.headers.get(name)
+        ]
         if missing or signed_headers != sorted(signed_headers):
             raise errors.IncompleteSignature(
                 "The request signature does not conform to Aliyun standards: "
-                f"SignedHeaders must be sorted and include {', '.join(must_sign)}."
+                f"SignedHeaders must be sorted and include {', '.join(must_sign)}, "
+                "each present with a value."
             )
         string_to_sign = acs3_string_to_sign(
             method=request.method,
@@ -203,7 +216,7 @@ class Verifier:
             or params.get("SecurityToken")
             or None,
             timestamp=request.headers.get("x-acs-date"),
-            nonce=request.headers.get("x-acs-signature-nonce"),
+            nonce=request.headers.get("x-acs-signature-nonce") or "",
         )
         return parts, check
 
@@ -230,32 +243,28 @@ class Verifier:
             raise errors.InvalidSecurityTokenExpired()
         return credential
 
-    def _check_timestamp(self, timestamp: str | None, now: float) -> None:
+    def _check_timestamp(self, timestamp: str | None, now: float, wall: float) -> float | None:
+        """The signing instant, or None for a request without a timestamp."""
         if timestamp is None:
-            return  # see the module docstring: the JS SDK's STS mode sends none
+            return None  # see the module docstring: the JS SDK's STS mode sends none
         try:
             signed_at = parse_utc(timestamp)
-        except ValueError:
+        except (ValueError, OverflowError):
             raise errors.InvalidTimeStampFormat() from None
         window = self._config.max_clock_skew_seconds
-        if abs(signed_at - now) > window and abs(signed_at - self._wall()) > window:
+        if abs(signed_at - now) > window and abs(signed_at - wall) > window:
             raise errors.InvalidTimeStampExpired(format_utc(now))
+        return signed_at
 
-    def _remember_nonce(self, nonce: str, now: float) -> None:
-        horizon = now - 2 * self._config.max_clock_skew_seconds
+    def _remember_nonce(self, nonce: str, signed_at: float | None, now: float, wall: float) -> None:
+        memory = NonceMemory(
+            self._db,
+            capacity=self._config.max_remembered_nonces,
+            window_seconds=self._config.max_clock_skew_seconds,
+        )
         try:
-            self._insert_nonce(nonce, now, horizon)
-        except sqlite3.OperationalError:
-            # First signed request of this database: create the table, then retry.
-            self._db.ensure_schema(_NONCE_SCHEMA)
-            self._insert_nonce(nonce, now, horizon)
-
-    def _insert_nonce(self, nonce: str, now: float, horizon: float) -> None:
-        with self._db.transaction() as conn:
-            # Nonces older than twice the skew window can never be replayed successfully
-            # (their timestamp would be rejected), so forgetting them keeps the table small.
-            conn.execute("DELETE FROM rpc_nonces WHERE seen_at < ?", (horizon,))
-            try:
-                conn.execute("INSERT INTO rpc_nonces VALUES (?, ?)", (nonce, now))
-            except sqlite3.IntegrityError:
-                raise errors.SignatureNonceUsed() from None
+            memory.remember(nonce, signed_at, clocks=(now, wall))
+        except NonceUsed:
+            raise errors.SignatureNonceUsed() from None
+        except TimestampForgotten:
+            raise errors.InvalidTimeStampExpired(format_utc(now)) from None

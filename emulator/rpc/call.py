@@ -7,6 +7,7 @@ from urllib.parse import quote
 
 from emulator.credentials import Credential
 from emulator.http import Request
+from emulator.numbers import parse_signed_decimal
 from emulator.rpc.errors import InvalidParameter, MissingParameter
 
 
@@ -35,10 +36,9 @@ class RpcCall:
         raw = self.params.get(name, "").strip()
         if not raw:
             return None
-        try:
-            value = int(raw)
-        except ValueError:
-            raise InvalidParameter(name, "It must be an integer.") from None
+        value = parse_signed_decimal(raw)
+        if value is None:
+            raise InvalidParameter(name, "It must be an integer.")
         if minimum is not None and value < minimum:
             raise InvalidParameter(name, f"It must be at least {minimum}.")
         if maximum is not None and value > maximum:

@@ -31,6 +31,8 @@ import threading
 from typing import TYPE_CHECKING
 
 from emulator.app import App, ControlHandler, create_app
+from emulator.body_memory import BodyBudget, default_budget
+from emulator.connection_limits import connection_limit
 from emulator.server.handler import EmulatorHTTPServer
 
 if TYPE_CHECKING:
@@ -45,6 +47,11 @@ class ThreadedServer:
     ``start()`` binds ``host:port`` (port 0 = a free port), starts serving and returns once
     the server loop runs; ``url``/``port`` then tell where. ``stop()`` shuts it down,
     ending keep-alive and stalled connections. Usable as a context manager.
+
+    ``max_connections`` (default 1024) is lowered to what ``RLIMIT_NOFILE`` allows
+    (:mod:`emulator.connection_limits`); the body budget is
+    ``config.max_inflight_body_bytes`` or half of physical memory
+    (:mod:`emulator.body_memory`).
     """
 
     def __init__(
@@ -56,10 +63,11 @@ class ThreadedServer:
         control: ControlHandler | None = None,
         app: App | None = None,
         read_timeout: float = 60.0,
-        max_connections: int = 1024,
+        max_connections: int | None = None,
     ) -> None:
         self.state = state
-        self.max_connections = max_connections
+        self.max_connections = connection_limit(max_connections)
+        self.body_budget = BodyBudget(state.config.max_inflight_body_bytes or default_budget())
         self.host = host
         self.requested_port = port
         self.app = app or create_app(state, control=control)
@@ -89,6 +97,7 @@ class ThreadedServer:
             self.app,
             read_timeout=self.read_timeout,
             max_connections=self.max_connections,
+            body_budget=self.body_budget,
         )
         self._thread = threading.Thread(
             target=self._run, name=f"vodref-emulator-{self.port}", daemon=True

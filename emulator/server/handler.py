@@ -20,6 +20,8 @@ from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 from emulator.app import App
+from emulator.body_memory import BodyBudget, ClientStoppedShort, Reservation, read_sized_body
+from emulator.connection_limits import EMFILE_BACKOFF_SECONDS, EXHAUSTION_ERRNOS
 from emulator.faults.effects import (
     EffectType,
     FaultDecision,
@@ -30,25 +32,36 @@ from emulator.faults.effects import (
     send_throttled,
     send_truncated,
 )
-from emulator.http import Body, Headers, Request, Response
+from emulator.framing import FramingError, body_framing, read_chunked_body
+from emulator.http import Body, Headers, OperationInfo, Request, Response
+from emulator.oss.responses import admit_oss
+from emulator.redaction import redact_target
 from emulator.server.wire import (
     BUSY_RESPONSE,
     MAX_LINE,
-    ClientGone,
     HeadError,
     entity_too_large_xml,
     error_xml,
-    parse_content_length,
     parse_request_line,
-    read_chunked_body,
     read_header_fields,
-    read_sized_body,
 )
 
 # The logger keeps the name it had before the server was split into modules.
 log = logging.getLogger("emulator.server")
 
 _COALESCE_LIMIT = 64 * 1024
+# RPC forms and control-plane JSON: small documents (the control plane's own cap).
+SMALL_BODY_LIMIT = 1 << 20
+# How much of a refused body is read and dropped, and how long each read may wait.
+LINGER_BYTES = 64 * 1024 * 1024
+LINGER_SECONDS = 2.0
+_SCRATCH_BYTES = 64 * 1024
+_SMALL_BODY_TOO_LARGE = "Request bodies here are 1 MiB at most."
+_BUDGET_FULL = "Too many request bodies are in flight; retry later."
+
+
+def _framing_code(error: FramingError) -> str:
+    return "NotImplemented" if error.status == 501 else "InvalidRequest"
 
 
 class EmulatorHTTPServer(ThreadingHTTPServer):
@@ -66,14 +79,27 @@ class EmulatorHTTPServer(ThreadingHTTPServer):
         *,
         read_timeout: float = 60.0,
         max_connections: int = 1024,
+        body_budget: BodyBudget,
     ) -> None:
         self.app = app
         self.read_timeout = read_timeout
         self.max_connections = max_connections
+        self.body_budget = body_budget
         self.stopping = threading.Event()
         self._connections: set[socket.socket] = set()
         self._connections_lock = threading.Lock()
         super().__init__(address, EmulatorRequestHandler)
+
+    def get_request(self) -> tuple[Any, Any]:
+        """Accept one connection. Out of descriptors (EMFILE and kin), wait a moment
+        before the loop tries again rather than spin on a listening socket that stays
+        readable (emulator.connection_limits, EMU-SEC-011)."""
+        try:
+            return super().get_request()
+        except OSError as error:
+            if error.errno in EXHAUSTION_ERRNOS:
+                self.stopping.wait(EMFILE_BACKOFF_SECONDS)
+            raise
 
     def process_request(self, request: Any, client_address: Any) -> None:
         """One thread per connection, up to ``max_connections``; beyond that a connection
@@ -112,6 +138,8 @@ class EmulatorRequestHandler(BaseHTTPRequestHandler):
     server: EmulatorHTTPServer
     _headers_buffer: list[bytes]  # created by send_response_only (stdlib internals)
     request_headers: Headers
+    # What an early answer is logged with (set per request by _receive_body).
+    _early: tuple[OperationInfo, FaultDecision | None]
     server_version = "AliyunOSS"
     sys_version = ""
     # Methods are all dispatched by handle_one_request; this silences the stdlib lookup.
@@ -126,6 +154,12 @@ class EmulatorRequestHandler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         log.debug("%s " + format, self.address_string(), *args)
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        # The request line holds signatures and tokens in presigned and RPC queries.
+        log.debug(
+            '%s "%s" %s %s', self.address_string(), redact_target(self.requestline), code, size
+        )
 
     # -- request line and errors --------------------------------------------------------
 
@@ -142,7 +176,7 @@ class EmulatorRequestHandler(BaseHTTPRequestHandler):
             if not self.parse_request():
                 return
             self._serve()
-        except (TimeoutError, ConnectionError, ClientGone):
+        except (TimeoutError, ConnectionError, ClientStoppedShort):
             self.close_connection = True
         except OSError:
             self.close_connection = True
@@ -209,9 +243,13 @@ class EmulatorRequestHandler(BaseHTTPRequestHandler):
         target = self.path
         via_proxy = target.startswith(self._ABSOLUTE_PREFIXES)
         if via_proxy:
-            parts = urlsplit(target)
-            host = parts.netloc
-            hostname = (parts.hostname or "").lower()
+            try:
+                parts = urlsplit(target)
+                host = parts.netloc
+                hostname = (parts.hostname or "").lower()
+            except ValueError:  # "http://[::1/x": an unbalanced or invalid IPv6 literal
+                self._simple_error(400, "InvalidURI", "Couldn't parse the specified URI.")
+                return None
             if not hostname.endswith(".aliyuncs.com"):
                 self._simple_error(
                     403,
@@ -265,44 +303,138 @@ class EmulatorRequestHandler(BaseHTTPRequestHandler):
             app.record(request, info, None, decision)
             self._abort()
             return
-        body = self._read_body()
-        if body is None:
+        received = self._receive_body(request, info, decision)
+        if received is None:
             return
-        response = app.handle(replace(request, body=body), decision=decision, decided=True)
-        self._write(response)
+        body, reservation = received
+        try:
+            response = app.handle(replace(request, body=body), decision=decision, decided=True)
+            self._write(response)
+        finally:
+            reservation.release()
 
     # -- body ---------------------------------------------------------------------------
 
-    def _too_large(self) -> None:
-        limit = self.server.app.state.config.max_body_bytes
-        body = entity_too_large_xml(limit, self.request_headers.get("Host") or "")
+    def _answer_early(self, request: Request, response: Response) -> None:
+        """Answer before the body was read (or after it broke the framing), then close.
+        Logged like every answered request (EMU-CTL-009), so a test sees the refusal."""
+        info, decision = self._early
+        if info.service != "control":
+            self.server.app.record(request, info, response, decision)
         self.close_connection = True
-        self._write(Response(status=400, headers=[("Content-Type", "application/xml")], body=body))
+        self._write(response)
 
-    def _read_body(self) -> Body | None:
-        """The request body, or None after answering an error (or losing the client)."""
-        limit = self.server.app.state.config.max_body_bytes
-        encoding = (self.request_headers.get("Transfer-Encoding") or "").strip().lower()
-        if encoding:
-            if encoding != "chunked":
-                self.send_error(501, "Unsupported Transfer-Encoding")
+    def _too_large(self, request: Request, limit: int) -> None:
+        body = entity_too_large_xml(limit, self.request_headers.get("Host") or "")
+        response = Response(status=400, headers=[("Content-Type", "application/xml")], body=body)
+        self._answer_early(request, response)
+
+    def _discard_body(self, announced: int | None) -> None:
+        """After answering before the body was read: read and drop what the client still
+        sends, up to ``LINGER_BYTES`` and with each read bounded by ``LINGER_SECONDS``,
+        into one small scratch buffer (nothing is kept). Closing with unread input would
+        reset the connection, and a client still sending its body would lose the answer
+        (a token that expired mid-upload must reach it as SecurityTokenExpired)."""
+        remaining = LINGER_BYTES if announced is None else min(announced, LINGER_BYTES)
+        if remaining <= 0:
+            return
+        scratch = memoryview(bytearray(_SCRATCH_BYTES))
+        try:
+            self.connection.settimeout(LINGER_SECONDS)
+            while remaining > 0:
+                count = self.rfile.readinto(scratch[: min(_SCRATCH_BYTES, remaining)])
+                if not count:
+                    break
+                remaining -= count
+        except OSError:
+            pass
+        finally:
+            scratch.release()
+
+    def _edge_error(self, request: Request, status: int, code: str, message: str) -> None:
+        """Answer before the app runs, in the addressed service's format, then close."""
+        self._answer_early(request, self.server.app.edge_error(request, status, code, message))
+
+    def _receive_body(
+        self, request: Request, info: OperationInfo, decision: FaultDecision | None
+    ) -> tuple[Body, Reservation] | None:
+        """The body and its reservation in the body budget, or None after answering an
+        error (or losing the client). Order (EMU-SEC-001, EMU-SEC-010):
+
+        1. the framing must be unambiguous (:func:`~emulator.framing.body_framing`);
+        2. RPC and control bodies are small documents: over ``SMALL_BODY_LIMIT`` is 413;
+        3. an OSS request with a body is admitted from its head first (target, bucket,
+           signature, scope): a refusal is answered without reading the body;
+        4. the announced length must fit the size limits (else ``EntityTooLarge``) and be
+           reserved in the body budget (else ``503 SlowDown``);
+        5. the body is read as it arrives (:mod:`emulator.body_memory`).
+        """
+        app = self.server.app
+        budget = self.server.body_budget
+        self._early = (info, decision)
+        try:
+            framing = body_framing(self.request_headers)
+        except FramingError as error:
+            self._edge_error(request, error.status, _framing_code(error), error.message)
+            return None
+        announced = framing.length
+        # No OSS operation at "/" takes a body: a body there is an RPC form (voduploadsdk's
+        # progress report names its Action only inside it).
+        small = info.service != "oss" or request.raw_path in ("", "/")
+        if small:
+            limit = SMALL_BODY_LIMIT
+            if announced is not None and announced > limit:
+                self._edge_error(request, 413, "BodyTooLarge", _SMALL_BODY_TOO_LARGE)
+                self._discard_body(announced)
                 return None
-            body = read_chunked_body(self.rfile, limit)
-            if body is None:
-                self._too_large()
-            return body
-        raw_length = self.request_headers.get("Content-Length")
-        if raw_length is None:
-            return b""
-        length = parse_content_length(raw_length)
-        if length is None:
-            self.send_error(400, "Invalid Content-Length")
+        else:
+            limit = min(app.state.config.max_body_bytes, budget.limit)
+            has_body = announced is None or announced > 0
+            if has_body and (decision is None or decision.error is None):
+                refusal = admit_oss(app.state, request)
+                if refusal is not None:
+                    self._answer_early(request, refusal)
+                    self._discard_body(announced)
+                    return None
+            if announced is not None and announced > limit:
+                self._too_large(request, limit)
+                self._discard_body(announced)
+                return None
+        reservation = Reservation(budget)
+        if announced is not None and not reservation.take(announced):
+            self._edge_error(request, 503, "SlowDown", _BUDGET_FULL)
+            self._discard_body(announced)
             return None
-        if length > limit:
-            self._too_large()
+        try:
+            if announced is not None:
+                kept = app.state.config.data_dir is None
+                return read_sized_body(self.rfile, announced, kept=kept), reservation
+            refused: list[int] = []
+
+            def take(size: int) -> bool:
+                if reservation.take(size):
+                    return True
+                refused.append(size)
+                return False
+
+            chunked = read_chunked_body(self.rfile, limit, take)
+        except FramingError as error:
+            reservation.release()
+            self._edge_error(request, error.status, _framing_code(error), error.message)
             return None
-        in_memory = self.server.app.state.config.data_dir is None
-        return read_sized_body(self.rfile, length, kept=in_memory)
+        except BaseException:
+            reservation.release()
+            raise
+        if chunked is None:
+            reservation.release()
+            if refused:
+                self._edge_error(request, 503, "SlowDown", _BUDGET_FULL)
+            elif not small:
+                self._too_large(request, limit)
+            else:
+                self._edge_error(request, 413, "BodyTooLarge", _SMALL_BODY_TOO_LARGE)
+            return None
+        return chunked, reservation
 
     # -- response ------------------------------------------------------------------------
 

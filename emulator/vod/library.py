@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from emulator.credentials import CredentialKind, Scope
+from emulator.numbers import parse_decimal, parse_signed_decimal
 from emulator.oss.auth import v1_signature
 from emulator.vod import events, lifecycle, search, validation
 from emulator.vod.exceptions import (
@@ -152,10 +153,9 @@ def video_changes(vod: VodBackend, fields: dict[str, str]) -> dict[str, Any]:
     if "ReferenceId" in fields:
         changes["reference_id"] = fields["ReferenceId"]
     if "CateId" in fields and str(fields["CateId"]).strip():
-        try:
-            cate_id = int(fields["CateId"])
-        except ValueError:
-            raise InvalidParameter("CateId", "It must be an integer.") from None
+        cate_id = parse_signed_decimal(str(fields["CateId"]).strip())
+        if cate_id is None:
+            raise InvalidParameter("CateId", "It must be an integer.")
         vod.categories.require(cate_id)
         changes["cate_id"] = cate_id
     return changes
@@ -214,7 +214,7 @@ def media_row(media: Media, storage_location: str) -> search.Row:
         "Title": media.title,
         "Description": media.description,
         "Tags": media.tags,
-        "CateId": int(media.cate_ids) if media.cate_ids.isdigit() else -1,
+        "CateId": -1 if parse_decimal(media.cate_ids) is None else parse_decimal(media.cate_ids),
         "Status": "Normal" if media.uploaded else "Uploading",
         "StorageLocation": storage_location,
         "AppId": media.app_id,

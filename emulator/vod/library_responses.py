@@ -9,6 +9,7 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
+from emulator.numbers import parse_decimal
 from emulator.rpc.call import RpcCall
 from emulator.vod import catalog, library, search, validation
 from emulator.vod.exceptions import InvalidParameter, InvalidVideoNotFound
@@ -106,7 +107,7 @@ def _media_document(media: Media, call: RpcCall) -> Document:
         "Title": media.title,
         "Description": media.description,
         "Tags": media.tags,
-        "CateId": int(media.cate_ids) if media.cate_ids.isdigit() else -1,
+        "CateId": -1 if parse_decimal(media.cate_ids) is None else parse_decimal(media.cate_ids),
         "CreationTime": format_vod_time(media.created_at),
         "ModificationTime": format_vod_time(media.created_at),
         "Status": "Normal" if media.uploaded else "Uploading",

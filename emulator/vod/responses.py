@@ -12,6 +12,7 @@ import base64
 import json
 from typing import Any
 
+from emulator.numbers import parse_decimal
 from emulator.rpc.call import RpcCall
 from emulator.vod import validation
 from emulator.vod.models import VodBackend
@@ -232,7 +233,7 @@ def _image_document(image: Media, call: RpcCall) -> Document:
         "Title": image.title,
         "Description": image.description,
         "CreationTime": format_vod_time(image.created_at),
-        "CateId": int(image.cate_ids) if image.cate_ids.isdigit() else -1,
+        "CateId": _cate_id(image.cate_ids),
         "CateName": "",
         "Tags": image.tags,
         "ImageType": image.subtype,
@@ -259,3 +260,10 @@ def report_upload_progress(vod: VodBackend, call: RpcCall) -> Document:
 def get_upload_progress(vod: VodBackend, call: RpcCall) -> Document:
     """The JS SDK's cloud checkpoint lookup: the emulator keeps none, so the list is empty."""
     return {"UploadProgress": {"UploadProgressList": []}}
+
+
+def _cate_id(raw: str) -> int:
+    """An image's first category id as a number, -1 when it has none (EMU-SEC-010:
+    ``str.isdigit`` would let ``"\u00b9"`` through to a failing ``int()``)."""
+    value = parse_decimal(raw)
+    return -1 if value is None else value

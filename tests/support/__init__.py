@@ -7,5 +7,6 @@
 (the ali-oss and Chromium runners), ``npm`` (the shared Node install), ``checksums``,
 ``uploader`` (files, sources and server-side checks for the uploader tests), ``callbacks``
 (a loopback receiver for VOD event callbacks), ``s3_differences`` (the OSS/S3 differences
-the moto oracle applies).
+the moto oracle applies), ``security`` (raw and hand-signed requests for the issue 9 tests)
+and ``fuzz`` (their request mix).
 """

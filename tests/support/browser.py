@@ -133,9 +133,11 @@ class RecordingApp(App):
         self._lock = threading.Lock()
         self._wire: list[WireRecord] = []
 
-    def handle(self, request: Request, *, decision: Any = None, decided: bool = False) -> Response:
-        response = super().handle(request, decision=decision, decided=decided)
-        if not request.raw_path.startswith("/_emulator/"):
+    def record(self, request: Request, info: Any, response: Response | None, decision: Any) -> None:
+        # record() sees every answered emulated request, including those the server
+        # refuses from the head before the app runs (an expired token on UploadPart).
+        super().record(request, info, response, decision)
+        if response is not None and not request.raw_path.startswith("/_emulator/"):
             headers: dict[str, str] = {}
             for name, value in request.headers:
                 headers.setdefault(name.lower(), value)
@@ -153,7 +155,6 @@ class RecordingApp(App):
             )
             with self._lock:
                 self._wire.append(record)
-        return response
 
     def wire(self, since: int = 0) -> list[WireRecord]:
         with self._lock:

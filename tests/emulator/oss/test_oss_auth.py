@@ -106,7 +106,13 @@ def pinned_ctx() -> Callable[..., AuthContext]:
     clock.freeze(PINNED)
 
     def make(**overrides: Any) -> AuthContext:
-        return AuthContext(credentials=store, now=overrides.get("now", clock.now()), max_skew=900)
+        # The worked examples of protocols.md §3.3-3.4 are scoped to cn-hangzhou.
+        return AuthContext(
+            credentials=store,
+            now=overrides.get("now", clock.now()),
+            max_skew=900,
+            regions=frozenset({"cn-hangzhou"}),
+        )
 
     return make
 

@@ -42,6 +42,8 @@ SUBRESOURCES = [
     "upload-id-marker",
     "max-uploads",
     "response-content-type",
+    "response-content-disposition",
+    "response-cache-control",
     "append",
     "position",
     "Action",
@@ -107,9 +109,15 @@ def path_strategy(upload_key: str) -> st.SearchStrategy[str]:
     )
 
 
+# Values that broke the emulator once (issue 9): other scripts' digits, a superscript,
+# 5,000 digits, header injection and characters beyond Latin-1 (EMU-SEC-004, EMU-SEC-010).
+HOSTILE_VALUES = ["\u0663", "\u00b9", "\uff11", "9" * 5000, "1_0", "a\r\nX-Injected: 1", "\u5e73"]
+
+
 def query_strategy(upload_id: str) -> st.SearchStrategy[str]:
     value = st.one_of(
         st.sampled_from(["", "1", "0", "10001", "2", "url", "-1", "abc", upload_id, "a/b"]),
+        st.sampled_from(HOSTILE_VALUES),
         st.text(alphabet=VALUE_ALPHABET, max_size=10),
     )
     pair = st.tuples(st.sampled_from(SUBRESOURCES), value)
@@ -119,7 +127,13 @@ def query_strategy(upload_id: str) -> st.SearchStrategy[str]:
 
 
 headers_strategy = st.lists(
-    st.tuples(st.sampled_from(HEADER_NAMES), st.text(alphabet=VALUE_ALPHABET, max_size=40)),
+    st.tuples(
+        st.sampled_from(HEADER_NAMES),
+        st.one_of(
+            st.text(alphabet=VALUE_ALPHABET, max_size=40),
+            st.sampled_from(["bytes=0-" + "9" * 5000, "bytes=\u00b9-2"]),
+        ),
+    ),
     max_size=4,
 )
 body_strategy = st.one_of(st.just(b""), st.binary(max_size=300), st.sampled_from(XML_BODIES))
@@ -155,7 +169,7 @@ def exchange(
     lines = [f"{method} {target} HTTP/1.1", f"Host: 127.0.0.1:{port}", "Connection: close"]
     lines += [f"{k}: {v.strip()}" for k, v in headers]
     lines.append(f"Content-Length: {len(body)}")
-    payload = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
+    payload = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1", "replace") + body
     with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
         sock.sendall(payload)
         chunks = []
@@ -168,8 +182,9 @@ def exchange(
 
 
 def test_fuzzed_requests_get_well_formed_answers() -> None:
-    """EMU-OSS-042 EMU-SRV-002: never a 500, a hang or a connection closed without an
-    answer; every error body is an OSS <Error> document or RPC JSON/XML with a Code."""
+    """EMU-OSS-042 EMU-SRV-002 EMU-SEC-014: never a 500, a hang or a connection closed
+    without an answer; every error body is an OSS <Error> document or RPC JSON/XML with a
+    Code; hostile numbers and override values included."""
     state = EmulatorState()
     state.oss.ensure_bucket("fuzz-bucket")
     upload = state.oss.initiate_upload(
@@ -201,6 +216,11 @@ def test_fuzzed_requests_get_well_formed_answers() -> None:
                 assert b"<Code>" in content or b'"Code"' in content, reply[:600]
             if status >= 400 and method == "HEAD" and b"x-oss-request-id" in head:
                 assert b"x-oss-err" in head.lower()
+            # No response-* override reaches the head with a line break (EMU-SEC-004).
+            assert b"\r\nx-injected" not in head.lower()
 
         check()
+        # The server is alive after the run (EMU-SEC-014).
+        health = exchange(server.port, "GET", "/fuzz-bucket/up.bin?uploads", [], b"")
+        assert health.startswith(b"HTTP/1.1 ")
     state.db.close()
