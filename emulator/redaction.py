@@ -3,7 +3,8 @@
 Signed requests carry their credentials in the query string: ``Signature``,
 ``SecurityToken`` and ``AccessKeyId`` (RPC), ``OSSAccessKeyId``, ``Signature`` and
 ``security-token`` (OSS V1 presigned URLs), ``x-oss-credential``, ``x-oss-signature`` and
-``x-oss-security-token`` (V4), ``AuthInfo`` (the upload SDKs' telemetry). The request log,
+``x-oss-security-token`` (V4), ``AuthInfo`` (the upload SDKs' telemetry), ``AuthKey`` (VOD
+SetMessageCallback's callback signing key). The request log,
 the state dump and the server's log lines show a request's query only after
 :func:`redact_query` has replaced each such value with ``REDACTED``; names and every other
 value stay as they arrived, so a test can still see what was asked.
@@ -16,7 +17,15 @@ from urllib.parse import unquote_plus
 REDACTED = "REDACTED"
 
 # A parameter is secret when its lower-cased name contains one of these.
-_SECRET_MARKERS = ("signature", "token", "secret", "accesskey", "credential", "authinfo")
+_SECRET_MARKERS = (
+    "signature",
+    "token",
+    "secret",
+    "accesskey",
+    "credential",
+    "authinfo",
+    "authkey",
+)
 # ...unless it is one of these public ones.
 _PUBLIC = frozenset(
     {

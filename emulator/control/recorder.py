@@ -16,39 +16,11 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import unquote_plus
 
 from emulator.http import OperationInfo, Request
+from emulator.redaction import redact_query
 
 DEFAULT_CAPACITY = 1000
-# Query parameters whose values are secrets or identify a credential; the log keeps the
-# name and replaces the value (AuthKey: VOD SetMessageCallback's callback signing key).
-SECRET_PARAMETERS = frozenset(
-    {
-        "signature",
-        "accesskeyid",
-        "ossaccesskeyid",
-        "securitytoken",
-        "security-token",
-        "x-oss-security-token",
-        "x-oss-signature",
-        "x-oss-credential",
-        "authkey",
-    }
-)
-REDACTED = "REDACTED"
-
-
-def redact_query(raw_query: str) -> str:
-    """``raw_query`` with the values of :data:`SECRET_PARAMETERS` replaced."""
-    if not raw_query:
-        return raw_query
-    pairs = []
-    for pair in raw_query.split("&"):
-        name, equals, _ = pair.partition("=")
-        secret = equals and unquote_plus(name).lower() in SECRET_PARAMETERS
-        pairs.append(f"{name}={REDACTED}" if secret else pair)
-    return "&".join(pairs)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
