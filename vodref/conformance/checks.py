@@ -20,6 +20,8 @@ from typing import Any
 
 from .model import SubjectRun
 
+_BASIC_EVENTS = frozenset({"started", "succeeded", "failed", "ended"})
+
 __all__ = ["Check", "Observation", "SourceInfo"]
 
 
@@ -84,6 +86,9 @@ class Check:
     predicate: Callable[[Observation], Verdict] = field(repr=False, compare=False)
     deviations: tuple[str, ...] = ()
     server: bool = False
+    # Reads callbacks beyond started/succeeded/failed/ended: skipped for a subject that
+    # does not declare Capability.CALLBACKS (a server-side SDK has none).
+    callbacks: bool = False
 
     def evaluate(self, observation: Observation) -> Verdict:
         try:
@@ -258,6 +263,7 @@ def trace_order(
         spec_ids=spec_ids,
         predicate=predicate,
         deviations=deviations,
+        callbacks=not set(names) <= _BASIC_EVENTS,
     )
 
 
@@ -273,6 +279,7 @@ def trace_count(
         spec_ids=spec_ids,
         predicate=predicate,
         deviations=deviations,
+        callbacks=name not in _BASIC_EVENTS,
     )
 
 
@@ -298,6 +305,7 @@ def progress_monotonic(file: str, *spec_ids: str, deviations: tuple[str, ...] = 
         spec_ids=spec_ids,
         predicate=predicate,
         deviations=deviations,
+        callbacks=True,
     )
 
 

@@ -29,7 +29,7 @@ from typing import Any
 import fastcrc
 
 from .checks import Check, Observation, SourceInfo
-from .model import FileSpec, Job, JobFile, Scenario, SubjectRun, TraceEvent
+from .model import Capability, FileSpec, Job, JobFile, Scenario, SubjectRun, TraceEvent
 from .redact import redact_requests
 from .subject import Subject
 from .targets import Target
@@ -113,11 +113,19 @@ def _write_sources(
 def _judge(
     checks: Iterable[Check],
     observation: Observation,
-    declared: Mapping[str, str],
+    subject: Subject,
     server_visible: bool,
 ) -> tuple[CheckResult, ...]:
     results = []
+    declared = subject.deviations
     for check in checks:
+        if check.callbacks and Capability.CALLBACKS not in subject.capabilities:
+            results.append(
+                CheckResult(
+                    check=check, status=Status.SKIP, reason="the subject reports no callbacks"
+                )
+            )
+            continue
         if check.server and not server_visible:
             results.append(
                 CheckResult(
@@ -236,7 +244,7 @@ def run_one(scenario: Scenario, subject: Subject, target: Target, workdir: Path)
         fault_hits=seen.get("fault_hits", ()),
         server_visible=target.control_plane,
     )
-    checks = _judge(scenario.checks, observation, subject.deviations, target.control_plane)
+    checks = _judge(scenario.checks, observation, subject, target.control_plane)
     return result(
         _overall(checks),
         "; ".join(f"{r.check.describe}: {r.reason}" for r in checks if r.status is Status.FAIL)
