@@ -8,13 +8,49 @@ socket emulator (``--emulator-url``), capturing its output; the one full run in
 from __future__ import annotations
 
 import io
+import os
+import shutil
+import subprocess
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
+from npm_support import install_node_modules
 
 from vodref.conformance.cli import main
+
+TESTS = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(TESTS / "emulator" / "browser"))  # browser_support: Chromium finder
+
+from browser_support import BrowserUnavailable, find_or_install_chromium  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def chromium_and_node(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str, Path]:
+    """Debian's Chromium and the pinned Node packages (ali-oss, playwright-core), as
+    tests/emulator/browser uses them; skipped when missing, failed when CI is set."""
+    try:
+        chromium = find_or_install_chromium()
+    except BrowserUnavailable as exc:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI is set and Chromium is unavailable: {exc}", pytrace=False)
+        pytest.skip(str(exc))
+    node, npm = shutil.which("node"), shutil.which("npm")
+    if node is None or npm is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI is set and Node.js/npm are not installed", pytrace=False)
+        pytest.skip("Node.js is not installed; the report check drives Chromium from it")
+    major = int(
+        subprocess.run([node, "--version"], capture_output=True, text=True, check=True)
+        .stdout.strip()
+        .lstrip("v")
+        .split(".")[0]
+    )
+    modules = install_node_modules(npm, major, lambda: tmp_path_factory.mktemp("node"))
+    return chromium, node, modules
 
 
 @dataclass(frozen=True)

@@ -8,45 +8,15 @@ import functools
 import http.server
 import json
 import os
-import shutil
 import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from npm_support import PROXY_VARIABLES
 
 from vodref.conformance.cli import EXIT_FAILED
-
-TESTS = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(TESTS / "emulator" / "browser"))  # browser_support: Chromium finder
-
-from browser_support import BrowserUnavailable, find_or_install_chromium  # noqa: E402
-from npm_support import PROXY_VARIABLES, install_node_modules  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def chromium_and_node(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str, Path]:
-    try:
-        chromium = find_or_install_chromium()
-    except BrowserUnavailable as exc:
-        if os.environ.get("CI"):
-            pytest.fail(f"CI is set and Chromium is unavailable: {exc}", pytrace=False)
-        pytest.skip(str(exc))
-    node, npm = shutil.which("node"), shutil.which("npm")
-    if node is None or npm is None:
-        if os.environ.get("CI"):
-            pytest.fail("CI is set and Node.js/npm are not installed", pytrace=False)
-        pytest.skip("Node.js is not installed; the report check drives Chromium from it")
-    major = int(
-        subprocess.run([node, "--version"], capture_output=True, text=True, check=True)
-        .stdout.strip()
-        .lstrip("v")
-        .split(".")[0]
-    )
-    modules = install_node_modules(npm, major, lambda: tmp_path_factory.mktemp("node"))
-    return chromium, node, modules
 
 
 @pytest.fixture

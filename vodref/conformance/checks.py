@@ -123,7 +123,11 @@ def final_states(
     )
 
 
-def objects_match_sources(*labels: str, spec_ids: tuple[str, ...] = ("UP-CRC-002",)) -> Check:
+def objects_match_sources(
+    *labels: str,
+    spec_ids: tuple[str, ...] = ("UP-CRC-002",),
+    deviations: tuple[str, ...] = (),
+) -> Check:
     """Each labelled file's video (or image) object has the source's size and CRC-64."""
 
     def predicate(o: Observation) -> Verdict:
@@ -151,6 +155,7 @@ def objects_match_sources(*labels: str, spec_ids: tuple[str, ...] = ("UP-CRC-002
         describe=f"objects equal the sources ({', '.join(labels)}): size and CRC-64",
         spec_ids=spec_ids,
         predicate=predicate,
+        deviations=deviations,
         server=True,
     )
 

@@ -47,10 +47,12 @@ TOKEN_EXPIRED = {
 _VIDEO = FileSpec(label="a", name="a.mp4", size=8 * PART + 1234)
 
 
-def _success(*labels: str) -> tuple[c.Check, ...]:
+def _success(*labels: str, deviations: tuple[str, ...] = ()) -> tuple[c.Check, ...]:
     return (
-        c.final_states(dict.fromkeys(labels, "Success"), "UP-STATE-001", "UP-CB-003"),
-        c.objects_match_sources(*labels),
+        c.final_states(
+            dict.fromkeys(labels, "Success"), "UP-STATE-001", "UP-CB-003", deviations=deviations
+        ),
+        c.objects_match_sources(*labels, deviations=deviations),
     )
 
 
@@ -94,11 +96,11 @@ def _transport_fault(
         files=(_VIDEO,),
         faults=(_fault(operation, effect, service="oss", **match),),
         checks=(
-            *_success("a"),
+            *_success("a", deviations=("UP-DEV-005",)),
             c.faults_fired(),
             c.trace_count("failed", "a", "UP-RETRY-001", exactly=0, deviations=("UP-DEV-005",)),
             c.video_count(1, "UP-RESUME-003"),
-            c.open_uploads(0, "UP-PART-006"),
+            c.open_uploads(0, "UP-PART-006", deviations=("UP-DEV-005",)),
         ),
     )
 
@@ -251,7 +253,7 @@ SCENARIOS: tuple[Scenario, ...] = (
                 "a", ["started", "canceled", "started", "succeeded"], "UP-CB-006", "UP-CB-001"
             ),
             c.operation_count("InitiateMultipartUpload", "UPL-API-008", at_least=1, at_most=1),
-            c.parts_resent_at_most(0, "UPL-API-008"),
+            c.parts_resent_at_most(0, "UPL-API-008", deviations=("UP-DEV-025",)),
             c.same_video_throughout("a", "UP-RESUME-003"),
             c.open_uploads(0, "UP-PART-006"),
         ),
@@ -337,7 +339,9 @@ SCENARIOS: tuple[Scenario, ...] = (
         needs=frozenset({Capability.CRASH_RESUME}),
         checks=(
             c.final_states({"a": "Success"}, "UP-STATE-001"),
-            c.objects_match_sources("a", spec_ids=("UPL-CKPT-002", "UP-CKPT-002")),
+            c.objects_match_sources(
+                "a", spec_ids=("UPL-CKPT-002", "UP-CKPT-002"), deviations=("UP-DEV-015",)
+            ),
             c.video_count(1, "UPL-CKPT-002", deviations=("UP-DEV-015",)),
         ),
     ),
