@@ -51,6 +51,7 @@ async function main() {
         checks: [...s.querySelectorAll('ul.checks li')].map(li => li.dataset.status),
         traceItems: s.querySelectorAll('ol.trace li').length,
         requestRows: Math.max(0, s.querySelectorAll('table.requests tr').length - 1),
+        server: Object.fromEntries([...s.querySelectorAll('table.server td')].map(td => [td.dataset.name, Number(td.textContent)])),
         operations: [...s.querySelectorAll('table.requests tr td:nth-child(4)')].map(td => td.textContent),
       })),
       comparison: (document.querySelector('pre.comparison') || {}).textContent || null,

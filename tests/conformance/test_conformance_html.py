@@ -80,6 +80,10 @@ def test_the_html_report_renders_in_chromium(run_cli, chromium_and_node, served)
     assert crash["traceItems"] > 10
     assert crash["requestRows"] > 5
     assert {"CreateUploadVideo", "ListParts", "CompleteMultipartUpload"} <= set(crash["operations"])
+    server = crash["server"]
+    assert (server["videos"], server["open uploads"], server["objects"]) == (1, 0, 1)
+    assert server["parts sent"] >= 9 and server["parts re-sent"] <= 3
+    assert server["bytes re-sent"] == server["parts re-sent"] * 102_400
     naive_multipart = sections[("naive", "multipart")]
     assert "fail" in naive_multipart["checks"]
     assert "PutObject" in naive_multipart["operations"]

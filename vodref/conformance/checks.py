@@ -64,6 +64,38 @@ class Observation:
         )
         return sum(n - 1 for n in counts.values())
 
+    def bytes_resent(self, part_size: int) -> int:
+        """The bytes of :meth:`parts_resent`: a full part each, the last part of an object
+        its remainder (the object's size from its video)."""
+        sizes = {v.get("object_key"): int(v.get("size") or 0) for v in self.videos}
+        requests = self.ok_requests("UploadPart")
+        last: dict[Any, int] = {}
+        for r in requests:
+            key, number = r.get("key"), int(r.get("part_number") or 0)
+            last[key] = max(last.get(key, 0), number)
+        counts = Counter((r.get("key"), int(r.get("part_number") or 0)) for r in requests)
+        total = 0
+        for (key, number), n in counts.items():
+            size = part_size
+            if number == last[key] and sizes.get(key):
+                size = sizes[key] - (number - 1) * part_size
+            total += (n - 1) * max(size, 0)
+        return total
+
+    def summary(self, part_size: int) -> dict[str, int]:
+        """What the server shows, in numbers, for reports."""
+        return {
+            "objects": len(self.objects),
+            "videos": len(self.videos),
+            "images": len(self.images),
+            "open uploads": len(self.uploads),
+            "requests": len(self.requests),
+            "parts sent": len(self.ok_requests("UploadPart")),
+            "parts re-sent": self.parts_resent(),
+            "bytes re-sent": self.bytes_resent(part_size),
+            "fault hits": len(self.fault_hits),
+        }
+
     def object_for(self, video_id: str | None) -> Mapping[str, Any] | None:
         for video in self.videos:
             if video.get("video_id") == video_id:

@@ -85,6 +85,10 @@ def _scenario(subject: str, r: ScenarioResult) -> str:
         for label, outcome in r.files.items()
     )
     trace = "".join(f"<li>{_e(event.short())}</li>" for event in r.trace)
+    server = "".join(
+        f'<tr><th>{_e(name)}</th><td data-name="{_e(name)}">{value}</td></tr>'
+        for name, value in r.server.items()
+    )
     faults = "".join(f"<li><code>{_e(f)}</code></li>" for f in r.scenario.faults)
     return (
         f'<section id="{_e(_anchor(subject, r.scenario.id))}" class="scenario" '
@@ -102,6 +106,7 @@ def _scenario(subject: str, r: ScenarioResult) -> str:
             if files
             else ""
         )
+        + (f'<h4>On the server</h4><table class="server">{server}</table>' if server else "")
         + f'<details><summary>Trace ({len(r.trace)} events)</summary><ol class="trace">'
         f"{trace}</ol></details>"
         + f"<details><summary>Request log ({len(r.requests)} requests)</summary>"

@@ -52,6 +52,7 @@ def junit_tree(results: Mapping[str, Sequence[ScenarioResult]]) -> ET.Element:
             elif result.status is Status.SKIP:
                 ET.SubElement(case, "skipped", message=reason)
             lines = [f"{r.status.value}: {r.check.describe}" for r in result.checks]
+            lines += [f"server: {name}: {value}" for name, value in result.server.items()]
             if result.status is Status.DEVIATION:
                 lines.append("expected deviation: " + ", ".join(result.deviations))
             ET.SubElement(case, "system-out").text = redact_text("\n".join(lines))

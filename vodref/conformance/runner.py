@@ -65,6 +65,7 @@ class ScenarioResult:
     files: Mapping[str, Any] = field(default_factory=dict)
     requests: tuple[Mapping[str, Any], ...] = ()
     reason: str | None = None
+    server: Mapping[str, int] = field(default_factory=dict)  # Observation.summary()
 
     @property
     def deviations(self) -> tuple[str, ...]:
@@ -253,6 +254,7 @@ def run_one(scenario: Scenario, subject: Subject, target: Target, workdir: Path)
         trace=run.trace,
         files={label: vars_of(outcome) for label, outcome in run.files.items()},
         requests=requests,
+        server=observation.summary(scenario.part_size) if target.control_plane else {},
     )
 
 

@@ -32,7 +32,7 @@ def _fault(
     return {"match": {"operation": operation, **match}, "effect": dict(effect), "times": times}
 
 
-def _window(part_number: int, seconds: float = 0.6) -> dict[str, Any]:
+def _window(part_number: int, seconds: float = 1.0) -> dict[str, Any]:
     """A slow part, so the subject's interrupt lands while parts are still to come."""
     return _fault("UploadPart", {"type": "delay", "seconds": seconds}, part_number=part_number)
 
