@@ -39,6 +39,11 @@ ROUTE_JS = r"""
   request.open('GET', '/job', false);  // synchronous on purpose: before the SDK loads
   request.send();
   window.__vodrefJob = JSON.parse(request.responseText);
+  if (window.__vodrefJob.wait) {  // no scenario yet (the request long-polled): ask again
+    setTimeout(() => location.reload(), 50);
+    return;
+  }
+  if (window.__vodrefJob.phase === 0) localStorage.clear();  // each scenario starts clean
   const target = window.__vodrefJob.vodEndpoint;
   if (!target) return;
   const pattern = /^https?:\/\/vod\.[a-z0-9-]+\.aliyuncs\.com\/?/i;
@@ -58,9 +63,12 @@ DRIVER_JS = r"""
 'use strict';
 (async function () {
   const job = window.__vodrefJob;
+  if (job.wait) return;
   let seq = job.phase * 1000000;
+  // Every post names its scenario: a late one from an earlier page is dropped.
   const post = (path, body) => fetch(path, {
-    method: 'POST', headers: {'Content-Type': 'application/json'}, body: JSON.stringify(body),
+    method: 'POST', headers: {'Content-Type': 'application/json'},
+    body: JSON.stringify(Object.assign({token: job.token}, body)),
   }).then(r => r.json());
   const byUid = new Map();
   const labelOf = info => {
@@ -190,6 +198,9 @@ DRIVER_JS = r"""
     }
     for (const label of deleted) outcome[label] = {state: 'Deleted', videoId: null};
     await post('/done', {files: outcome});
+    location.reload();  // and wait for the next scenario
   }, 100);
-})().catch(err => fetch('/fatal', {method: 'POST', body: String(err && err.stack || err)}));
+})().catch(err => fetch('/fatal', {method: 'POST', body: JSON.stringify({
+  token: window.__vodrefJob && window.__vodrefJob.token, error: String(err && err.stack || err),
+})}));
 """

@@ -6,9 +6,11 @@ SDK page of the VOD documentation links the zip); it is searched recursively for
 ``es6-promise.min.js``, which the SDK's documentation includes with script tags. Nothing
 of it is redistributed with vodref.
 
-Per scenario the suite serves, from 127.0.0.1 on a port of its own, a page with those
-scripts and the driver of :mod:`vodref.conformance.js_page`, and plays the AppServer for
-it (``POST /app``: CreateUploadVideo, RefreshUploadVideo, CreateUploadImage, AssumeRole
+The suite serves, from 127.0.0.1 on a port of its own, a page with those scripts and the
+driver of :mod:`vodref.conformance.js_page`; one headless Chromium per subject keeps it
+open, and the page fetches each scenario as a job (a long-polled ``GET /job``), clears
+localStorage, runs it and reloads itself for the next one. The suite plays the AppServer
+for it (``POST /app``: CreateUploadVideo, RefreshUploadVideo, CreateUploadImage, AssumeRole
 through :class:`~vodref.conformance.appserver.AppServer`). Chromium (``$VODREF_CHROMIUM``,
 else ``chromium`` on PATH or ``/usr/bin/chromium``) opens the page headless, with no proxy
 and, on the emulator, a resolver that refuses every name but loopback. The callbacks
@@ -81,9 +83,9 @@ def find_chromium() -> str:
 class _PageRun:
     """The page server of one scenario, and what the page reported."""
 
-    def __init__(self, job: Job, scripts: list[Path]) -> None:
+    def __init__(self, job: Job, token: str) -> None:
         self.job = job
-        self.scripts = {p.name: p for p in scripts}
+        self.token = token
         self.events: list[tuple[int, TraceEvent]] = []
         self.outcome: dict[str, Any] | None = None
         self.fatal: str | None = None
@@ -97,6 +99,7 @@ class _PageRun:
         job = self.job
         interrupt = job.interrupt
         return {
+            "token": self.token,
             "phase": self.phase,
             "mode": job.mode.value,
             "region": job.app.region,
@@ -166,7 +169,7 @@ def _is_sparse(path: Path, size: int) -> bool:
         return False
 
 
-def _handler(run: _PageRun) -> type[BaseHTTPRequestHandler]:
+def _handler(browser: _Browser) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
@@ -186,18 +189,20 @@ def _handler(run: _PageRun) -> type[BaseHTTPRequestHandler]:
 
         def do_GET(self) -> None:
             path = unquote(self.path.split("?", 1)[0])
+            run = browser.current
             if path == "/":
-                names = list(run.scripts)
+                names = list(browser.scripts)
                 self._send(200, page_html(names).encode(), "text/html; charset=utf-8")
             elif path == "/job":
-                self._json(run.job_json())
+                run = browser.next_run(timeout=2.0)
+                self._json({"wait": True} if run is None else run.job_json())
             elif path == "/route.js":
                 self._send(200, ROUTE_JS.encode(), "text/javascript")
             elif path == "/driver.js":
                 self._send(200, DRIVER_JS.encode(), "text/javascript")
-            elif path.startswith("/sdk/") and path[5:] in run.scripts:
-                self._send(200, run.scripts[path[5:]].read_bytes(), "text/javascript")
-            elif path.startswith("/file/"):
+            elif path.startswith("/sdk/") and path[5:] in browser.scripts:
+                self._send(200, browser.scripts[path[5:]].read_bytes(), "text/javascript")
+            elif path.startswith("/file/") and run is not None:
                 file = next((f for f in run.job.files if f.label == path[6:]), None)
                 if file is None:
                     self._json({"error": "no such file"}, 404)
@@ -208,16 +213,18 @@ def _handler(run: _PageRun) -> type[BaseHTTPRequestHandler]:
 
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
-            raw = self.rfile.read(length)
+            body = json.loads(self.rfile.read(length) or b"{}")
             path = self.path.split("?", 1)[0]
-            if path == "/fatal":
-                run.fatal = raw.decode("utf-8", "replace")[:2000]
-                run.done.set()
-                self._json({})
+            run = browser.current
+            if run is None or body.get("token") != run.token or run.done.is_set():
+                self._json({"stale": True})  # a late post of a finished scenario
                 return
-            body = json.loads(raw or b"{}")
             try:
-                if path == "/event":
+                if path == "/fatal":
+                    run.fatal = str(body.get("error"))[:2000]
+                    run.done.set()
+                    self._json({})
+                elif path == "/event":
                     with run.lock:
                         run.events.append(
                             (
@@ -251,6 +258,76 @@ def _handler(run: _PageRun) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
+class _Browser:
+    """One page server and one headless Chromium for all the scenarios of a subject: the
+    page long-polls ``GET /job`` and reloads itself after each scenario, so Chromium starts
+    once (about three seconds) instead of once per scenario."""
+
+    def __init__(self, scripts: list[Path], chromium: str, *, loopback_only: bool) -> None:
+        self.scripts = {p.name: p for p in scripts}
+        self.current: _PageRun | None = None
+        self._changed = threading.Condition()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
+        self._server.daemon_threads = True
+        threading.Thread(
+            target=self._server.serve_forever, name="vodref-conformance-page", daemon=True
+        ).start()
+        self._profile = tempfile.mkdtemp(prefix="vodref-conformance-chromium-")
+        args = [
+            chromium,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-proxy-server",
+            f"--user-data-dir={self._profile}",
+        ]
+        if loopback_only:  # the emulator: nothing may leave loopback
+            args.append(
+                "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1"
+            )
+        url = f"http://127.0.0.1:{self._server.server_address[1]}/"
+        self._process = subprocess.Popen(
+            [*args, url],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+
+    def alive(self) -> bool:
+        return self._process.poll() is None
+
+    def next_run(self, timeout: float) -> _PageRun | None:
+        with self._changed:
+            self._changed.wait_for(
+                lambda: self.current is not None and not self.current.done.is_set(), timeout
+            )
+            run = self.current
+            return run if run is not None and not run.done.is_set() else None
+
+    def run(self, page: _PageRun, timeout: float) -> None:
+        with self._changed:
+            self.current = page
+            self._changed.notify_all()
+        if not page.done.wait(timeout):
+            page.done.set()  # later posts of this page are stale
+            raise TimeoutError(f"the page did not finish within {timeout} s")
+
+    def close(self) -> None:
+        self._process.terminate()
+        try:
+            self._process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait(timeout=10)
+        self._server.shutdown()
+        self._server.server_close()
+        shutil.rmtree(self._profile, ignore_errors=True)
+
+
 class JsSubject:
     capabilities = frozenset(Capability)
     deviations: Mapping[str, str] = JS_DEVIATIONS
@@ -260,53 +337,27 @@ class JsSubject:
         self.chromium = chromium
         upload_sdk = scripts[-1].name
         self.name = "js:" + upload_sdk.removesuffix(".min.js")
+        self._browser: _Browser | None = None
+        self._browser_loopback = True
+        self._runs = 0
 
     @classmethod
     def from_directory(cls, directory: Path) -> JsSubject:
         return cls(find_sdk_scripts(directory), find_chromium())
 
     def run(self, job: Job) -> SubjectRun:
-        page = _PageRun(job, self.scripts)
-        server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(page))
-        server.daemon_threads = True
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        profile = tempfile.mkdtemp(prefix="vodref-conformance-chromium-")
-        args = [
-            self.chromium,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--no-proxy-server",
-            f"--user-data-dir={profile}",
-        ]
-        if job.http_proxy is not None:  # the emulator: nothing may leave loopback
-            args.append(
-                "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1"
-            )
-        url = f"http://127.0.0.1:{server.server_address[1]}/"
-        browser = subprocess.Popen(
-            [*args, url],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            if not page.done.wait(job.timeout):
-                raise TimeoutError(f"the page did not finish within {job.timeout} s")
-        finally:
-            browser.terminate()
-            try:
-                browser.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                browser.kill()
-                browser.wait(timeout=10)
-            server.shutdown()
-            server.server_close()
-            shutil.rmtree(profile, ignore_errors=True)
+        loopback_only = job.http_proxy is not None
+        if self._browser is not None and (
+            not self._browser.alive() or self._browser_loopback != loopback_only
+        ):
+            self._browser.close()
+            self._browser = None
+        if self._browser is None:
+            self._browser = _Browser(self.scripts, self.chromium, loopback_only=loopback_only)
+            self._browser_loopback = loopback_only
+        self._runs += 1
+        page = _PageRun(job, f"{job.scenario_id}-{self._runs}")
+        self._browser.run(page, job.timeout)
         if page.fatal is not None:
             raise RuntimeError(f"the page failed: {page.fatal}")
         trace = tuple(event for _, event in sorted(page.events, key=lambda item: item[0]))
@@ -322,4 +373,6 @@ class JsSubject:
         return SubjectRun(trace=trace, files=files)
 
     def close(self) -> None:
-        pass
+        if self._browser is not None:
+            self._browser.close()
+            self._browser = None
