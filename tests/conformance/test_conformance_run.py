@@ -14,6 +14,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from vodref.cli import main as vodref_main
 from vodref.conformance.cli import EXIT_FAILED, EXIT_OK, EXIT_SETUP, EXIT_USAGE
 from vodref.conformance.scenarios import SCENARIOS
 
@@ -197,3 +200,16 @@ def test_python_dash_m_runs_the_suite(tmp_path: Path) -> None:
     )
     assert proc.returncode == EXIT_OK, proc.stdout + proc.stderr
     assert "small-put" in proc.stdout and "1 scenarios: 1 pass" in proc.stdout
+
+
+def test_vodref_conformance_is_a_subcommand_of_the_vodref_command(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # CONF-CLI-001: ``vodref conformance`` hands its arguments to the suite.
+    assert vodref_main(["conformance", "--list"]) == EXIT_OK
+    listed = capsys.readouterr().out.split()
+    assert all(scenario.id in listed for scenario in SCENARIOS)
+    assert vodref_main(["conformance", "--scenario", "nope"]) == EXIT_USAGE
+    assert "unknown scenario 'nope'" in capsys.readouterr().err
+    assert vodref_main(["conformance", "--bogus"]) == EXIT_USAGE
+    assert "usage: vodref conformance" in capsys.readouterr().err
