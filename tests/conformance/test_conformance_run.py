@@ -10,10 +10,12 @@ CONF-SCN-003 (vodref passes everything), CONF-SCN-004 (checks can fail), CONF-SU
 from __future__ import annotations
 
 import re
+import signal
 import subprocess
 import sys
 from pathlib import Path
 
+import psutil
 import pytest
 
 from vodref.cli import main as vodref_main
@@ -213,3 +215,30 @@ def test_vodref_conformance_is_a_subcommand_of_the_vodref_command(
     assert "unknown scenario 'nope'" in capsys.readouterr().err
     assert vodref_main(["conformance", "--bogus"]) == EXIT_USAGE
     assert "usage: vodref conformance" in capsys.readouterr().err
+
+
+def test_ctrl_c_stops_the_run_and_its_emulator(tmp_path: Path) -> None:
+    # CONF-CLI-002: 130 on Ctrl-C, and the emulator the run started does not outlive it.
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "vodref.conformance", "--scenario", "stop-start"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+    )
+    try:
+        assert proc.stdout is not None
+        header = proc.stdout.readline()  # printed once the emulator answers
+        assert header.startswith("vodref conformance: subject vodref"), header
+        children = psutil.Process(proc.pid).children(recursive=True)
+        assert any("emulator" in " ".join(child.cmdline()) for child in children)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 130, err
+    assert "vodref conformance: interrupted" in err and "Traceback" not in err
+    _, alive = psutil.wait_procs(children, timeout=15)
+    assert alive == []

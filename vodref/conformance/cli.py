@@ -9,6 +9,7 @@ Exit codes (for CI):
 3     the subject or the target could not be set up (import error, no emulator,
       no Chromium, missing credentials)
 4     the run passed but the cloud cleanup left resources behind (--target aliyun)
+130   interrupted (Ctrl-C); the emulator and browsers it started are stopped
 ====  ==========================================================================
 """
 
@@ -27,13 +28,22 @@ from .scenarios import SCENARIOS, by_id
 from .subject import Subject, SubjectLoadError, load_subject
 from .targets import EmulatorTarget, Target, TargetError
 
-__all__ = ["EXIT_CLEANUP", "EXIT_FAILED", "EXIT_OK", "EXIT_SETUP", "EXIT_USAGE", "main"]
+__all__ = [
+    "EXIT_CLEANUP",
+    "EXIT_FAILED",
+    "EXIT_INTERRUPTED",
+    "EXIT_OK",
+    "EXIT_SETUP",
+    "EXIT_USAGE",
+    "main",
+]
 
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_SETUP = 3
 EXIT_CLEANUP = 4
+EXIT_INTERRUPTED = 130
 
 
 def build_parser(prog: str = "vodref conformance") -> argparse.ArgumentParser:
@@ -41,7 +51,7 @@ def build_parser(prog: str = "vodref conformance") -> argparse.ArgumentParser:
         prog=prog,
         description="Run the VOD upload conformance scenarios on an uploader.",
         epilog="Exit codes: 0 passed (or documented deviations / skipped), 1 failed, "
-        "2 usage, 3 setup error, 4 cloud cleanup incomplete.",
+        "2 usage, 3 setup error, 4 cloud cleanup incomplete, 130 interrupted.",
     )
     parser.add_argument(
         "--uploader",
@@ -147,6 +157,9 @@ def main(
         return target
     try:
         return _run(args, scenarios, subjects, target, out=out, err=err)
+    except KeyboardInterrupt:
+        err.write("\nvodref conformance: interrupted\n")
+        return EXIT_INTERRUPTED
     finally:
         for subject in subjects:
             subject.close()
