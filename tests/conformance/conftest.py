@@ -11,21 +11,16 @@ import io
 import os
 import shutil
 import subprocess
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from npm_support import install_node_modules
+from support.browser import BrowserUnavailable, find_or_install_chromium
+from support.npm import install_node_modules
 
 from vodref.conformance.cli import main
-
-TESTS = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(TESTS / "emulator" / "browser"))  # browser_support: Chromium finder
-
-from browser_support import BrowserUnavailable, find_or_install_chromium  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -49,7 +44,10 @@ def chromium_and_node(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, st
         .lstrip("v")
         .split(".")[0]
     )
-    modules = install_node_modules(npm, major, lambda: tmp_path_factory.mktemp("node"))
+    try:
+        modules = install_node_modules(npm, major, lambda: tmp_path_factory.mktemp("node"))
+    except RuntimeError as exc:
+        pytest.fail(str(exc), pytrace=False)
     return chromium, node, modules
 
 

@@ -26,7 +26,7 @@ CLOUD_VARIABLES = (
 def test_the_cloud_target_needs_confirmation_then_credentials(
     run_cli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # CONF-CLD-001: refused before anything is built, let alone sent.
+    """CONF-CLD-001: refused before anything is built, let alone sent."""
     monkeypatch.setenv("ALIBABA_CLOUD_ACCESS_KEY_ID", "LTAI5tNotARealKeyAtAll")
     monkeypatch.setenv("ALIBABA_CLOUD_ACCESS_KEY_SECRET", "not-a-real-secret")
     refused = run_cli("--target", "aliyun", "--scenario", "small-put")
@@ -51,7 +51,7 @@ def test_the_cloud_target_needs_confirmation_then_credentials(
 
 
 def test_run_ids_are_checked_and_credentials_stay_out_of_reprs() -> None:
-    # CONF-CLD-002
+    """CONF-CLD-002"""
     target = AliyunTarget.from_environment(
         run_id="vodref-conf-test1",
         environ={"ALIBABA_CLOUD_ACCESS_KEY_ID": "LTAI5tX", "ALIBABA_CLOUD_ACCESS_KEY_SECRET": "s3"},
@@ -70,7 +70,7 @@ def test_run_ids_are_checked_and_credentials_stay_out_of_reprs() -> None:
 def test_on_the_cloud_target_faults_are_skipped_titles_prefixed_and_videos_deleted(
     vod_emulator: Any,
 ) -> None:
-    # CONF-CLD-002, CONF-CLD-003, CONF-CLD-004, with the emulator standing in for the cloud.
+    """CONF-CLD-002, CONF-CLD-003, CONF-CLD-004, with the emulator standing in for the cloud."""
     target = AliyunTarget(
         access_key_id=vod_emulator.access_key_id,
         access_key_secret=vod_emulator.access_key_secret,

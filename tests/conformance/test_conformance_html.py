@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from npm_support import PROXY_VARIABLES
+from support.npm import PROXY_VARIABLES
 
 from vodref.conformance.cli import EXIT_FAILED
 
@@ -33,6 +33,7 @@ def served(tmp_path: Path) -> Iterator[tuple[Path, str]]:
 
 
 def test_the_html_report_renders_in_chromium(run_cli, chromium_and_node, served) -> None:
+    """CONF-REP-003 (the report in Chromium's DOM) and CONF-REP-004 (no secret in it)."""
     chromium, node, modules = chromium_and_node
     directory, base = served
     result = run_cli(

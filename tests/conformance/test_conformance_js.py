@@ -43,7 +43,7 @@ def sdk_dir(tmp_path: Path, chromium_and_node: tuple[str, str, Path]) -> Path:
 
 
 def test_a_directory_without_the_sdk_is_a_setup_error(run_cli, tmp_path: Path) -> None:
-    # CONF-JS-001
+    """CONF-JS-001"""
     (tmp_path / "deep" / "er").mkdir(parents=True)
     (tmp_path / "deep" / "er" / "es6-promise.min.js").write_text("/* */")
     result = run_cli("--uploader", f"js:{tmp_path}", "--scenario", "small-put")
@@ -54,12 +54,13 @@ def test_a_directory_without_the_sdk_is_a_setup_error(run_cli, tmp_path: Path) -
 
 
 def test_the_js_subject_declares_every_documented_deviation() -> None:
+    """CONF-JS-002: the JS subject declares every UP-DEV id of specs/deviations.md."""
     documented = set(re.findall(r"UP-DEV-\d{3}", (REPO / "specs" / "deviations.md").read_text()))
     assert set(JS_DEVIATIONS) == documented
 
 
 def test_the_js_sdk_runs_in_chromium_through_the_suite(sdk_dir: Path, vod_emulator: Any) -> None:
-    # CONF-JS-001 (recursive search), CONF-JS-002 (page, AppServer, VOD routing, callbacks)
+    """CONF-JS-001 (recursive search), CONF-JS-002 (page, AppServer, VOD routing, callbacks)"""
     subject = JsSubject.from_directory(sdk_dir)
     assert subject.name == "js:aliyun-upload-sdk-0.0.1-vodref-test"
     target = EmulatorTarget(vod_emulator.url)

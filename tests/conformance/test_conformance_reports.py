@@ -15,7 +15,7 @@ ROOT_SECRET = "vodref-emulator-root-secret-do-not-use-in-prod"
 
 
 def test_junit_xml_has_a_testcase_per_scenario_with_its_spec_ids(run_cli, tmp_path: Path) -> None:
-    # CONF-REP-002
+    """CONF-REP-002"""
     junit = tmp_path / "out" / "junit.xml"
     result = run_cli(
         "--uploader",
@@ -48,7 +48,7 @@ def test_junit_xml_has_a_testcase_per_scenario_with_its_spec_ids(run_cli, tmp_pa
 
 
 def test_redaction_removes_keys_tokens_and_signatures() -> None:
-    # CONF-REP-004
+    """CONF-REP-004"""
     query = (
         "uploadId=ABC&partNumber=2&OSSAccessKeyId=STS.NUabcdef123456&Signature=xyz%3D"
         "&security-token=CAIS123&x-oss-credential=LTAI5tEmulatorRootKey%2F20260101"
@@ -65,7 +65,7 @@ def test_redaction_removes_keys_tokens_and_signatures() -> None:
 
 
 def test_compare_shows_trace_differences_with_spec_and_deviation_ids(run_cli) -> None:
-    # CONF-CMP-001
+    """CONF-CMP-001"""
     same = run_cli("--compare", "vodref", "vodref", "--scenario", "small-put")
     assert same.status == EXIT_OK
     assert "no differences between vodref and vodref'" in same.out

@@ -45,7 +45,7 @@ def _rows(out: str) -> dict[str, str]:
 
 
 def test_every_scenario_cites_spec_ids_that_exist_and_states_its_checks() -> None:
-    # CONF-SCN-001
+    """CONF-SCN-001"""
     known = _spec_ids()
     assert len({s.id for s in SCENARIOS}) == len(SCENARIOS)
     for scenario in SCENARIOS:
@@ -59,7 +59,7 @@ def test_every_scenario_cites_spec_ids_that_exist_and_states_its_checks() -> Non
 
 
 def test_the_library_covers_the_promised_situations() -> None:
-    # CONF-SCN-002: the list of the issue, by scenario id.
+    """CONF-SCN-002: the list of the issue, by scenario id."""
     ids = {s.id for s in SCENARIOS}
     assert {
         "small-put",
@@ -90,7 +90,7 @@ def test_the_library_covers_the_promised_situations() -> None:
 
 
 def test_the_whole_library_passes_for_vodref_with_its_own_emulator(run_cli) -> None:
-    # CONF-SCN-003, CONF-CLI-001, CONF-CLI-004: the default run starts one emulator.
+    """CONF-SCN-003, CONF-CLI-001, CONF-CLI-004: the default run starts one emulator."""
     result = run_cli(own_emulator=True)
     rows = _rows(result.out)
     assert set(rows) == {s.id for s in SCENARIOS}, result.out
@@ -100,7 +100,7 @@ def test_the_whole_library_passes_for_vodref_with_its_own_emulator(run_cli) -> N
 
 
 def test_a_simple_uploader_fails_the_promises_it_breaks(run_cli) -> None:
-    # CONF-SCN-004, CONF-SUB-001, CONF-SUB-003
+    """CONF-SCN-004, CONF-SUB-001, CONF-SUB-003; CONF-REP-001 (the table and its reasons)."""
     result = run_cli(
         "--uploader",
         "python:conformance_subjects:naive",
@@ -123,7 +123,7 @@ def test_a_simple_uploader_fails_the_promises_it_breaks(run_cli) -> None:
 
 
 def test_a_subject_that_raises_is_reported_and_the_run_goes_on(run_cli) -> None:
-    # CONF-SUB-002
+    """CONF-SUB-002"""
     result = run_cli(
         "--uploader",
         "python:conformance_subjects:raising",
@@ -139,7 +139,7 @@ def test_a_subject_that_raises_is_reported_and_the_run_goes_on(run_cli) -> None:
 
 
 def test_declared_deviations_are_expected_and_undeclared_ones_fail(run_cli) -> None:
-    # CONF-SUB-004: dropping onUploadEnd breaks checks that cite UP-DEV-002.
+    """CONF-SUB-004: dropping onUploadEnd breaks checks that cite UP-DEV-002."""
     declared = run_cli(
         "--uploader", "python:conformance_subjects:endless", "--scenario", "several-files"
     )
@@ -157,7 +157,7 @@ def test_declared_deviations_are_expected_and_undeclared_ones_fail(run_cli) -> N
 
 
 def test_usage_and_setup_errors_have_their_exit_codes(run_cli) -> None:
-    # CONF-CLI-002, CONF-CLI-003, CONF-SUB-001
+    """CONF-CLI-002, CONF-CLI-003, CONF-SUB-001"""
     listing = run_cli("--list")
     assert listing.status == EXIT_OK
     assert [line.split()[0] for line in listing.out.splitlines()] == [s.id for s in SCENARIOS]
@@ -178,7 +178,7 @@ def test_usage_and_setup_errors_have_their_exit_codes(run_cli) -> None:
 
 
 def test_the_library_does_not_import_the_emulator() -> None:
-    # CONF-CLI-004: only a run (inside functions) loads it.
+    """CONF-CLI-004: only a run (inside functions) loads it."""
     code = (
         "import sys, vodref.conformance, vodref.conformance.cli, vodref.conformance.runner,"
         " vodref.conformance.scenarios, vodref.conformance.vodref_subject;"
@@ -191,7 +191,7 @@ def test_the_library_does_not_import_the_emulator() -> None:
 
 
 def test_python_dash_m_runs_the_suite(tmp_path: Path) -> None:
-    # CONF-CLI-001: the module entry point, end to end in a child process.
+    """CONF-CLI-001: the module entry point, end to end in a child process."""
     proc = subprocess.run(
         [sys.executable, "-m", "vodref.conformance", "--scenario", "small-put"],
         capture_output=True,
@@ -207,7 +207,7 @@ def test_python_dash_m_runs_the_suite(tmp_path: Path) -> None:
 def test_vodref_conformance_is_a_subcommand_of_the_vodref_command(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    # CONF-CLI-001: ``vodref conformance`` hands its arguments to the suite.
+    """CONF-CLI-001: ``vodref conformance`` hands its arguments to the suite."""
     assert vodref_main(["conformance", "--list"]) == EXIT_OK
     listed = capsys.readouterr().out.split()
     assert all(scenario.id in listed for scenario in SCENARIOS)
@@ -218,7 +218,7 @@ def test_vodref_conformance_is_a_subcommand_of_the_vodref_command(
 
 
 def test_ctrl_c_stops_the_run_and_its_emulator(tmp_path: Path) -> None:
-    # CONF-CLI-002: 130 on Ctrl-C, and the emulator the run started does not outlive it.
+    """CONF-CLI-002: 130 on Ctrl-C, and the emulator the run started does not outlive it."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "vodref.conformance", "--scenario", "stop-start"],
         stdout=subprocess.PIPE,

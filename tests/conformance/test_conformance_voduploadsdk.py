@@ -27,6 +27,7 @@ def collect_sdk_sockets() -> Iterator[None]:
 
 
 def test_voduploadsdk_through_the_suite(run_cli) -> None:
+    """CONF-SUB-005: the example adapter, unmodified SDK, failures reported not crashed on."""
     proxies_before = {k: os.environ.get(k) for k in ("HTTP_PROXY", "http_proxy")}
     result = run_cli(
         "--uploader",
