@@ -6,7 +6,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from vodref.conformance.cli import EXIT_FAILED, EXIT_OK
+from vodref.conformance.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from vodref.conformance.redact import REDACTED, redact_query, redact_requests, redact_text
 from vodref.conformance.scenarios import by_id
 
@@ -84,3 +84,30 @@ def test_compare_shows_trace_differences_with_spec_and_deviation_ids(run_cli) ->
     assert "specs/deviations.md: UP-DEV-002" in different.out
     assert "-ended" in different.out
     assert "spec ids: UPL-API-012 UP-STATE-006 UP-CB-007" in different.out
+
+
+def test_a_saved_run_is_compared_with_this_one(run_cli, tmp_path: Path) -> None:
+    """CONF-CMP-002: --save-json then --compare-json (as a cloud run against an emulator
+    run would be); a file that is not a results file is a usage error."""
+    saved = tmp_path / "vodref.json"
+    first = run_cli("--scenario", "small-put", "--scenario", "multipart", "--save-json", str(saved))
+    assert first.status == EXIT_OK
+    same = run_cli("--scenario", "small-put", "--compare-json", str(saved))
+    assert same.status == EXIT_OK
+    assert "no differences between vodref@emulator (saved) and vodref@emulator" in same.out
+    other = run_cli(
+        "--uploader",
+        "python:conformance_subjects:naive",
+        "--scenario",
+        "multipart",
+        "--compare-json",
+        str(saved),
+    )
+    assert other.status == EXIT_FAILED
+    assert "multipart: pass vs fail" in other.out
+    assert "check differs: successful UploadPart requests: 11..11" in other.out
+    assert ROOT_KEY_ID not in saved.read_text()
+    bogus = tmp_path / "bogus.json"
+    bogus.write_text('{"format": "something else"}')
+    refused = run_cli("--scenario", "small-put", "--compare-json", str(bogus))
+    assert refused.status == EXIT_USAGE and "not a vodref-conformance-results/1 file" in refused.err

@@ -77,6 +77,18 @@ def build_parser(prog: str = "vodref conformance") -> argparse.ArgumentParser:
         help="run every scenario on two subjects and show trace differences",
     )
     parser.add_argument(
+        "--save-json",
+        type=Path,
+        metavar="PATH",
+        help="write the results as JSON (for --compare-json later)",
+    )
+    parser.add_argument(
+        "--compare-json",
+        type=Path,
+        metavar="PATH",
+        help="compare this run with saved results (e.g. of a run on aliyun)",
+    )
+    parser.add_argument(
         "--emulator-url", metavar="URL", help="use this running emulator instead of starting one"
     )
     parser.add_argument("--run-id", help="prefix of every title and key (aliyun; default random)")
@@ -135,6 +147,16 @@ def main(
         return EXIT_USAGE if exit_.code not in (0, None) else EXIT_OK
     if args.list:
         return _list(out)
+    saved = None
+    if args.compare_json is not None:
+        from .results_json import ResultsFileError, load_results  # noqa: PLC0415
+
+        try:
+            saved = load_results(args.compare_json)
+        except ResultsFileError as error:
+            err.write(f"vodref conformance: {error}\n")
+            return EXIT_USAGE
+    args.saved_results = saved
     try:
         scenarios = by_id(args.scenario)
     except KeyError as error:
@@ -210,6 +232,21 @@ def _run(
             compare(all_results[name_a], all_results[name_b]), name_a, name_b
         )
         out.write(comparison)
+    if args.saved_results is not None:
+        from .compare import compare, format_comparison  # noqa: PLC0415
+
+        saved_target, saved_subject, saved = args.saved_results
+        first = next(iter(all_results))
+        label = f"{saved_subject}@{saved_target} (saved)"
+        text = format_comparison(
+            compare(saved, all_results[first]), label, f"{first}@{target.name}"
+        )
+        comparison = text if comparison is None else comparison + text
+        out.write(text)
+    if args.save_json:
+        from .results_json import save_results  # noqa: PLC0415
+
+        save_results(args.save_json, all_results, target=target.name)
     if args.junit_xml:
         from .report_junit import write_junit  # noqa: PLC0415
 
