@@ -396,6 +396,34 @@ SCENARIOS: tuple[Scenario, ...] = (
         ),
     ),
     Scenario(
+        id="sts-expired-on-vod-call",
+        title="STS mode: CreateUploadVideo says the STS token expired; a new token continues",
+        spec_ids=("UP-TOKEN-001", "UP-TOKEN-005", "UPL-API-006"),
+        files=(_VIDEO,),
+        mode=Mode.STS,
+        faults=(
+            _fault(
+                "CreateUploadVideo",
+                {
+                    "type": "error",
+                    "status": 403,
+                    "code": "InvalidSecurityToken.Expired",
+                    "message": "Specified SecurityToken is expired.",
+                },
+                service="vod",
+            ),
+        ),
+        needs=frozenset({Capability.STS, Capability.TOKEN_EXPIRY}),
+        checks=(
+            *_success("a"),
+            c.faults_fired(),
+            c.trace_count("token-expired", "a", "UP-CB-005", "UP-TOKEN-005", exactly=1),
+            c.operation_count("AssumeRole", "UP-TOKEN-005", at_least=2),
+            c.operation_count("CreateUploadVideo", "UP-TOKEN-005", at_least=1, at_most=1),
+            c.video_count(1, "UP-TOKEN-005"),
+        ),
+    ),
+    Scenario(
         id="boundary-100k-minus-1",
         title="102,399 bytes: still one PutObject",
         spec_ids=("UP-PART-001",),
