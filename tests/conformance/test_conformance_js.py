@@ -12,6 +12,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 
 from vodref.conformance.cli import EXIT_SETUP
@@ -22,6 +23,13 @@ from vodref.conformance.targets import EmulatorTarget
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
+
+
+def _cmdline(process: psutil.Process) -> str:
+    try:
+        return " ".join(process.cmdline())
+    except psutil.Error:  # a helper process that already ended
+        return ""
 
 
 @pytest.fixture
@@ -82,8 +90,17 @@ def test_the_js_sdk_runs_in_chromium_through_the_suite(sdk_dir: Path, vod_emulat
                 target,
             )
         }
+        browsers = [
+            child
+            for child in psutil.Process().children(recursive=True)
+            if "vodref-conformance-chromium" in _cmdline(child)
+        ]
+        assert browsers, "the subject runs a Chromium of its own"
     finally:
         target.close()
+        subject.close()  # stops its Chromium
+    _, alive = psutil.wait_procs(browsers, timeout=15)
+    assert alive == [], "closing the subject ends every Chromium process it started"
     status = {k: (r.status, r.reason) for k, r in results.items()}
     assert results["small-put"].status is Status.PASS, status
     assert results["several-files"].status is Status.PASS, status

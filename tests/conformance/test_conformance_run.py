@@ -231,7 +231,7 @@ def test_ctrl_c_stops_the_run_and_its_emulator(tmp_path: Path) -> None:
         header = proc.stdout.readline()  # printed once the emulator answers
         assert header.startswith("vodref conformance: subject vodref"), header
         children = psutil.Process(proc.pid).children(recursive=True)
-        assert any("emulator" in " ".join(child.cmdline()) for child in children)
+        assert any("emulator" in " ".join(child.cmdline()) for child in children), children
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=60)
     finally:

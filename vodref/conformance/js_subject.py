@@ -23,9 +23,11 @@ behaves as documented there, the scenario is an expected deviation, not a failur
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import threading
@@ -290,11 +292,13 @@ class _Browser:
                 "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1"
             )
         url = f"http://127.0.0.1:{self._server.server_address[1]}/"
+        # Its own process group: close() ends the browser and every helper process it forked.
         self._process = subprocess.Popen(
             [*args, url],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            start_new_session=True,
         )
 
     def alive(self) -> bool:
@@ -317,12 +321,17 @@ class _Browser:
             raise TimeoutError(f"the page did not finish within {timeout} s")
 
     def close(self) -> None:
-        self._process.terminate()
+        group = self._process.pid  # start_new_session: the group id is the browser's pid
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(group, signal.SIGTERM)
         try:
             self._process.wait(timeout=10)
         except subprocess.TimeoutExpired:
-            self._process.kill()
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(group, signal.SIGKILL)
             self._process.wait(timeout=10)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(group, signal.SIGKILL)  # helpers that outlived the browser
         self._server.shutdown()
         self._server.server_close()
         shutil.rmtree(self._profile, ignore_errors=True)
