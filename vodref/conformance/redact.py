@@ -1,5 +1,9 @@
 """Nothing secret leaves the suite: AccessKeyIds, secrets, security tokens and signatures
-are replaced in every request record, trace and report."""
+are replaced in every request record, trace and report.
+
+Built on :func:`vodref.redact.redact` (the one masking of both command lines), plus what a
+report needs on top: bare key ids (``LTAI...``, ``STS....``) outside any ``name=value``,
+and request-log queries taken apart parameter by parameter."""
 
 from __future__ import annotations
 
@@ -8,9 +12,11 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
+from vodref.redact import MASK, redact
+
 __all__ = ["REDACTED", "redact_query", "redact_requests", "redact_text"]
 
-REDACTED = "REDACTED"
+REDACTED = MASK
 _SECRET_NAME = re.compile(
     r"(access-?key-?(id|secret)|accesskeyid|security-?token|signature|credential|"
     r"upload-?auth|secret|token|password)",
@@ -28,7 +34,7 @@ def redact_query(query: str) -> str:
 
 
 def redact_text(text: str) -> str:
-    return _SECRET_VALUE.sub(REDACTED, text)
+    return _SECRET_VALUE.sub(REDACTED, redact(text))
 
 
 def redact_requests(records: Iterable[Mapping[str, Any]]) -> tuple[dict[str, Any], ...]:
