@@ -16,6 +16,8 @@ Commands:
   sample, so the demo's footprint stays one sample and one upload.
 - ``vodref checkpoints list|clean``: the resume records kept for unfinished uploads.
 - ``vodref emulator ...``: the emulator on its own (same options as ``vodref-emulator``).
+- ``vodref conformance ...``: the conformance suite (:mod:`vodref.conformance`; everything
+  after ``conformance`` goes to its parser, and its exit codes are its own).
 
 Credentials come from ``--access-key-id``/``--access-key-secret``/``--security-token`` or,
 better (not visible in ``ps``), from ``ALIBABA_CLOUD_ACCESS_KEY_ID``,
@@ -401,6 +403,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             err.write(f"vodref: the emulator is not available ({error})\n")
             return EXIT_USAGE
         return int(emulator_main(arguments[1:]) or 0)
+    if arguments[:1] == ["conformance"]:
+        from vodref.conformance.cli import main as conformance_main  # noqa: PLC0415
+
+        return conformance_main(arguments[1:], prog="vodref conformance")
     try:
         args = parse_arguments(build_parser(), arguments)
         resolve_environment(args)

@@ -395,6 +395,8 @@ def build_parser() -> CliParser:
     # Listed for the help text only: main() hands everything after "emulator" to the
     # emulator's own parser, so "vodref emulator --help" shows the emulator's options.
     commands.add_parser("emulator", help="run the emulator (same options as vodref-emulator)")
+    # Also for the help text only: "conformance" hands the rest to vodref.conformance.
+    commands.add_parser("conformance", help="run the upload conformance scenarios on an uploader")
     return parser
 
 
