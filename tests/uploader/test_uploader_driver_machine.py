@@ -349,11 +349,7 @@ class DriverMachine(RuleBasedStateMachine):
             views = {v.file_id: v for v in self.vod.list_files()}
         lossy = full or self.store_was_full
         self.store_was_full = False
-        for request in in_flight:
-            if isinstance(request, RequestAuth | CallVod) and request.video_id is None:
-                self.video_budget += 1  # CreateUploadVideo may land, its answer lost
-            elif isinstance(request, InitiateMultipart):
-                self.orphan_uploads_allowed += 1
+        self._allow_for_in_flight(in_flight)
         if lossy:  # saves were lost: a new process may not know the videos
             self.video_budget += len(views)
             self.orphan_uploads_allowed += len(views)
@@ -375,6 +371,16 @@ class DriverMachine(RuleBasedStateMachine):
                 assert lossy, "a VideoId used before it was durable"
                 self.video_of.pop(source.identity, None)
 
+    def _allow_for_in_flight(self, in_flight: Any) -> None:
+        """A process that exits with a CreateUploadVideo or an Initiate in flight may leave a
+        video or an upload whose id it never learned (UPL-DUR-001's residual): allowed,
+        once per such request, and nothing else."""
+        for request in in_flight:
+            if isinstance(request, RequestAuth | CallVod) and request.video_id is None:
+                self.video_budget += 1  # CreateUploadVideo may land, its answer lost
+            elif isinstance(request, InitiateMultipart):
+                self.orphan_uploads_allowed += 1
+
     @rule(full=st.booleans())
     def fill_store(self, full: bool) -> None:
         """UPL-DUR-008 UPL-DUR-002: the checkpoint directory fills up (or is freed): uploads
@@ -394,6 +400,8 @@ class DriverMachine(RuleBasedStateMachine):
         views = self.vod.list_files()
         before = {self.sources[v.file_id].identity: v for v in views}
         lossy = self.store.full or self.store_was_full
+        with self.vod._driver.lock:  # what the exit may cut off
+            self._allow_for_in_flight(self.vod._core.in_flight())
         self.vod.close()
         self.store.full = self.store_was_full = False  # a new process, a freed disk
         if lossy:  # the flush at close failed: the next process may not know the videos
