@@ -36,6 +36,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from _emulator_process import start_emulator  # bench/ is sys.path[0] when run
+
 from emulator.config import DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET
 from emulator.control import Client
 from emulator.faults import Effect, Match
@@ -47,22 +49,6 @@ PART = 100 * 1024
 PARTS = 40
 PARALLEL = 5
 CLI = [sys.executable, "-m", "vodref.cli"]
-
-
-def start_emulator() -> tuple[subprocess.Popen[str], str]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "emulator", "--in-memory", "--port", "0"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    assert process.stdout is not None
-    first = process.stdout.readline().strip()
-    prefix = "vodref-emulator listening on "
-    if not first.startswith(prefix):
-        process.kill()
-        raise SystemExit(f"emulator did not start: {first!r}")
-    return process, first[len(prefix) :]
 
 
 def cli_env(url: str, home: Path) -> dict[str, str]:

@@ -29,13 +29,13 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import subprocess
-import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
 from typing import Any
+
+from _emulator_process import start_emulator  # bench/ is sys.path[0] when run
 
 from emulator.config import DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET
 from emulator.control import Client
@@ -75,22 +75,6 @@ SCENARIOS: dict[str, list[Fault]] = {
     ],
     "outage-30s": [],  # installed after the first part, removed 30 s later
 }
-
-
-def start_emulator() -> tuple[subprocess.Popen[str], str]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "emulator", "--in-memory", "--port", "0"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    assert process.stdout is not None
-    first = process.stdout.readline().strip()
-    prefix = "vodref-emulator listening on "
-    if not first.startswith(prefix):
-        process.kill()
-        raise SystemExit(f"emulator did not start: {first!r}")
-    return process, first[len(prefix) :]
 
 
 def run(url: str, control: Client, name: str, parts: int, path: Path) -> dict[str, Any]:

@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 import oss2
+from _emulator_process import start_emulator  # bench/ is sys.path[0] when run
 
 from emulator.config import DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET
 from emulator.control import Client
@@ -179,22 +180,6 @@ def _peak_rss_mib() -> float:
 
 
 # --------------------------------------------------------------------------- orchestration
-
-
-def start_emulator() -> tuple[subprocess.Popen[str], str]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "emulator", "--in-memory", "--port", "0"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    assert process.stdout is not None
-    first = process.stdout.readline().strip()
-    prefix = "vodref-emulator listening on "
-    if not first.startswith(prefix):
-        process.kill()
-        raise SystemExit(f"emulator did not start: {first!r}")
-    return process, first[len(prefix) :]
 
 
 def make_file(path: Path, size: int) -> None:

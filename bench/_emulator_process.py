@@ -1,0 +1,26 @@
+"""The emulator in a child process for the benchmarks: its CPU is then measured apart from the
+client's, and it answers on a loopback port of its choosing (127.0.0.1, port 0)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+__all__ = ["start_emulator"]
+
+
+def start_emulator() -> tuple[subprocess.Popen[str], str]:
+    """Start ``python -m emulator --in-memory`` and return the process and its URL."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "emulator", "--in-memory", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    assert process.stdout is not None
+    first = process.stdout.readline().strip()
+    prefix = "vodref-emulator listening on "
+    if not first.startswith(prefix):
+        process.kill()
+        raise SystemExit(f"emulator did not start: {first!r}")
+    return process, first[len(prefix) :]
