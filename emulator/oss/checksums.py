@@ -17,6 +17,8 @@ from collections.abc import Iterable
 import anycrc
 import fastcrc
 
+from emulator.http import Body
+
 _CRC64_XZ = anycrc.Model("CRC64-XZ")
 
 
@@ -63,3 +65,8 @@ def decode_content_md5(value: str) -> bytes | None:
     except (binascii.Error, ValueError):
         return None
     return digest if len(digest) == 16 else None
+
+
+def md5_digest(body: Body) -> bytes:
+    """MD5 of a request body (hashlib releases the GIL for large inputs)."""
+    return hashlib.md5(body).digest()

@@ -20,7 +20,6 @@ OSS wire code) on failure, leaving state unchanged.
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import json
 import secrets
@@ -59,7 +58,6 @@ __all__ = [
     "PartInfo",
     "StoredObject",
     "UploadInfo",
-    "md5_digest",
 ]
 
 MIN_PART_SIZE = 100 * 1024
@@ -596,8 +594,3 @@ class OssBackend:
             uploads = conn.execute("SELECT * FROM oss_uploads ORDER BY bucket, key").fetchall()
             parts = conn.execute("SELECT * FROM oss_parts ORDER BY part_number").fetchall()
         return dump_rows(buckets=buckets, objects=objects, uploads=uploads, parts=parts)
-
-
-def md5_digest(body: Body) -> bytes:
-    """MD5 of a request body (hashlib releases the GIL for large inputs)."""
-    return hashlib.md5(body).digest()

@@ -17,9 +17,9 @@ from emulator.numbers import parse_decimal
 from emulator.oss import exceptions as errors
 from emulator.oss import xmlutil
 from emulator.oss.auth import header_text, parse_http_date
-from emulator.oss.checksums import content_md5_base64, decode_content_md5
+from emulator.oss.checksums import content_md5_base64, decode_content_md5, md5_digest
 from emulator.oss.exceptions import OssError
-from emulator.oss.models import MAX_PARTS, NewObject, ObjectInfo, StoredObject, md5_digest
+from emulator.oss.models import MAX_PARTS, NewObject, ObjectInfo, StoredObject
 from emulator.oss.object_ops import (
     SEQUENTIAL_MARK,
     check_acl,

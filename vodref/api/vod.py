@@ -24,27 +24,20 @@ table). What differs on purpose:
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import logging
 import os
 import random
-import re
-import threading
 from collections.abc import Callable
 from typing import Any, BinaryIO
 
 from ..clock import Clock, SystemClock
 from ..core import (
-    AddFile,
     CancelFile,
-    CheckpointError,
     CleanList,
     CommandFailed,
     DeleteFile,
     ErrorKind,
-    FileState,
     FileView,
-    MediaKind,
     PauseFile,
     ResumeFile,
     RetryPolicy,
@@ -52,7 +45,6 @@ from ..core import (
     StartUpload,
     StopUpload,
     StsToken,
-    TargetOverride,
     UnknownFileError,
     Uploader,
     UploaderOptions,
@@ -61,7 +53,6 @@ from ..core import (
 )
 from ..driver import Driver
 from ..errors import (
-    FileAlreadyAddedError,
     NoCredentialSourceError,
     UnknownOptionError,
     UploaderClosedError,
@@ -69,7 +60,7 @@ from ..errors import (
 )
 from ..finished import FinishedUpload
 from ..performer import FileContext, Performer, VodApiFactory
-from ..resume import ResumeFinder, restart_offer
+from ..resume import ResumeFinder
 from ..sources import FileSource, open_source
 from ..stores import CheckpointStore, FileCheckpointStore
 from ..transport import ObjectTransport, OssHttpTransport
@@ -77,9 +68,9 @@ from ..vod_api import AcsVodApi, AuthProvider
 from .callbacks import CallbackDispatcher, Callbacks
 from .credentials import CredentialCalls, FileRef
 from .guards import FileGuards
+from .intake import FileIntake
 from .js_options import (
     known_options,
-    parse_param_data,
     refuse_options_twice,
     retry_from_js,
     unknown_option_message,
@@ -89,9 +80,6 @@ from .js_options import (
 __all__ = ["Vod"]
 
 log = logging.getLogger("vodref")
-
-_IMAGE_EXTENSIONS = re.compile(r"\.(jpe?g|png|gif)$", re.IGNORECASE)
-_FINISHED = frozenset({FileState.SUCCESS, FileState.CANCELED})
 
 
 class Vod:
@@ -189,8 +177,6 @@ class Vod:
         self._vod_endpoint = vod_endpoint
         self._vod_api_factory = vod_api_factory or self._default_vod_api
         self._files: dict[str, FileContext] = {}
-        self._next_file_number = 0
-        self._files_lock = threading.Lock()
         self._core = Uploader(self.options, random=(rng or random.Random()).random)
         self._performer = Performer(
             transport=self._transport,
@@ -223,6 +209,15 @@ class Vod:
             driver=self._driver,
             resolve=self._resolve,
             check_open=self._check_open,
+        )
+        self._intake = FileIntake(
+            options=self.options,
+            resume=self._resume,
+            guards=self._guards,
+            files=self._files,
+            driver=self._driver,
+            views=self._views,
+            view=self._view,
         )
         self._closed = False
         self._end_count = 0
@@ -292,88 +287,9 @@ class Vod:
         ``start_upload`` resumes the same video and upload.
         """
         self._check_open()
-        param_text, vod_params = parse_param_data(param_data)
-        source = open_source(file, name)
-        file_id = ""
-        try:
-            file_name = name or source.name
-            fingerprint = self._resume.fingerprint(source)
-            # UP-API-018: a second unfinished entry of this content is refused before the
-            # per-file lock is taken (the lock would say another uploader holds it).
-            self._refuse_second_entry(fingerprint, file_name)
-            media_kind = _media_kind(file_name, is_image)
-            with self._files_lock:
-                self._next_file_number += 1
-                file_id = f"file-{self._next_file_number}"
-            # One uploader at a time per file (UPL-DUR-007), taken before the checkpoint is
-            # read so two processes never resume (or create) the same video at once.
-            overrides = (endpoint, bucket, object)
-            self._guards.hold(
-                file_id,
-                self._guards.lock(fingerprint, file_name),
-                self._guards.finished_key(source, media_kind, param_text, overrides),
-            )
-            offer = self._resume.offer_for(
-                source,
-                file_name=file_name,
-                fingerprint=fingerprint,
-                media_kind=media_kind,
-                part_size=self.options.part_size,
-            )
-            checkpoint = offer.checkpoint
-            override = (
-                TargetOverride(endpoint=endpoint, bucket=bucket, key=object)
-                if any(overrides)
-                else None
-            )
-            identity_key = (
-                self._resume.identity_key(source) if media_kind is MediaKind.VIDEO else None
-            )
-            self._files[file_id] = FileContext(
-                source=source,
-                vod_params=vod_params,
-                param_data=param_text,
-                identity_key=identity_key,
-                video_id=checkpoint.video_id if checkpoint is not None else None,
-            )
-            event = AddFile(
-                file_id=file_id,
-                name=file_name,
-                size=source.size,
-                fingerprint=fingerprint,
-                media_kind=media_kind,
-                target_override=override,
-                param_data=param_text,
-                checkpoint=checkpoint,
-                stale_upload_id=offer.stale_upload_id,
-            )
-            try:
-                try:
-                    self._driver.submit(event)
-                except CheckpointError as error:
-                    # The core judged the stored record unfit for this file: start afresh,
-                    # keeping its video and aborting its upload (UPL-DUR-006).
-                    log.warning("not resuming %s: %s", file_name, error)
-                    fresh = restart_offer(offer, file_name, source.size, self.options.part_size)
-                    self._driver.submit(
-                        dataclasses.replace(
-                            event,
-                            checkpoint=fresh.checkpoint,
-                            stale_upload_id=fresh.stale_upload_id,
-                        )
-                    )
-            except BaseException:
-                self._files.pop(file_id, None)
-                raise
-            if identity_key is not None:
-                self._resume.remember(identity_key, fingerprint, file_name)
-        except BaseException:
-            if file_id:
-                self._guards.release(file_id)
-            source.close()
-            raise
-        with self._driver.lock:
-            view = self._view(file_id)
+        view = self._intake.add(
+            file, endpoint, bucket, object, param_data, name=name, is_image=is_image
+        )
         self._dispatcher.call_user(self._dispatcher.callbacks.add_file_success, view)
         return view
 
@@ -391,27 +307,9 @@ class Vod:
         """Beyond JS: the earlier upload of this very file (same path, size, mtime, content,
         ``param_data``, overrides and ``finished_scope``), or None. Needs
         ``Vod(finished_scope=...)``, under which every success is recorded (UPL-DUR-004)."""
-        if self._guards.scope is None:
-            raise UsageError("find_finished needs Vod(finished_scope=...)")
-        param_text, _ = parse_param_data(param_data)
-        source = open_source(file, name)
-        try:
-            kind = _media_kind(name or source.name, is_image)
-            key = self._guards.finished_key(source, kind, param_text, (endpoint, bucket, object))
-        finally:
-            source.close()
-        return None if key is None else self._guards.find(key)
-
-    def _refuse_second_entry(self, fingerprint: str, file_name: str) -> None:
-        """UP-API-018: JS ``addFile`` refuses a file it already holds. Two unfinished entries
-        of one content would share a checkpoint and make two videos."""
-        with self._driver.lock:
-            for view in self._views():
-                if view.fingerprint == fingerprint and view.state not in _FINISHED:
-                    raise FileAlreadyAddedError(
-                        f"{file_name!r} is already in the list as {view.file_id} "
-                        f"({view.state.value}); delete_file it first to add it again"
-                    )
+        return self._intake.find_finished(
+            file, endpoint, bucket, object, param_data, name=name, is_image=is_image
+        )
 
     def _forget_identity(self, file_id: str) -> None:
         """The file's checkpoint is gone (success, cancel, delete): so is its path index."""
@@ -662,9 +560,3 @@ class Vod:
     def bytes_sent(self) -> int:
         """Bytes of part and object bodies handed to the transport (all attempts)."""
         return self._performer.bytes_sent
-
-
-def _media_kind(file_name: str, is_image: bool | None) -> MediaKind:
-    if is_image is None:
-        is_image = bool(_IMAGE_EXTENSIONS.search(file_name))
-    return MediaKind.IMAGE if is_image else MediaKind.VIDEO

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import TypedDict
 
 from ._outage import may_send, release_held
-from ._records import FileRecord
+from ._records import FileRecord, Flight
 from ._resume import verify_parts
 from ._timers import (
     AbortTimer,
@@ -66,27 +66,6 @@ from .states import (
     uploader_transition,
 )
 from .values import Credentials, ErrorKind, MediaKind, ObjectTarget, ServiceError, StsToken
-
-
-class Flight:
-    """A request awaiting its outcome: the step it serves, the file (None for an abort), the
-    file's upload attempt when it was issued, and for an abort how many retries came before."""
-
-    __slots__ = ("attempt", "command", "record", "retries", "step")
-
-    def __init__(
-        self,
-        command: Request,
-        record: FileRecord | None,
-        attempt: int,
-        step: Step,
-        retries: int = 0,
-    ) -> None:
-        self.command = command
-        self.record = record
-        self.attempt = attempt
-        self.step = step
-        self.retries = retries
 
 
 class _OssFields(TypedDict):

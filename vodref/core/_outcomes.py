@@ -15,9 +15,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ._machine import Flight, Machine
+from ._machine import Machine
 from ._outage import back_off, connection_ok, release_held
-from ._records import FileRecord
+from ._records import FileRecord, Flight
 from ._resume import on_listed, on_verified, verifying
 from ._timers import AbortTimer
 from .classify import classify

@@ -11,10 +11,10 @@ from bisect import bisect_left
 from collections import deque
 
 from .checkpoint import Checkpoint, CheckpointPart, _trusted_checkpoint, _trusted_part
-from .commands import AuthReason
+from .commands import AuthReason, Request
 from .events import AddFile
 from .planning import PartPlan
-from .states import FileState, RetryKey, UploadFacts
+from .states import FileState, RetryKey, Step, UploadFacts
 from .values import (
     Credentials,
     MediaKind,
@@ -300,3 +300,24 @@ class FileRecord:
 
 def _number(part: CheckpointPart) -> int:
     return part.number
+
+
+class Flight:
+    """A request awaiting its outcome: the step it serves, the file (None for an abort), the
+    file's upload attempt when it was issued, and for an abort how many retries came before."""
+
+    __slots__ = ("attempt", "command", "record", "retries", "step")
+
+    def __init__(
+        self,
+        command: Request,
+        record: FileRecord | None,
+        attempt: int,
+        step: Step,
+        retries: int = 0,
+    ) -> None:
+        self.command = command
+        self.record = record
+        self.attempt = attempt
+        self.step = step
+        self.retries = retries

@@ -18,7 +18,8 @@ from .events import PartsListed, PartVerified
 from .states import Step
 
 if TYPE_CHECKING:
-    from ._machine import Flight, Machine
+    from ._machine import Machine
+    from ._records import Flight
 
 __all__ = ["VERIFY_PARALLEL", "on_listed", "on_verified", "verify_parts"]
 
