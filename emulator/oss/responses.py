@@ -14,7 +14,7 @@ import base64
 import binascii
 import logging
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from emulator.faults.effects import ErrorEffect
@@ -329,22 +329,38 @@ def _admit(state: EmulatorState, request: Request, call: Call) -> tuple[Call, Ha
     return call, handler
 
 
-def _dispatch(state: EmulatorState, request: Request, call: Call) -> Response:
-    if call.target.operation == "Options":
+@dataclass(frozen=True, slots=True)
+class Admission:
+    """What :func:`admit_oss` decided from a request's head (target, bucket, signature,
+    scope): :func:`handle_oss` given it runs the handler without deciding it again."""
+
+    call: Call
+    handler: Handler
+
+
+def _dispatch(
+    state: EmulatorState, request: Request, call: Call, admitted: Admission | None
+) -> Response:
+    if admitted is not None:
+        call, handler = replace(admitted.call, request=request, now=call.now), admitted.handler
+    elif call.target.operation == "Options":
         return preflight(request)
-    call, handler = _admit(state, request, call)
+    else:
+        call, handler = _admit(state, request, call)
     if len(request.body) > state.config.max_body_bytes:
         raise errors.entity_too_large(state.config.max_body_bytes)
     return handler(state, call)
 
 
-def admit_oss(state: EmulatorState, request: Request) -> Response | None:
+def admit_oss(state: EmulatorState, request: Request) -> Response | Admission | None:
     """The error answer for an OSS request whose head already fails (unknown target or
-    bucket, bad signature, no permission), or None when its body may be read.
+    bucket, bad signature, no permission), else its :class:`Admission` (None for a CORS
+    preflight, which has nothing to admit).
 
     The socket server asks this before reading a body (EMU-SEC-001): a request that
-    cannot be served is answered without a byte of its body read or allocated.
-    ``request.body`` is ignored.
+    cannot be served is answered without a byte of its body read or allocated, and one
+    that can is authenticated once, from its head, as OSS does. ``request.body`` is
+    ignored.
     """
     request_id = new_request_id()
     now = state.clock.now()
@@ -354,14 +370,14 @@ def admit_oss(state: EmulatorState, request: Request) -> Response | None:
             raise target
         if target.operation == "Options":
             return None
-        _admit(state, request, Call(request=request, target=target, request_id=request_id, now=now))
+        call = Call(request=request, target=target, request_id=request_id, now=now)
+        return Admission(*_admit(state, request, call))
     except OssError as error:
         return finish(error_response(request, error, request_id), request, request_id, now)
     except Exception:
         log.exception("OSS admission failed on %s %s", request.method, request.raw_path[:200])
         response = error_response(request, errors.internal_error(), request_id)
         return finish(response, request, request_id, now)
-    return None
 
 
 def safe_classify(request: Request) -> OssTarget | OssError:
@@ -372,20 +388,29 @@ def safe_classify(request: Request) -> OssTarget | OssError:
 
 
 def handle_oss(
-    state: EmulatorState, request: Request, *, injected: ErrorEffect | None = None
+    state: EmulatorState,
+    request: Request,
+    *,
+    injected: ErrorEffect | None = None,
+    admitted: Admission | None = None,
 ) -> Response:
-    """Serve one OSS request; ``injected`` answers with that error without running it."""
-    request_id = new_request_id()
+    """Serve one OSS request; ``injected`` answers with that error without running it;
+    ``admitted`` is what :func:`admit_oss` decided from this request's head."""
     now = state.clock.now()
-    target = safe_classify(request)
+    if admitted is not None and injected is None:
+        request_id = admitted.call.request_id
+        target: OssTarget | OssError = admitted.call.target
+    else:
+        admitted = None
+        request_id = new_request_id()
+        target = safe_classify(request)
     try:
         if injected is not None:
             raise OssError(injected.status, injected.code, injected.message or injected.code)
         if isinstance(target, OssError):
             raise target
-        response = _dispatch(
-            state, request, Call(request=request, target=target, request_id=request_id, now=now)
-        )
+        call = Call(request=request, target=target, request_id=request_id, now=now)
+        response = _dispatch(state, request, call, admitted)
     except OssError as error:
         response = error_response(request, error, request_id)
     except Exception:

@@ -31,7 +31,7 @@ import threading
 from typing import TYPE_CHECKING
 
 from emulator.app import App, ControlHandler, create_app
-from emulator.body_memory import BodyBudget, default_budget
+from emulator.body_memory import BodyBudget, BodyBuffers, default_budget
 from emulator.connection_limits import connection_limit
 from emulator.server.handler import EmulatorHTTPServer
 
@@ -51,7 +51,7 @@ class ThreadedServer:
     ``max_connections`` (default 1024) is lowered to what ``RLIMIT_NOFILE`` allows
     (:mod:`emulator.connection_limits`); the body budget is
     ``config.max_inflight_body_bytes`` or half of physical memory
-    (:mod:`emulator.body_memory`).
+    (:mod:`emulator.body_memory`), as is the pool of ``body_buffers``.
     """
 
     def __init__(
@@ -68,6 +68,8 @@ class ThreadedServer:
         self.state = state
         self.max_connections = connection_limit(max_connections)
         self.body_budget = BodyBudget(state.config.max_inflight_body_bytes or default_budget())
+        # Mappings lent to bodies that go to disk (--data-dir), reused by later bodies.
+        self.body_buffers = BodyBuffers()
         self.host = host
         self.requested_port = port
         self.app = app or create_app(state, control=control)
@@ -98,6 +100,7 @@ class ThreadedServer:
             read_timeout=self.read_timeout,
             max_connections=self.max_connections,
             body_budget=self.body_budget,
+            body_buffers=self.body_buffers,
         )
         self._thread = threading.Thread(
             target=self._run, name=f"vodref-emulator-{self.port}", daemon=True
