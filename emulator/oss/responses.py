@@ -261,8 +261,9 @@ HANDLERS: dict[str, Handler] = {**BUCKET_HANDLERS, **OBJECT_HANDLERS, **EXTRA_OB
 
 def _bucketless_target(
     state: EmulatorState, request: Request, target: OssTarget, ctx: AuthContext
-) -> OssTarget:
-    """Recover the bucket of a browser request that could not name it.
+) -> tuple[OssTarget, bool | None]:
+    """Recover the bucket of a browser request that could not name it; with the target,
+    whether its bucket exists when that was looked up (None: not looked up).
 
     ali-oss in a browser, given an IP or ``localhost`` endpoint (what a VOD UploadAddress
     holds when the app reached the emulator by IP), sends ``PUT /<key>`` with the bucket in
@@ -274,13 +275,15 @@ def _bucketless_target(
     answers AccessDenied, as OSS does, instead of reading ``sv`` as a bucket name.
     Anything else is left alone and fails as before.
     """
-    if target.virtual_hosted or target.bucket is None or state.oss.bucket_exists(target.bucket):
-        return target
+    if target.virtual_hosted or target.bucket is None:
+        return target, None
+    if state.oss.bucket_exists(target.bucket):
+        return target, True
     access_key_id = claimed_access_key_id(request, target.params)
     credential = None if access_key_id is None else state.credentials.get(access_key_id)
     scope = None if credential is None else credential.scope
     if scope is None or scope.bucket is None:
-        return target
+        return target, False
     whole = target.bucket if target.key is None else f"{target.bucket}/{target.key}"
     covered = whole == scope.key or (
         scope.key_prefix is not None and whole.startswith(scope.key_prefix)
@@ -291,8 +294,8 @@ def _bucketless_target(
             authenticate(request, retargeted, ctx)
         except OssError as error:
             if error.code == "SignatureDoesNotMatch":
-                return target
-    return retargeted
+                return target, False
+    return retargeted, None
 
 
 def _admit(state: EmulatorState, request: Request, call: Call) -> tuple[Call, Handler]:
@@ -306,17 +309,17 @@ def _admit(state: EmulatorState, request: Request, call: Call) -> tuple[Call, Ha
         max_skew=state.config.max_clock_skew_seconds,
         regions=state.config.v4_regions(),
     )
-    target = _bucketless_target(state, request, target, ctx)
-    call = replace(call, target=target)
+    target, bucket_exists = _bucketless_target(state, request, target, ctx)
+    if target is not call.target:
+        call = replace(call, target=target)
     validate_target(target)
     # As OSS: a missing bucket is NoSuchBucket before any signature check. Answering
     # SignatureDoesNotMatch instead would send the VOD JS SDK into its token-refresh loop.
-    if (
-        target.bucket is not None
-        and target.operation != "PutBucket"
-        and not state.oss.bucket_exists(target.bucket)
-    ):
-        raise errors.no_such_bucket(target.bucket)
+    if target.bucket is not None and target.operation != "PutBucket":
+        if bucket_exists is None:
+            bucket_exists = state.oss.bucket_exists(target.bucket)
+        if not bucket_exists:
+            raise errors.no_such_bucket(target.bucket)
     credential = authenticate(request, target, ctx)
     handler = HANDLERS.get(target.operation)
     if handler is None:
