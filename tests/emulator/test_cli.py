@@ -154,7 +154,8 @@ def test_bad_arguments_and_help() -> None:
 def test_bench_script_runs_small() -> None:
     """EMU-OSS-080: bench/bench_emulator.py runs end to end (tiny size) and prints the
     floor, MiB/s, server CPU-s/GiB and the ratio to the floor for both storage modes with
-    their targets, moto's ingest and the ratio, and the load average at start and end."""
+    their targets, moto's ingest and the ratio (the same client for both, and each SDK),
+    and the load average at start and end."""
     script = Path(__file__).resolve().parents[2] / "bench" / "bench_emulator.py"
     command = [sys.executable, str(script), "--size-mib", "4", "--threads", "2", "--rounds", "1"]
     result = subprocess.run(command, capture_output=True, text=True, timeout=180, check=True)
@@ -163,6 +164,8 @@ def test_bench_script_runs_small() -> None:
     assert any(line.startswith("in-memory:") and "(target <= 1.4x)" in line for line in lines)
     assert any(line.startswith("data-dir:") and "(target <= 2x)" in line for line in lines)
     assert any(line.startswith("moto:") and "MiB/s" in line for line in lines)
-    assert any(line.startswith("emulator (oss2) vs moto (boto3)") for line in lines)
+    assert any(line.startswith("moto-urllib3:") and "MiB/s" in line for line in lines)
+    for label in ("same client, urllib3", "each SDK, oss2 vs boto3"):
+        assert any(line.startswith(f"emulator vs moto ingest ({label}):") for line in lines)
     assert lines[0].startswith("load average at start: ")
     assert lines[-1].startswith("load average at end: ")
