@@ -185,7 +185,8 @@ def _s3_client(url: str, threads: int) -> Any:
         region_name="us-east-1",
         aws_access_key_id="bench",
         aws_secret_access_key="bench",  # moto's server checks no signature
-        config=Config(max_pool_connections=threads, retries={"max_attempts": 0}),
+        # moto's Complete joins every part in one request: minutes on a busy machine.
+        config=Config(max_pool_connections=threads, retries={"max_attempts": 0}, read_timeout=900),
     )
 
 
