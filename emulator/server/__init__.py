@@ -1,8 +1,9 @@
 """The socket server: stdlib ``ThreadingHTTPServer`` (HTTP/1.1 keep-alive) around an App.
 
 Why the stdlib server: it measured fastest here for 1 MiB bodies at the lowest server
-CPU per byte of the servers tried. Bodies are read with ``rfile.read(n)`` into
-``bytes`` (``readinto`` a ``bytearray`` is 4x slower on this Zen3 host).
+CPU per byte of the servers tried. How bodies are read, into what memory and within which
+bound, is :mod:`emulator.body_memory`'s business (fresh pages, not the copy, are what a
+body costs most).
 
 Per request:
 
@@ -11,7 +12,9 @@ Per request:
    hosts only and is answered locally, never forwarded;
 2. build a :class:`Request` with an empty body, ``app.classify`` it and ask the fault hook
    once; ``RESET_BEFORE_BODY`` resets the connection (SO_LINGER 0, a real RST);
-3. read the body (``Content-Length`` or chunked), call ``app.handle(decided=True)``;
+3. admit an OSS request from its head (target, bucket, signature, scope), read the body
+   (``Content-Length`` or chunked), call ``app.handle(decided=True)`` with the admission,
+   which is not decided again;
 4. write the response, enacting ``Response.transport`` (DELAY, STALL, THROTTLE, TRUNCATE,
    RESET_AFTER_BODY, DROP_AFTER_COMMIT).
 
