@@ -30,7 +30,7 @@ from emulator.faults.effects import UNANSWERED, EffectType, ErrorEffect, FaultDe
 from emulator.http import OperationInfo, Request, Response
 from emulator.numbers import parse_decimal
 from emulator.oss.exceptions import OssError
-from emulator.oss.responses import handle_oss, safe_classify
+from emulator.oss.responses import Admission, handle_oss, safe_classify
 
 if TYPE_CHECKING:
     from emulator.state import EmulatorState
@@ -109,18 +109,26 @@ class App:
         *,
         decision: FaultDecision | None = None,
         decided: bool = False,
+        admitted: tuple[OperationInfo, Admission] | None = None,
     ) -> Response:
-        """Answer ``request``; never raises for anything a client can send."""
-        if self._is_control(request):
-            return self.control(request)
-        # Classified again even when the server already did: an RPC form body (the
-        # voduploadsdk telemetry) names its Action only once the body is read.
-        info = self.classify(request)
+        """Answer ``request``; never raises for anything a client can send.
+
+        ``admitted``: an OSS request the socket server classified and admitted from its
+        head (:func:`emulator.oss.responses.admit_oss`); neither is done again."""
+        if admitted is not None:
+            info, admission = admitted
+            is_rpc = False
+        else:
+            if self._is_control(request):
+                return self.control(request)
+            # Classified again even when the server already did: an RPC form body (the
+            # voduploadsdk telemetry) names its Action only once the body is read.
+            info, admission = self.classify(request), None
+            is_rpc = self._is_rpc(request)
         if not decided:
             decision = self.state.faults.decide(info, now=self.state.clock.now())
         transport = decision.transport if decision is not None else None
         error = decision.error if decision is not None else None
-        is_rpc = self._is_rpc(request)
         if error is not None:
             response = self._error(request, is_rpc, error.status, error.code, error.message)
         elif transport is not None and transport.action is EffectType.RESET_AFTER_BODY:
@@ -128,7 +136,7 @@ class App:
         elif is_rpc:
             response = self._rpc(request)
         else:
-            response = handle_oss(self.state, request)
+            response = handle_oss(self.state, request, admitted=admission)
         if transport is not None:
             response.transport = transport
         if info.operation in _VOD_TICK_AFTER and response.status < 300:

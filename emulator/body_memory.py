@@ -18,6 +18,14 @@ Two rules, both by construction rather than by measurement:
    So the memory all bodies in flight can hold is at most the budget, whatever clients
    announce. The socket server also authenticates an OSS request from its head alone
    before reserving anything (:func:`emulator.oss.responses.admit_oss`).
+
+A body that is written to disk and dropped (``--data-dir``) is read into a mapping lent
+by :class:`BodyBuffers` and handed back when the request ends, so the next body of the
+same size reuses pages already faulted in: fresh pages are the dearest part of taking a
+body in (the kernel zeroes each one; on a virtual machine the host may fault it in too).
+The pool keeps at most :data:`IDLE_BUFFER_BYTES` idle, on top of the budget, which still
+bounds what bodies in flight hold. The mapping is page-aligned, which is also what lets
+:class:`emulator.blobs.DiskBlobStore` write it with ``O_DIRECT``.
 """
 
 from __future__ import annotations
@@ -36,6 +44,8 @@ WINDOW = 8 * 1024 * 1024
 # Python 3.11 does not name it. Older kernels answer EINVAL and pages fault in as written.
 _MADV_POPULATE_WRITE = 23
 _FALLBACK_BUDGET = 4 * 1024**3
+# Idle mappings kept for reuse by a BodyBuffers pool (module docstring).
+IDLE_BUFFER_BYTES = 64 * 1024 * 1024
 
 
 class ClientStoppedShort(Exception):
@@ -112,24 +122,69 @@ class Reservation:
         self.held = 0
 
 
-def read_sized_body(rfile: BufferedIOBase, length: int, *, kept: bool) -> bytes | mmap.mmap:
+class BodyBuffers:
+    """Anonymous mappings lent to bodies that are dropped after the request (module
+    docstring). :meth:`take` lends one of exactly the asked length, reused when an idle
+    one of that length is at hand; :meth:`give_back` returns it, and it is kept while the
+    idle ones total at most ``idle_limit`` bytes (else unmapped). The borrower must hold
+    no reference to it after giving it back. Thread-safe."""
+
+    def __init__(self, idle_limit: int = IDLE_BUFFER_BYTES) -> None:
+        self.idle_limit = idle_limit
+        self._idle: dict[int, list[mmap.mmap]] = {}
+        self._idle_bytes = 0
+        self._lock = threading.Lock()
+
+    def take(self, length: int) -> tuple[mmap.mmap, bool]:
+        """(a mapping of ``length`` bytes, whether its pages are already faulted in)."""
+        with self._lock:
+            idle = self._idle.get(length)
+            if idle:
+                self._idle_bytes -= length
+                return idle.pop(), True
+        return mmap.mmap(-1, length, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS), False
+
+    def give_back(self, buffer: mmap.mmap) -> None:
+        length = len(buffer)
+        with self._lock:
+            if self._idle_bytes + length <= self.idle_limit:
+                self._idle.setdefault(length, []).append(buffer)
+                self._idle_bytes += length
+                return
+        buffer.close()
+
+    @property
+    def idle_bytes(self) -> int:
+        with self._lock:
+            return self._idle_bytes
+
+
+def read_sized_body(
+    rfile: BufferedIOBase, length: int, *, kept: bool, buffers: BodyBuffers | None = None
+) -> bytes | mmap.mmap:
     """Exactly ``length`` bytes, allocated as they arrive (module docstring, rule 1), or
     :class:`ClientStoppedShort`.
 
     ``kept``: the body stays in memory (the in-memory blob store). A body that is written
-    to disk and dropped, and is at most one :data:`WINDOW`, is read as ``bytes``: malloc
-    then reuses the memory of earlier bodies, which costs no page faults at all, and one
-    window is all a request may hold before its bytes arrive."""
-    if length < MAPPED_BODY_MIN or (not kept and length <= WINDOW):
+    to disk and dropped comes from ``buffers`` when given (the caller gives it back when
+    the request ends); without a pool, one of at most one :data:`WINDOW` is read as
+    ``bytes`` (malloc reuses the memory of earlier bodies)."""
+    pooled = not kept and buffers is not None
+    if length < MAPPED_BODY_MIN or (not kept and not pooled and length <= WINDOW):
         body = rfile.read(length) if length else b""
         if len(body) != length:
             raise ClientStoppedShort("body shorter than Content-Length")
         return body
-    buffer = mmap.mmap(-1, length, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+    if pooled:
+        assert buffers is not None
+        buffer, faulted = buffers.take(length)
+    else:
+        buffer = mmap.mmap(-1, length, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+        faulted = False
     view = memoryview(buffer)
     try:
         filled = 0
-        populated = 0
+        populated = length if faulted else 0
         while filled < length:
             # Read at most up to the end of the populated window, so a read never faults
             # pages of a window that was not asked for.
@@ -142,7 +197,11 @@ def read_sized_body(rfile: BufferedIOBase, length: int, *, kept: bool) -> bytes 
                 populated = _populate(buffer, filled, length)
     except BaseException:
         view.release()
-        buffer.close()
+        if pooled:
+            assert buffers is not None
+            buffers.give_back(buffer)
+        else:
+            buffer.close()
         raise
     view.release()
     return buffer

@@ -14,7 +14,7 @@ import base64
 import binascii
 import logging
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from emulator.faults.effects import ErrorEffect
@@ -261,8 +261,9 @@ HANDLERS: dict[str, Handler] = {**BUCKET_HANDLERS, **OBJECT_HANDLERS, **EXTRA_OB
 
 def _bucketless_target(
     state: EmulatorState, request: Request, target: OssTarget, ctx: AuthContext
-) -> OssTarget:
-    """Recover the bucket of a browser request that could not name it.
+) -> tuple[OssTarget, bool | None]:
+    """Recover the bucket of a browser request that could not name it; with the target,
+    whether its bucket exists when that was looked up (None: not looked up).
 
     ali-oss in a browser, given an IP or ``localhost`` endpoint (what a VOD UploadAddress
     holds when the app reached the emulator by IP), sends ``PUT /<key>`` with the bucket in
@@ -274,13 +275,15 @@ def _bucketless_target(
     answers AccessDenied, as OSS does, instead of reading ``sv`` as a bucket name.
     Anything else is left alone and fails as before.
     """
-    if target.virtual_hosted or target.bucket is None or state.oss.bucket_exists(target.bucket):
-        return target
+    if target.virtual_hosted or target.bucket is None:
+        return target, None
+    if state.oss.bucket_exists(target.bucket):
+        return target, True
     access_key_id = claimed_access_key_id(request, target.params)
     credential = None if access_key_id is None else state.credentials.get(access_key_id)
     scope = None if credential is None else credential.scope
     if scope is None or scope.bucket is None:
-        return target
+        return target, False
     whole = target.bucket if target.key is None else f"{target.bucket}/{target.key}"
     covered = whole == scope.key or (
         scope.key_prefix is not None and whole.startswith(scope.key_prefix)
@@ -291,8 +294,8 @@ def _bucketless_target(
             authenticate(request, retargeted, ctx)
         except OssError as error:
             if error.code == "SignatureDoesNotMatch":
-                return target
-    return retargeted
+                return target, False
+    return retargeted, None
 
 
 def _admit(state: EmulatorState, request: Request, call: Call) -> tuple[Call, Handler]:
@@ -306,17 +309,17 @@ def _admit(state: EmulatorState, request: Request, call: Call) -> tuple[Call, Ha
         max_skew=state.config.max_clock_skew_seconds,
         regions=state.config.v4_regions(),
     )
-    target = _bucketless_target(state, request, target, ctx)
-    call = replace(call, target=target)
+    target, bucket_exists = _bucketless_target(state, request, target, ctx)
+    if target is not call.target:
+        call = replace(call, target=target)
     validate_target(target)
     # As OSS: a missing bucket is NoSuchBucket before any signature check. Answering
     # SignatureDoesNotMatch instead would send the VOD JS SDK into its token-refresh loop.
-    if (
-        target.bucket is not None
-        and target.operation != "PutBucket"
-        and not state.oss.bucket_exists(target.bucket)
-    ):
-        raise errors.no_such_bucket(target.bucket)
+    if target.bucket is not None and target.operation != "PutBucket":
+        if bucket_exists is None:
+            bucket_exists = state.oss.bucket_exists(target.bucket)
+        if not bucket_exists:
+            raise errors.no_such_bucket(target.bucket)
     credential = authenticate(request, target, ctx)
     handler = HANDLERS.get(target.operation)
     if handler is None:
@@ -329,22 +332,38 @@ def _admit(state: EmulatorState, request: Request, call: Call) -> tuple[Call, Ha
     return call, handler
 
 
-def _dispatch(state: EmulatorState, request: Request, call: Call) -> Response:
-    if call.target.operation == "Options":
+@dataclass(frozen=True, slots=True)
+class Admission:
+    """What :func:`admit_oss` decided from a request's head (target, bucket, signature,
+    scope): :func:`handle_oss` given it runs the handler without deciding it again."""
+
+    call: Call
+    handler: Handler
+
+
+def _dispatch(
+    state: EmulatorState, request: Request, call: Call, admitted: Admission | None
+) -> Response:
+    if admitted is not None:
+        call, handler = replace(admitted.call, request=request, now=call.now), admitted.handler
+    elif call.target.operation == "Options":
         return preflight(request)
-    call, handler = _admit(state, request, call)
+    else:
+        call, handler = _admit(state, request, call)
     if len(request.body) > state.config.max_body_bytes:
         raise errors.entity_too_large(state.config.max_body_bytes)
     return handler(state, call)
 
 
-def admit_oss(state: EmulatorState, request: Request) -> Response | None:
+def admit_oss(state: EmulatorState, request: Request) -> Response | Admission | None:
     """The error answer for an OSS request whose head already fails (unknown target or
-    bucket, bad signature, no permission), or None when its body may be read.
+    bucket, bad signature, no permission), else its :class:`Admission` (None for a CORS
+    preflight, which has nothing to admit).
 
     The socket server asks this before reading a body (EMU-SEC-001): a request that
-    cannot be served is answered without a byte of its body read or allocated.
-    ``request.body`` is ignored.
+    cannot be served is answered without a byte of its body read or allocated, and one
+    that can is authenticated once, from its head, as OSS does. ``request.body`` is
+    ignored.
     """
     request_id = new_request_id()
     now = state.clock.now()
@@ -354,14 +373,14 @@ def admit_oss(state: EmulatorState, request: Request) -> Response | None:
             raise target
         if target.operation == "Options":
             return None
-        _admit(state, request, Call(request=request, target=target, request_id=request_id, now=now))
+        call = Call(request=request, target=target, request_id=request_id, now=now)
+        return Admission(*_admit(state, request, call))
     except OssError as error:
         return finish(error_response(request, error, request_id), request, request_id, now)
     except Exception:
         log.exception("OSS admission failed on %s %s", request.method, request.raw_path[:200])
         response = error_response(request, errors.internal_error(), request_id)
         return finish(response, request, request_id, now)
-    return None
 
 
 def safe_classify(request: Request) -> OssTarget | OssError:
@@ -372,20 +391,29 @@ def safe_classify(request: Request) -> OssTarget | OssError:
 
 
 def handle_oss(
-    state: EmulatorState, request: Request, *, injected: ErrorEffect | None = None
+    state: EmulatorState,
+    request: Request,
+    *,
+    injected: ErrorEffect | None = None,
+    admitted: Admission | None = None,
 ) -> Response:
-    """Serve one OSS request; ``injected`` answers with that error without running it."""
-    request_id = new_request_id()
+    """Serve one OSS request; ``injected`` answers with that error without running it;
+    ``admitted`` is what :func:`admit_oss` decided from this request's head."""
     now = state.clock.now()
-    target = safe_classify(request)
+    if admitted is not None and injected is None:
+        request_id = admitted.call.request_id
+        target: OssTarget | OssError = admitted.call.target
+    else:
+        admitted = None
+        request_id = new_request_id()
+        target = safe_classify(request)
     try:
         if injected is not None:
             raise OssError(injected.status, injected.code, injected.message or injected.code)
         if isinstance(target, OssError):
             raise target
-        response = _dispatch(
-            state, request, Call(request=request, target=target, request_id=request_id, now=now)
-        )
+        call = Call(request=request, target=target, request_id=request_id, now=now)
+        response = _dispatch(state, request, call, admitted)
     except OssError as error:
         response = error_response(request, error, request_id)
     except Exception:

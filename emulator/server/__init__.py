@@ -1,8 +1,9 @@
 """The socket server: stdlib ``ThreadingHTTPServer`` (HTTP/1.1 keep-alive) around an App.
 
 Why the stdlib server: it measured fastest here for 1 MiB bodies at the lowest server
-CPU per byte of the servers tried. Bodies are read with ``rfile.read(n)`` into
-``bytes`` (``readinto`` a ``bytearray`` is 4x slower on this Zen3 host).
+CPU per byte of the servers tried. How bodies are read, into what memory and within which
+bound, is :mod:`emulator.body_memory`'s business (fresh pages, not the copy, are what a
+body costs most).
 
 Per request:
 
@@ -11,7 +12,9 @@ Per request:
    hosts only and is answered locally, never forwarded;
 2. build a :class:`Request` with an empty body, ``app.classify`` it and ask the fault hook
    once; ``RESET_BEFORE_BODY`` resets the connection (SO_LINGER 0, a real RST);
-3. read the body (``Content-Length`` or chunked), call ``app.handle(decided=True)``;
+3. admit an OSS request from its head (target, bucket, signature, scope), read the body
+   (``Content-Length`` or chunked), call ``app.handle(decided=True)`` with the admission,
+   which is not decided again;
 4. write the response, enacting ``Response.transport`` (DELAY, STALL, THROTTLE, TRUNCATE,
    RESET_AFTER_BODY, DROP_AFTER_COMMIT).
 
@@ -31,7 +34,7 @@ import threading
 from typing import TYPE_CHECKING
 
 from emulator.app import App, ControlHandler, create_app
-from emulator.body_memory import BodyBudget, default_budget
+from emulator.body_memory import BodyBudget, BodyBuffers, default_budget
 from emulator.connection_limits import connection_limit
 from emulator.server.handler import EmulatorHTTPServer
 
@@ -51,7 +54,7 @@ class ThreadedServer:
     ``max_connections`` (default 1024) is lowered to what ``RLIMIT_NOFILE`` allows
     (:mod:`emulator.connection_limits`); the body budget is
     ``config.max_inflight_body_bytes`` or half of physical memory
-    (:mod:`emulator.body_memory`).
+    (:mod:`emulator.body_memory`), as is the pool of ``body_buffers``.
     """
 
     def __init__(
@@ -68,6 +71,8 @@ class ThreadedServer:
         self.state = state
         self.max_connections = connection_limit(max_connections)
         self.body_budget = BodyBudget(state.config.max_inflight_body_bytes or default_budget())
+        # Mappings lent to bodies that go to disk (--data-dir), reused by later bodies.
+        self.body_buffers = BodyBuffers()
         self.host = host
         self.requested_port = port
         self.app = app or create_app(state, control=control)
@@ -98,6 +103,7 @@ class ThreadedServer:
             read_timeout=self.read_timeout,
             max_connections=self.max_connections,
             body_budget=self.body_budget,
+            body_buffers=self.body_buffers,
         )
         self._thread = threading.Thread(
             target=self._run, name=f"vodref-emulator-{self.port}", daemon=True

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import mmap
 import socket
 import threading
 from dataclasses import replace
@@ -20,7 +21,13 @@ from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 from emulator.app import App
-from emulator.body_memory import BodyBudget, ClientStoppedShort, Reservation, read_sized_body
+from emulator.body_memory import (
+    BodyBudget,
+    BodyBuffers,
+    ClientStoppedShort,
+    Reservation,
+    read_sized_body,
+)
 from emulator.connection_limits import EMFILE_BACKOFF_SECONDS, EXHAUSTION_ERRNOS
 from emulator.faults.effects import (
     EffectType,
@@ -34,7 +41,7 @@ from emulator.faults.effects import (
 )
 from emulator.framing import FramingError, body_framing, read_chunked_body
 from emulator.http import Body, Headers, OperationInfo, Request, Response
-from emulator.oss.responses import admit_oss
+from emulator.oss.responses import Admission, admit_oss
 from emulator.redaction import redact_target
 from emulator.server.wire import (
     BUSY_RESPONSE,
@@ -80,11 +87,14 @@ class EmulatorHTTPServer(ThreadingHTTPServer):
         read_timeout: float = 60.0,
         max_connections: int = 1024,
         body_budget: BodyBudget,
+        body_buffers: BodyBuffers | None = None,
     ) -> None:
         self.app = app
         self.read_timeout = read_timeout
         self.max_connections = max_connections
         self.body_budget = body_budget
+        # Mappings for bodies written to disk and dropped, reused request after request.
+        self.body_buffers = BodyBuffers() if body_buffers is None else body_buffers
         self.stopping = threading.Event()
         self._connections: set[socket.socket] = set()
         self._connections_lock = threading.Lock()
@@ -306,12 +316,19 @@ class EmulatorRequestHandler(BaseHTTPRequestHandler):
         received = self._receive_body(request, info, decision)
         if received is None:
             return
-        body, reservation = received
+        body, reservation, admission = received
+        admitted = None if admission is None else (info, admission)
         try:
-            response = app.handle(replace(request, body=body), decision=decision, decided=True)
+            response = app.handle(
+                replace(request, body=body), decision=decision, decided=True, admitted=admitted
+            )
             self._write(response)
         finally:
             reservation.release()
+            if isinstance(body, mmap.mmap) and state.config.data_dir is not None:
+                # Lent by body_buffers (read_sized_body, kept=False): the disk blob store
+                # has written it and nothing refers to it any more.
+                self.server.body_buffers.give_back(body)
 
     # -- body ---------------------------------------------------------------------------
 
@@ -357,9 +374,10 @@ class EmulatorRequestHandler(BaseHTTPRequestHandler):
 
     def _receive_body(
         self, request: Request, info: OperationInfo, decision: FaultDecision | None
-    ) -> tuple[Body, Reservation] | None:
-        """The body and its reservation in the body budget, or None after answering an
-        error (or losing the client). Order (EMU-SEC-001, EMU-SEC-010):
+    ) -> tuple[Body, Reservation, Admission | None] | None:
+        """The body, its reservation in the body budget and what admitted it (an OSS
+        request with a body), or None after answering an error (or losing the client).
+        Order (EMU-SEC-001, EMU-SEC-010):
 
         1. the framing must be unambiguous (:func:`~emulator.framing.body_framing`);
         2. RPC and control bodies are small documents: over ``SMALL_BODY_LIMIT`` is 413;
@@ -378,6 +396,7 @@ class EmulatorRequestHandler(BaseHTTPRequestHandler):
             self._edge_error(request, error.status, _framing_code(error), error.message)
             return None
         announced = framing.length
+        admission: Admission | None = None
         # No OSS operation at "/" takes a body: a body there is an RPC form (voduploadsdk's
         # progress report names its Action only inside it).
         small = info.service != "oss" or request.raw_path in ("", "/")
@@ -391,11 +410,12 @@ class EmulatorRequestHandler(BaseHTTPRequestHandler):
             limit = min(app.state.config.max_body_bytes, budget.limit)
             has_body = announced is None or announced > 0
             if has_body and (decision is None or decision.error is None):
-                refusal = admit_oss(app.state, request)
-                if refusal is not None:
-                    self._answer_early(request, refusal)
+                admitted = admit_oss(app.state, request)
+                if isinstance(admitted, Response):
+                    self._answer_early(request, admitted)
                     self._discard_body(announced)
                     return None
+                admission = admitted
             if announced is not None and announced > limit:
                 self._too_large(request, limit)
                 self._discard_body(announced)
@@ -408,7 +428,10 @@ class EmulatorRequestHandler(BaseHTTPRequestHandler):
         try:
             if announced is not None:
                 kept = app.state.config.data_dir is None
-                return read_sized_body(self.rfile, announced, kept=kept), reservation
+                body = read_sized_body(
+                    self.rfile, announced, kept=kept, buffers=self.server.body_buffers
+                )
+                return body, reservation, admission
             refused: list[int] = []
 
             def take(size: int) -> bool:
@@ -434,7 +457,7 @@ class EmulatorRequestHandler(BaseHTTPRequestHandler):
             else:
                 self._edge_error(request, 413, "BodyTooLarge", _SMALL_BODY_TOO_LARGE)
             return None
-        return chunked, reservation
+        return chunked, reservation, admission
 
     # -- response ------------------------------------------------------------------------
 

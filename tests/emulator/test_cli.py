@@ -152,16 +152,20 @@ def test_bad_arguments_and_help() -> None:
 
 
 def test_bench_script_runs_small() -> None:
-    """EMU-OSS-080: bench/bench_emulator.py runs end to end (tiny size) and prints MiB/s,
-    server CPU-s/GiB and the MD5 + CRC-64 ratio for both storage modes."""
+    """EMU-OSS-080: bench/bench_emulator.py runs end to end (tiny size) and prints the
+    floor, MiB/s, server CPU-s/GiB and the ratio to the floor for both storage modes with
+    their targets, moto's ingest and the ratio (the same client for both, and each SDK),
+    and the load average at start and end."""
     script = Path(__file__).resolve().parents[2] / "bench" / "bench_emulator.py"
-    result = subprocess.run(
-        [sys.executable, str(script), "--size-mib", "4", "--part-mib", "1", "--threads", "2"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-    lines = result.stdout.splitlines()
-    assert any(line.strip().startswith("in-memory:") and "MiB/s" in line for line in lines)
-    assert any(line.strip().startswith("data-dir:") and "x MD5+CRC-64" in line for line in lines)
+    command = [sys.executable, str(script), "--size-mib", "4", "--threads", "2", "--rounds", "1"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=180, check=True)
+    lines = [line.strip() for line in result.stdout.splitlines()]
+    assert any(line.startswith("floor, MD5 + CRC-64") for line in lines)
+    assert any(line.startswith("in-memory:") and "(target <= 1.4x)" in line for line in lines)
+    assert any(line.startswith("data-dir:") and "(target <= 2x)" in line for line in lines)
+    assert any(line.startswith("moto:") and "MiB/s" in line for line in lines)
+    assert any(line.startswith("moto-urllib3:") and "MiB/s" in line for line in lines)
+    for label in ("same client, urllib3", "each SDK, oss2 vs boto3"):
+        assert any(line.startswith(f"emulator vs moto ingest ({label}):") for line in lines)
+    assert lines[0].startswith("load average at start: ")
+    assert lines[-1].startswith("load average at end: ")
