@@ -121,6 +121,8 @@ class Driver:
         self._callbacks_pending = 0
         self._closed = False
         self.commands_seen = 0
+        self.notifications_queued = 0  # for the callback thread (diagnostics, tests)
+        self.requests_handed_off = 0  # given to the pool, not run by the reporting worker
         # Outcomes the core refused with an error: a core bug or a driver bug, never normal.
         # Kept for tests and diagnostics.
         self.refused_outcomes: list[tuple[Outcome, VodrefError]] = []
@@ -232,6 +234,7 @@ class Driver:
             if isinstance(command, Notify):
                 if self._wants_notification is None or self._wants_notification(command):
                     self._callbacks_pending += 1
+                    self.notifications_queued += 1
                     self._callbacks.put(command)
             elif isinstance(command, SaveCheckpoint | DeleteCheckpoint):
                 self._checkpoint_effect(command)
@@ -253,6 +256,7 @@ class Driver:
                 if getattr(local, "reporting", False) and local.follow_on is None:
                     local.follow_on = command  # this worker runs it next: no hand-off
                 else:
+                    self.requests_handed_off += 1
                     self._pool.submit(self._run, command)
             else:
                 log.debug("ignoring effect %r", command)
