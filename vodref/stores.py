@@ -35,7 +35,7 @@ from typing import Any, Protocol
 
 import platformdirs
 
-from .core import Checkpoint
+from .core import Checkpoint, CheckpointPart
 from .errors import CheckpointStoreError, FileBusyError, UnreadableCheckpointError
 
 __all__ = [
@@ -139,6 +139,10 @@ class FileCheckpointStore:
         self._flushing = 0
         # Writer thread only: what the files of a key hold now (see _write_checkpoint).
         self._written: dict[str, _Written] = {}
+        # Writer thread only: key -> the epoch of the one journal it may have on disk (None:
+        # none), once the directory was searched for the key's journals; after that no
+        # write globs the directory again (issue 12: a glob per write).
+        self._journals: dict[str, str | None] = {}
         self.writes = 0
         self.appends = 0
         self._writer = threading.Thread(
@@ -344,7 +348,7 @@ class FileCheckpointStore:
         new = (
             None
             if written is None or written.header != header
-            else _added_parts(written.parts, checkpoint)
+            else _added_parts(written, checkpoint)
         )
         if (
             written is not None
@@ -361,6 +365,7 @@ class FileCheckpointStore:
             for number, etag, crc, size in new:
                 written.parts[number] = (etag, crc, size)
             written.journal_parts += len(new)
+            written.last_parts = checkpoint.parts
             self.appends += 1
             return
         parts = {p.number: (p.etag, p.crc64, p.size) for p in checkpoint.parts}
@@ -371,7 +376,9 @@ class FileCheckpointStore:
         # Not sorted: the checkpoint's own order puts the VideoId, target and upload id
         # before the parts, so even a truncated copy keeps what salvage needs (UPL-DUR-006).
         self._write_atomically(key, json.dumps(record, separators=(",", ":")))
-        self._written[key] = _Written(header=header, parts=parts, epoch=epoch, journal_parts=0)
+        self._written[key] = _Written(
+            header=header, parts=parts, epoch=epoch, journal_parts=0, last_parts=checkpoint.parts
+        )
         self._drop_journals(key, keep=epoch)
 
     def _append(self, journal: Path, line: str) -> None:
@@ -386,11 +393,19 @@ class FileCheckpointStore:
         self._directory_dirty = True
 
     def _drop_journals(self, key: str, keep: str | None) -> None:
-        stem = self._path(key).stem
-        for journal in self.directory.glob(f"{stem}.*.log"):
-            if keep is None or journal.name != f"{stem}.{keep}.log":
+        """Remove the key's journals but ``keep``'s. The directory is searched once per key
+        (journals an earlier process left); after that the one known journal is removed."""
+        path = self._path(key)
+        if key in self._journals:
+            known = self._journals[key]
+            candidates = [] if known is None else [self._journal_path(path, known)]
+        else:
+            candidates = list(self.directory.glob(f"{path.stem}.*.log"))
+        for journal in candidates:
+            if keep is None or journal.name != f"{path.stem}.{keep}.log":
                 with contextlib.suppress(FileNotFoundError):
                     journal.unlink()
+        self._journals[key] = keep
 
     def _remove(self, key: str) -> None:
         self._written.pop(key, None)
@@ -437,7 +452,7 @@ def _read_pid(fd: int) -> int | None:
 class _Written:
     """What the files of one key hold: the snapshot's header and epoch, and every part."""
 
-    __slots__ = ("epoch", "header", "journal_parts", "parts")
+    __slots__ = ("epoch", "header", "journal_parts", "last_parts", "parts")
 
     def __init__(
         self,
@@ -446,31 +461,60 @@ class _Written:
         parts: dict[int, tuple[str, int, int]],
         epoch: str,
         journal_parts: int,
+        last_parts: tuple[CheckpointPart, ...],
     ) -> None:
         self.header = header
         self.parts = parts
         self.epoch = epoch
         self.journal_parts = journal_parts
+        # The parts tuple of the last Checkpoint written: the core shares its part objects
+        # between saves, so a common prefix of identical objects is known to be written.
+        self.last_parts = last_parts
+
+
+def _common_prefix(old: tuple[CheckpointPart, ...], new: tuple[CheckpointPart, ...]) -> int:
+    """How many leading entries ``old`` and ``new`` share (by identity, then equality).
+
+    Tuple comparison runs in C and tries identity first, so when the core appended parts
+    since the last write (the usual case) this is one comparison of pointers, not a Python
+    loop over 10,000 parts; otherwise a binary search finds the first difference in
+    O(log n) such comparisons (a prefix that matches for length i matches for every
+    shorter length)."""
+    limit = min(len(old), len(new))
+    if old[:limit] == new[:limit]:
+        return limit
+    low, high = 0, limit  # old[:low] == new[:low]; old[:high] != new[:high]
+    while high - low > 1:
+        middle = (low + high) // 2
+        if old[:middle] == new[:middle]:
+            low = middle
+        else:
+            high = middle
+    return low
 
 
 def _added_parts(
-    written: dict[int, tuple[str, int, int]], checkpoint: Checkpoint
+    written: _Written, checkpoint: Checkpoint
 ) -> list[tuple[int, str, int, int]] | None:
-    """The parts ``checkpoint`` adds to ``written``, or None if it also drops or changes
-    some (then only a new snapshot is right)."""
-    if len(checkpoint.parts) < len(written):
+    """The parts ``checkpoint`` adds to what ``written`` holds, or None if it also drops or
+    changes some (then only a new snapshot is right). Costs O(log n) C comparisons plus a
+    Python step per part after the common prefix with the last written checkpoint's parts
+    (issue 12: a walk over every part per write made the per-part cost grow with n)."""
+    known_parts = written.parts
+    if len(checkpoint.parts) < len(known_parts):
         return None
+    skip = _common_prefix(written.last_parts, checkpoint.parts)
     added = []
-    kept = 0
-    for part in checkpoint.parts:
-        known = written.get(part.number)
+    kept = skip  # the prefix: the same entries as written last time, all on disk
+    for part in checkpoint.parts[skip:]:
+        known = known_parts.get(part.number)
         if known is None:
             added.append((part.number, part.etag, part.crc64, part.size))
         elif known == (part.etag, part.crc64, part.size):
             kept += 1
         else:
             return None
-    return added if kept == len(written) else None
+    return added if kept == len(known_parts) else None
 
 
 def _header(checkpoint: Checkpoint) -> tuple[object, ...]:
