@@ -475,15 +475,22 @@ class _Written:
 def _common_prefix(old: tuple[CheckpointPart, ...], new: tuple[CheckpointPart, ...]) -> int:
     """How many leading entries ``old`` and ``new`` share (by identity, then equality).
 
-    Tuple comparison runs in C and tries identity first, so when the core appended parts
-    since the last write (the usual case) this is one comparison of pointers, not a Python
-    loop over 10,000 parts; otherwise a binary search finds the first difference in
-    O(log n) such comparisons (a prefix that matches for length i matches for every
-    shorter length)."""
+    Tuple comparison runs in C and tries identity first. When the core appended parts since
+    the last write, one comparison answers. When it inserted some (parts complete out of
+    order, a few places before the end), every entry after the first insertion is shifted,
+    so a step back from the end over the shifted entries finds it, and one comparison
+    confirms the prefix before it. Only when that fails (an entry changed deep inside) does
+    a binary search of O(log n) comparisons find the first difference (a prefix that matches
+    for length i matches for every shorter length)."""
     limit = min(len(old), len(new))
     if old[:limit] == new[:limit]:
         return limit
-    low, high = 0, limit  # old[:low] == new[:low]; old[:high] != new[:high]
+    candidate = limit - 1
+    while candidate > 0 and old[candidate - 1] is not new[candidate - 1]:
+        candidate -= 1
+    if old[:candidate] == new[:candidate]:
+        return candidate
+    low, high = 0, candidate  # old[:low] == new[:low]; old[:high] != new[:high]
     while high - low > 1:
         middle = (low + high) // 2
         if old[:middle] == new[:middle]:
