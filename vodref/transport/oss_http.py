@@ -29,6 +29,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from email.utils import parsedate_to_datetime
 from typing import Any
+from xml.sax.saxutils import escape
 
 import oss2
 import requests
@@ -257,15 +258,20 @@ class OssHttpTransport:
         headers: Mapping[str, str],
     ) -> StoredObject:
         bucket = self._bucket(target, credentials)
-        part_infos = [oss2.models.PartInfo(number, etag) for number, etag in parts]
-        result = self._call(
+        # oss2's complete_multipart_upload builds this body with an ElementTree node per
+        # part (~80 us a part: 0.2 s for a 2,600-part Complete, issue 12); the same bytes
+        # are built here (complete_body) and sent through oss2's signed request path.
+        response = self._call(
             target.endpoint,
-            bucket.complete_multipart_upload,
+            bucket._do,
+            "POST",
+            bucket.bucket_name,
             target.key,
-            upload_id,
-            part_infos,
+            params={"uploadId": upload_id},
+            data=complete_body(parts),
             headers=dict(headers),
         )
+        result = oss2.models.PutObjectResult(response)
         return StoredObject(etag=str(result.etag), crc64=_server_crc(result.headers))
 
     def abort_multipart(
@@ -319,6 +325,19 @@ class OssHttpTransport:
         with self._lock:
             self._buckets.clear()
         self._session.session.close()
+
+
+def complete_body(parts: Sequence[tuple[int, str]]) -> bytes:
+    """The CompleteMultipartUpload body, byte for byte what oss2's
+    ``xml_utils.to_complete_upload_request`` makes (parts by number, quoted ETags, text
+    escaped as ElementTree escapes it), by string joins."""
+    entries = "".join(
+        f'<Part><PartNumber>{number}</PartNumber><ETag>"{escape(etag)}"</ETag></Part>'
+        for number, etag in sorted(parts, key=lambda part: part[0])
+    )
+    if not entries:  # never sent (a multipart upload has a part), but kept identical
+        return b"<CompleteMultipartUpload />"
+    return f"<CompleteMultipartUpload>{entries}</CompleteMultipartUpload>".encode()
 
 
 def _parse_list_parts(body: bytes) -> tuple[list[PartInfo], bool, str]:
