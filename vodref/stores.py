@@ -25,10 +25,12 @@ import contextlib
 import fcntl
 import hashlib
 import json
+import operator
 import os
 import tempfile
 import threading
 import time
+from bisect import bisect_left
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Protocol
@@ -372,14 +374,11 @@ class FileCheckpointStore:
                 [[number, etag, f"{crc:016x}", size] for number, etag, crc, size in new],
                 separators=(",", ":"),
             )
-            self._append(self._journal_path(self._path(key), written.epoch), line)
-            for number, etag, crc, size in new:
-                written.parts[number] = (etag, crc, size)
+            self._append(written.journal, line)
             written.journal_parts += len(new)
             written.last_parts = checkpoint.parts
             self.appends += 1
             return
-        parts = {p.number: (p.etag, p.crc64, p.size) for p in checkpoint.parts}
         epoch = os.urandom(6).hex()
         record = checkpoint.to_dict()
         # Part entries are lists of numbers and strings built from typed fields: no field
@@ -390,7 +389,10 @@ class FileCheckpointStore:
         # before the parts, so even a truncated copy keeps what salvage needs (UPL-DUR-006).
         self._write_atomically(key, json.dumps(record, separators=(",", ":")))
         self._written[key] = _Written(
-            header=header, parts=parts, epoch=epoch, journal_parts=0, last_parts=checkpoint.parts
+            header=header,
+            journal=self._journal_path(self._path(key), epoch),
+            journal_parts=0,
+            last_parts=checkpoint.parts,
         )
         self._drop_journals(key, keep=epoch)
 
@@ -463,26 +465,28 @@ def _read_pid(fd: int) -> int | None:
 
 
 class _Written:
-    """What the files of one key hold: the snapshot's header and epoch, and every part."""
+    """What the files of one key hold: the snapshot's header, its journal, and every part."""
 
-    __slots__ = ("epoch", "header", "journal_parts", "last_parts", "parts")
+    __slots__ = ("header", "journal", "journal_parts", "last_parts")
 
     def __init__(
         self,
         *,
         header: tuple[object, ...],
-        parts: dict[int, tuple[str, int, int]],
-        epoch: str,
+        journal: Path,
         journal_parts: int,
         last_parts: tuple[CheckpointPart, ...],
     ) -> None:
         self.header = header
-        self.parts = parts
-        self.epoch = epoch
+        self.journal = journal
         self.journal_parts = journal_parts
-        # The parts tuple of the last Checkpoint written: the core shares its part objects
-        # between saves, so a common prefix of identical objects is known to be written.
+        # The parts of the last Checkpoint written, sorted by number: exactly the parts the
+        # files hold (snapshot plus journal). The core shares its part objects between
+        # saves, so a common prefix of identical objects is known to be written.
         self.last_parts = last_parts
+
+
+_part_number = operator.attrgetter("number")
 
 
 def _common_prefix(old: tuple[CheckpointPart, ...], new: tuple[CheckpointPart, ...]) -> int:
@@ -520,21 +524,21 @@ def _added_parts(
     changes some (then only a new snapshot is right). Costs O(log n) C comparisons plus a
     Python step per part after the common prefix with the last written checkpoint's parts
     (issue 12: a walk over every part per write made the per-part cost grow with n)."""
-    known_parts = written.parts
-    if len(checkpoint.parts) < len(known_parts):
+    old, new = written.last_parts, checkpoint.parts
+    if len(new) < len(old):
         return None
-    skip = _common_prefix(written.last_parts, checkpoint.parts)
+    skip = _common_prefix(old, new)
     added = []
     kept = skip  # the prefix: the same entries as written last time, all on disk
-    for part in checkpoint.parts[skip:]:
-        known = known_parts.get(part.number)
-        if known is None:
+    for part in new[skip:]:
+        index = bisect_left(old, part.number, lo=skip, key=_part_number)
+        if index == len(old) or old[index].number != part.number:
             added.append((part.number, part.etag, part.crc64, part.size))
-        elif known == (part.etag, part.crc64, part.size):
+        elif old[index] == part:
             kept += 1
         else:
-            return None
-    return added if kept == len(known_parts) else None
+            return None  # a part written with other content: only a snapshot is right
+    return added if kept == len(old) else None
 
 
 def _header(checkpoint: Checkpoint) -> tuple[object, ...]:
