@@ -313,9 +313,16 @@ class Driver:
             local.reporting = True
             try:
                 self._report(outcome)
-            finally:
-                local.reporting = False
-                next_command, local.follow_on = local.follow_on, None
+            except BaseException:
+                # A driver bug: the follow-on request still runs (on the pool), so the core
+                # does not wait for it forever.
+                log.exception("reporting an outcome failed")
+                leftover, local.follow_on, local.reporting = local.follow_on, None, False
+                if leftover is not None and not self._closed:
+                    self._pool.submit(self._run, leftover)
+                raise
+            local.reporting = False
+            next_command, local.follow_on = local.follow_on, None
 
     def _perform(self, command: Request) -> Outcome:
         with self._lock:
