@@ -12,9 +12,13 @@ runs). The part size is the smallest OSS allows, 100 KiB, the only one that keep
 parts under 1 GiB; everything else is the default. Each run is a fresh subprocess, so its CPU
 seconds are the client's alone.
 
-Printed, per size (median [min-max]): wall ms per part, client CPU ms per part, checkpoint
-snapshot writes and journal appends; then the 10k/1k ratios with the target (<= 1.2) and the
-load average at start and end.
+The bare uploader (bench/_bare_uploader.py: no checkpoint, no core) runs the same two files
+as a control: what grows for it too (the emulator holding 10,000 parts, a 10,000-part
+Complete) is not vodref's per-part path.
+
+Printed, per contender and size (median [min-max]): wall ms per part, client CPU ms per
+part, and for vodref its checkpoint snapshot writes and journal appends; then the 10k/1k
+ratios with the target (<= 1.2) and the load average at start and end.
 """
 
 from __future__ import annotations
@@ -36,9 +40,10 @@ from emulator.control import Client
 
 PART = 102_400
 COUNTS = (1_000, 10_000)
+CLIENTS = ("vodref", "bare")
 
 
-def measure(url: str, path: Path) -> dict[str, Any]:
+def measure(url: str, path: Path, client: str) -> dict[str, Any]:
     with Client(url) as control:
         control.reset()
     output = subprocess.run(
@@ -47,7 +52,7 @@ def measure(url: str, path: Path) -> dict[str, Any]:
             str(Path(__file__).with_name("bench_uploader.py")),
             "worker",
             "--client",
-            "vodref",
+            client,
             "--url",
             url,
             "--file",
@@ -96,34 +101,38 @@ def main() -> None:
         f"emulator {url} (separate process); parts of {PART // 1024} KiB; "
         f"{arguments.runs} interleaved run(s) each; Vod defaults otherwise"
     )
-    results: dict[int, list[dict[str, Any]]] = {count: [] for count in COUNTS}
+    plan = [(client, count) for count in COUNTS for client in CLIENTS]
+    results: dict[tuple[str, int], list[dict[str, Any]]] = {key: [] for key in plan}
     try:
-        measure(url, files[COUNTS[0]])  # warm-up, discarded
+        measure(url, files[COUNTS[0]], "vodref")  # warm-up, discarded
         for run in range(arguments.runs):
-            order = COUNTS if run % 2 == 0 else COUNTS[::-1]
-            for count in order:
-                results[count].append(measure(url, files[count]))
+            for client, count in plan if run % 2 == 0 else plan[::-1]:
+                results[(client, count)].append(measure(url, files[count], client))
     finally:
         emulator.terminate()
         emulator.wait(timeout=30)
-    print(
-        f"\n{'parts':>6} {'wall ms/part':>22} {'CPU ms/part':>22} {'snapshots':>10} {'appends':>8}"
-    )
-    per_part: dict[int, dict[str, float]] = {}
-    for count, runs in results.items():
+    print(f"\n{'client':<7} {'parts':>6} {'wall ms/part':>22} {'CPU ms/part':>22}", end=" ")
+    print(f"{'snapshots':>10} {'appends':>8}")
+    per_part: dict[tuple[str, int], dict[str, float]] = {}
+    for (client, count), runs in sorted(results.items()):
         wall = [r["seconds"] * 1000 / count for r in runs]
         cpu = [r["cpu"] * 1000 / count for r in runs]
-        per_part[count] = {"wall": statistics.median(wall), "cpu": statistics.median(cpu)}
+        per_part[(client, count)] = {
+            "wall": statistics.median(wall),
+            "cpu": statistics.median(cpu),
+        }
         print(
-            f"{count:>6} {summary(wall):>22} {summary(cpu):>22} "
-            f"{statistics.median(r['writes'] for r in runs):>10.0f} "
-            f"{statistics.median(r['appends'] for r in runs):>8.0f}"
+            f"{client:<7} {count:>6} {summary(wall):>22} {summary(cpu):>22} "
+            f"{statistics.median(r.get('writes', 0) for r in runs):>10.0f} "
+            f"{statistics.median(r.get('appends', 0) for r in runs):>8.0f}"
         )
     small, big = COUNTS
     print()
-    for field, name in (("wall", "wall time"), ("cpu", "client CPU")):
-        ratio = per_part[big][field] / per_part[small][field]
-        print(f"per-part {name}, {big:,} / {small:,} parts: {ratio:.2f}x  (target <= 1.2)")
+    for client in CLIENTS:
+        for field, name in (("wall", "wall time"), ("cpu", "client CPU")):
+            ratio = per_part[(client, big)][field] / per_part[(client, small)][field]
+            target = "(target <= 1.2)" if client == "vodref" else "(control)"
+            print(f"{client}: per-part {name}, {big:,} / {small:,} parts: {ratio:.2f}x  {target}")
     print(f"load average at end: {load()}")
 
 

@@ -381,7 +381,12 @@ class Driver:
 
     def wait_until(self, predicate: Callable[[], bool], timeout: float | None) -> bool:
         """Block until ``predicate()`` (evaluated under the lock) holds and every callback
-        queued so far has run. Returns False on timeout."""
+        queued so far has run. Returns False on timeout.
+
+        The predicate is re-evaluated when something it may depend on changed (a user event,
+        a timer, an outcome other than a routine part, the driver going idle, the callbacks
+        draining: UPL-DRV-009) and at least every 0.2 s, so it should depend on those only
+        (the uploader's state, final file states, idleness)."""
         end = None if timeout is None else time.monotonic() + timeout
         with self._lock:
             while True:
