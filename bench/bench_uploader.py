@@ -1,24 +1,28 @@
-"""Uploader benchmark: vodref vs ``oss2.resumable_upload`` against the emulator.
+"""Uploader benchmark (issue 12): vodref vs ``oss2.resumable_upload`` vs a bare uploader.
 
 Usage::
 
-    .venv/bin/python bench/bench_uploader.py            # 256 MiB, 3 runs each, 1 GiB RSS run
+    .venv/bin/python bench/bench_uploader.py            # 256 MiB, 3 interleaved runs, 1 GiB RSS run
     .venv/bin/python bench/bench_uploader.py --quick    # 64 MiB, 1 run, 256 MiB RSS run
 
 The emulator runs as a separate process (``python -m emulator --in-memory``); every client
 run is a fresh subprocess, so CPU seconds (user + sys, all threads) and peak RSS are the
-client's alone. Each run uploads the same page-cached random file; the emulator is reset
-between runs so memory does not pile up.
+client's alone. Each run uploads the same page-cached random file (parallel 5); the emulator
+is reset between runs. Runs are interleaved (every contender once per round, the order
+rotated each round) so the slow phases of a shared machine hit every contender alike.
 
-Printed (medians, [min-max]):
+The contenders, each checking CRC-64 per part and per object:
 
-- MiB/s and client CPU-s/GiB of vodref and of oss2 (CRC on, its default; 5 threads) at 1 MiB
-  and 5 MiB parts, and their ratios (target: vodref >= 5x oss2 throughput at 1 MiB parts);
-- vodref with its file checkpoint store vs with no checkpoints (target: <= 5 % slower);
-- vodref's peak RSS on a 1 GiB file (target: <= 64 MiB + 2 x parallel x part_size).
+- **vodref** (``Vod`` with a file checkpoint store, its default: a save after every part);
+- **oss2** ``resumable_upload`` with CRC on (its default), 5 threads;
+- **bare**: ``requests`` + ``os.pread`` + fastcrc/anycrc, one ``requests.Session`` per
+  thread, 5 threads (bench/_bare_uploader.py): no core, no checkpoint, no callbacks.
 
-Every vodref run checks the object's CRC-64 against the file (the uploader does it; the run
-fails otherwise); oss2 checks it too with CRC on.
+Printed for 100 KiB, 1 MiB and 5 MiB parts (medians [min-max]): MiB/s and client CPU-s/GiB
+of each, the ratios vodref/oss2, vodref/bare and CPU vodref/bare with their targets (>= 5x;
+>= 0.9x, >= 0.8x at 100 KiB; <= 1.2x), vodref's peak RSS against 64 MiB + 2 x parallel x
+part_size, the cost of checkpointing at 1 MiB parts (vodref with no store), and the load
+average at start and end.
 """
 
 from __future__ import annotations
@@ -33,12 +37,12 @@ import subprocess
 import sys
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import oss2
-from _emulator_process import start_emulator  # bench/ is sys.path[0] when run
+from _bare_uploader import bare_upload  # bench/ is sys.path[0] when run
+from _emulator_process import start_emulator
 
 from emulator.config import DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET
 from emulator.control import Client
@@ -46,7 +50,6 @@ from vodref import Vod
 from vodref.clock import SystemClock
 from vodref.core import FileState
 from vodref.stores import FileCheckpointStore
-from vodref.transport import OssHttpTransport
 from vodref.upload_auth import decode_upload_address, decode_upload_auth
 from vodref.vod_api import AcsVodApi, AuthRequest, VodAuthProvider
 
@@ -94,7 +97,11 @@ def worker_vodref(url: str, path: str, part_size: int, checkpoints: bool) -> dic
         api.close()
         if view.state is not FileState.SUCCESS:
             raise SystemExit(f"vodref upload failed: {view.error}")
-        return {"seconds": seconds, "writes": getattr(store, "writes", 0)}
+        return {
+            "seconds": seconds,
+            "writes": getattr(store, "writes", 0),
+            "appends": getattr(store, "appends", 0),
+        }
 
 
 def worker_oss2(url: str, path: str, part_size: int) -> dict[str, Any]:
@@ -115,13 +122,13 @@ def worker_oss2(url: str, path: str, part_size: int) -> dict[str, Any]:
     return {"seconds": seconds}
 
 
-def worker_raw(url: str, path: str, part_size: int) -> dict[str, Any]:
-    """The ceiling: the same transport, PUTting parts from 5 threads, no core, no CRC
-    check, no checkpoint. What the emulator and HTTP stack allow on this machine."""
+def worker_bare(url: str, path: str, part_size: int) -> dict[str, Any]:
+    """The bare uploader (bench/_bare_uploader.py), with its VOD call timed like vodref's."""
+    started = time.perf_counter()
     api = AcsVodApi(DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET, endpoint=url)
     grant = VodAuthProvider(api)(
         AuthRequest(
-            file_name="raw.mp4",
+            file_name="bare.mp4",
             file_size=os.path.getsize(path),
             is_image=False,
             video_id=None,
@@ -132,25 +139,10 @@ def worker_raw(url: str, path: str, part_size: int) -> dict[str, Any]:
     api.close()
     auth = decode_upload_auth(grant.upload_auth, SystemClock())
     target = decode_upload_address(grant.upload_address)
-    transport = OssHttpTransport(pool_size=PARALLEL + 2)
-    upload_id = transport.initiate_multipart(target, auth.credentials, headers={})
-    size = os.path.getsize(path)
-    fd = os.open(path, os.O_RDONLY)
-
-    def put(number: int) -> None:
-        offset = (number - 1) * part_size
-        data = os.pread(fd, min(part_size, size - offset), offset)
-        transport.upload_part(
-            target, auth.credentials, upload_id=upload_id, number=number, data=data
-        )
-
-    started = time.perf_counter()
-    with ThreadPoolExecutor(PARALLEL) as pool:
-        list(pool.map(put, range(1, -(-size // part_size) + 1)))
-    seconds = time.perf_counter() - started
-    os.close(fd)
-    transport.close()
-    return {"seconds": seconds}
+    bare_upload(
+        target.endpoint, target.bucket, target.key, auth.credentials, path, part_size, PARALLEL
+    )
+    return {"seconds": time.perf_counter() - started}
 
 
 def run_worker(arguments: argparse.Namespace) -> None:
@@ -159,8 +151,8 @@ def run_worker(arguments: argparse.Namespace) -> None:
         result = worker_vodref(
             arguments.url, arguments.file, arguments.part_size, arguments.checkpoints == "on"
         )
-    elif arguments.client == "raw":
-        result = worker_raw(arguments.url, arguments.file, arguments.part_size)
+    elif arguments.client == "bare":
+        result = worker_bare(arguments.url, arguments.file, arguments.part_size)
     else:
         result = worker_oss2(arguments.url, arguments.file, arguments.part_size)
     after = resource.getrusage(resource.RUSAGE_SELF)
@@ -230,14 +222,64 @@ def measure(
 
 
 def summary(values: list[float]) -> str:
-    return f"{statistics.median(values):8.1f} [{min(values):.1f}-{max(values):.1f}]"
+    return f"{statistics.median(values):7.1f} [{min(values):.1f}-{max(values):.1f}]"
+
+
+def load() -> str:
+    return " ".join(f"{value:.2f}" for value in os.getloadavg())
+
+
+PARTS = (100 * 1024, 1 * MIB, 5 * MIB)
+#: (contender, checkpoints) measured at every part size; vodref without checkpoints at 1 MiB.
+CONTENDERS = (("vodref", "on"), ("bare", "off"), ("oss2", "on"))
+
+
+def part_label(part: int) -> str:
+    return f"{part // 1024} KiB" if part < MIB else f"{part // MIB} MiB"
+
+
+def report(results: dict[tuple[str, int, str], list[dict[str, Any]]]) -> None:
+    def median(client: str, part: int, field: str, checkpoints: str = "on") -> float:
+        key = (client, part, "off" if client == "bare" else checkpoints)
+        return statistics.median(r[field] for r in results[key])
+
+    print(f"\n{'client':<7} {'part':>7} {'MiB/s':>24} {'CPU-s/GiB':>24} {'peak RSS MiB':>12}")
+    for (client, part, checkpoints), runs in sorted(results.items(), key=lambda i: i[0][1]):
+        name = client if checkpoints == "on" or client == "bare" else f"{client}-0"
+        print(
+            f"{name:<7} {part_label(part):>7} {summary([r['mib_s'] for r in runs]):>24} "
+            f"{summary([r['cpu_per_gib'] for r in runs]):>24} "
+            f"{max(r['maxrss_mib'] for r in runs):>12.1f}"
+        )
+    print("(vodref-0: vodref with no checkpoint store)\n")
+    for part in PARTS:
+        label = part_label(part)
+        vodref = median("vodref", part, "mib_s")
+        versus_oss2 = vodref / median("oss2", part, "mib_s")
+        versus_bare = vodref / median("bare", part, "mib_s")
+        cpu = median("vodref", part, "cpu_per_gib") / median("bare", part, "cpu_per_gib")
+        bare_target = 0.8 if part < MIB else 0.9
+        rss = max(r["maxrss_mib"] for r in results[("vodref", part, "on")])
+        limit = 64 + 2 * PARALLEL * part / MIB
+        print(
+            f"{label:>7}: vodref/oss2 {versus_oss2:5.2f}x (target >= 5x)   "
+            f"vodref/bare {versus_bare:5.2f}x (target >= {bare_target}x)   "
+            f"CPU vodref/bare {cpu:5.2f}x (target <= 1.2x)   "
+            f"peak RSS {rss:.0f} MiB (target <= {limit:.0f} MiB)"
+        )
+    on = median("vodref", MIB, "mib_s", "on")
+    off = median("vodref", MIB, "mib_s", "off")
+    print(
+        f"checkpointing cost at 1 MiB parts: {(1 - on / off) * 100:+.1f} % of throughput "
+        f"(store {on:.0f} vs none {off:.0f} MiB/s; target <= 5 %)"
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command")
     worker = sub.add_parser("worker")
-    worker.add_argument("--client", choices=("vodref", "oss2", "raw"), required=True)
+    worker.add_argument("--client", choices=("vodref", "oss2", "bare"), required=True)
     worker.add_argument("--url", required=True)
     worker.add_argument("--file", required=True)
     worker.add_argument("--part-size", type=int, required=True)
@@ -258,61 +300,27 @@ def main() -> None:
     arguments.workdir.mkdir(parents=True, exist_ok=True)
     data = arguments.workdir / f"bench-{arguments.size_mib}MiB.mp4"
     make_file(data, arguments.size_mib * MIB)
+    print(f"load average at start: {load()}")
     emulator, url = start_emulator()
     print(
         f"emulator {url} (separate process); file {arguments.size_mib} MiB; "
-        f"{arguments.runs} run(s) each; parallel/threads {PARALLEL}"
+        f"{arguments.runs} interleaved run(s) each; parallel/threads {PARALLEL}"
     )
     try:
         results: dict[tuple[str, int, str], list[dict[str, Any]]] = {}
-        plan = [
-            ("vodref", 1 * MIB, "on"),
-            ("vodref", 1 * MIB, "off"),
-            ("oss2", 1 * MIB, "on"),
-            ("vodref", 5 * MIB, "on"),
-            ("oss2", 5 * MIB, "on"),
-            ("raw", 1 * MIB, "off"),
-        ]
         measure(url, "vodref", data, MIB, "on")  # warm-up, discarded (first run after start)
         for run in range(arguments.runs):
-            # Interleaved, so slow phases of a shared machine hit every client alike; the
-            # checkpoint on/off pair runs back to back, in alternating order.
-            order = plan if run % 2 == 0 else [plan[1], plan[0], *plan[2:]]
-            for client, part, checkpoints in order:
-                key = (client, part, checkpoints)
-                results.setdefault(key, []).append(measure(url, client, data, part, checkpoints))
-        print(f"\n{'client':<8} {'part':>5} {'ckpt':>4} {'MiB/s':>22} {'CPU-s/GiB':>22}")
-        for (client, part, checkpoints), runs in results.items():
-            print(
-                f"{client:<8} {part // MIB:>4}M {checkpoints:>4} "
-                f"{summary([r['mib_s'] for r in runs]):>22} "
-                f"{summary([r['cpu_per_gib'] for r in runs]):>22}"
-            )
-
-        def median(client: str, part: int, field: str, checkpoints: str = "on") -> float:
-            return statistics.median(r[field] for r in results[(client, part, checkpoints)])
-
-        print()
-        for part in (1 * MIB, 5 * MIB):
-            speed = median("vodref", part, "mib_s") / median("oss2", part, "mib_s")
-            cpu = median("oss2", part, "cpu_per_gib") / median("vodref", part, "cpu_per_gib")
-            print(
-                f"{part // MIB} MiB parts: vodref/oss2 throughput {speed:.1f}x, "
-                f"CPU per GiB {cpu:.1f}x less"
-                + ("  (target >= 5x throughput)" if part == MIB else "")
-            )
-        ceiling = median("raw", MIB, "mib_s", "off")
-        print(
-            f"1 MiB parts: vodref reaches {median('vodref', MIB, 'mib_s') / ceiling:.0%} of the "
-            f"raw ceiling ({ceiling:.0f} MiB/s: 5 threads PUTting parts to this emulator, "
-            "no core, no checks)"
-        )
-        on = median("vodref", MIB, "mib_s", "on")
-        off = median("vodref", MIB, "mib_s", "off")
-        print(
-            f"checkpointing cost: {(1 - on / off) * 100:+.1f} % of throughput "
-            f"(on {on:.0f} vs off {off:.0f} MiB/s; target <= 5 %)"
-        )
+            shift = run % len(CONTENDERS)
+            for part in PARTS:
+                # Rotate the contenders each round: nobody always goes first.
+                for client, checkpoints in CONTENDERS[shift:] + CONTENDERS[:shift]:
+                    key = (client, part, checkpoints)
+                    results.setdefault(key, []).append(
+                        measure(url, client, data, part, checkpoints)
+                    )
+            key = ("vodref", MIB, "off")
+            results.setdefault(key, []).append(measure(url, "vodref", data, MIB, "off"))
+        report(results)
         big = arguments.workdir / f"bench-{arguments.rss_size_mib}MiB.mp4"
         make_file(big, arguments.rss_size_mib * MIB)
         rss = measure(url, "vodref", big, MIB)
@@ -325,6 +333,7 @@ def main() -> None:
     finally:
         emulator.terminate()
         emulator.wait(timeout=30)
+    print(f"load average at end: {load()}")
 
 
 if __name__ == "__main__":

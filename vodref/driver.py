@@ -11,10 +11,20 @@ lock; the commands it returns are dispatched without blocking:
   a proactive refresh with nobody to answer it is abandoned at once;
 - **checkpoint effects** go to the store (whose writer thread coalesces them);
 - **notifications** go to one callback thread, in order, outside the lock, so user code may
-  call back into the uploader, and an exception in user code is logged and swallowed.
+  call back into the uploader, and an exception in user code is logged and swallowed; a
+  notification nobody listens to (``wants_notification`` says no) is not queued at all.
 
 A timer thread sleeps until ``core.next_deadline()`` on the injected :class:`Clock` and
-calls ``handle_timer``; any event that may move the deadline wakes it.
+calls ``handle_timer``; an event that moves the deadline earlier wakes it.
+
+The per-part path is kept free of thread hand-offs (issue 12: thread wake-ups were 19 % of
+the uploader's GIL time; each costs a futex wake and a context switch on the other core):
+
+- a worker that reports a part's outcome performs the next request that report produced
+  itself, instead of queueing it for another worker (UPL-DRV-008);
+- threads blocked in :meth:`Driver.wait_until` are woken by what can change an answer (a
+  user event, a timer, a non-part outcome or command, the driver going idle, the last
+  pending callback), not by every acknowledged part; they also re-check every 0.2 s.
 """
 
 from __future__ import annotations
@@ -39,13 +49,16 @@ from .core import (
     Event,
     FileView,
     Notify,
+    NotifyProgress,
     NotifySucceeded,
     Outcome,
     OutcomeError,
+    PartUploaded,
     Request,
     RequestAuth,
     SaveCheckpoint,
     ServiceError,
+    UploadPart,
     VodrefError,
 )
 from .errors import CheckpointStoreError
@@ -80,16 +93,26 @@ class Driver:
         workers: int,
         on_checkpoint_deleted: Callable[[str], None] | None = None,
         on_succeeded: Callable[[FileView], None] | None = None,
+        wants_notification: Callable[[Notify], bool] | None = None,
     ) -> None:
+        """``wants_notification`` says whether ``notify`` would do anything with a
+        notification (None: everything is queued); the driver then does not queue it."""
         self._core = core
         self._performer = performer
         self._store = store
         self._clock = clock
         self._notify = notify
+        self._wants_notification = wants_notification
         self._on_checkpoint_deleted = on_checkpoint_deleted
         self._on_succeeded = on_succeeded
         self._lock = threading.RLock()
+        # Waiters in wait_until, and the timer thread: two conditions, so a part's outcome
+        # wakes neither unless it matters to it.
         self._changed = threading.Condition(self._lock)
+        self._timer_wake = threading.Condition(self._lock)
+        self._timer_until: float | None = None  # the deadline the timer thread sleeps to
+        # Per worker thread: the follow-on request a report produced, run by that worker.
+        self._local = threading.local()
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="vodref-worker")
         self._in_flight: dict[int, Request] = {}
         self._canceled: set[int] = set()
@@ -98,6 +121,8 @@ class Driver:
         self._callbacks_pending = 0
         self._closed = False
         self.commands_seen = 0
+        self.notifications_queued = 0  # for the callback thread (diagnostics, tests)
+        self.requests_handed_off = 0  # given to the pool, not run by the reporting worker
         # Outcomes the core refused with an error: a core bug or a driver bug, never normal.
         # Kept for tests and diagnostics.
         self.refused_outcomes: list[tuple[Outcome, VodrefError]] = []
@@ -123,6 +148,7 @@ class Driver:
             commands = self._core.handle(event, now=self._clock.monotonic())
             self._dispatch(commands)
             self._changed.notify_all()
+            self._deadline_may_have_moved()
 
     def answer_auth(self, file_id: str, build: Callable[[RequestAuth], Outcome]) -> None:
         """Answer the credential request the file is waiting on.
@@ -139,6 +165,7 @@ class Driver:
             self._in_flight.pop(request.command_id, None)
             self._dispatch(commands)
             self._changed.notify_all()
+            self._deadline_may_have_moved()
 
     def awaiting_auth_any(self) -> list[RequestAuth]:
         with self._lock:
@@ -163,12 +190,36 @@ class Driver:
                 self.refused_outcomes.append((outcome, error))
                 commands = []
             self._dispatch(commands)
-            self._changed.notify_all()
+            if not self._routine_part(outcome, commands):
+                self._changed.notify_all()
+            self._deadline_may_have_moved()
+
+    def _routine_part(self, outcome: Outcome, commands: list[Command]) -> bool:
+        """A part acknowledged mid-upload: its batch only sends the next part, saves parts
+        and reports progress, and requests are still in flight. Nothing a waiter waits for
+        changes then (the uploader's state, a file's final state, idleness), so waiters are
+        not woken (call under the lock)."""
+        return (
+            isinstance(outcome, PartUploaded)
+            and all(
+                isinstance(command, UploadPart | NotifyProgress)
+                or (isinstance(command, SaveCheckpoint) and not command.barrier)
+                for command in commands
+            )
+            and not self.idle()
+        )
+
+    def _deadline_may_have_moved(self) -> None:
+        """Wake the timer thread when the core's next deadline is now earlier than the one
+        it sleeps to (call under the lock)."""
+        deadline = self._core.next_deadline()
+        if deadline is not None and (self._timer_until is None or deadline < self._timer_until):
+            self._timer_until = deadline
+            self._timer_wake.notify_all()
 
     # ----------------------------------------------------------------- dispatching
 
-    def _dispatch(self, commands: Iterable[Command]) -> None:
-        commands = list(commands)
+    def _dispatch(self, commands: list[Command]) -> None:
         if self._on_succeeded is not None:
             # A success is recorded (durably) before anything else of its batch runs, in
             # particular before its checkpoint is deleted (UPL-DUR-004).
@@ -181,8 +232,10 @@ class Driver:
         for command in commands:
             self.commands_seen += 1
             if isinstance(command, Notify):
-                self._callbacks_pending += 1
-                self._callbacks.put(command)
+                if self._wants_notification is None or self._wants_notification(command):
+                    self._callbacks_pending += 1
+                    self.notifications_queued += 1
+                    self._callbacks.put(command)
             elif isinstance(command, SaveCheckpoint | DeleteCheckpoint):
                 self._checkpoint_effect(command)
             elif isinstance(command, CancelRequests):
@@ -199,7 +252,12 @@ class Driver:
                     self._awaiting_auth[command.file_id] = command
             elif isinstance(command, Request):
                 self._in_flight[command.command_id] = command
-                self._pool.submit(self._run, command)
+                local = self._local
+                if getattr(local, "reporting", False) and local.follow_on is None:
+                    local.follow_on = command  # this worker runs it next: no hand-off
+                else:
+                    self.requests_handed_off += 1
+                    self._pool.submit(self._run, command)
             else:
                 log.debug("ignoring effect %r", command)
 
@@ -244,20 +302,41 @@ class Driver:
         self._pool.submit(self._report, outcome)
 
     def _run(self, command: Request) -> None:
+        """Perform ``command``, report it, and go on with the first request that report
+        produced (UPL-DRV-008): the worker that freed a slot fills it, without waking
+        another thread. The other requests of the batch go to the pool."""
+        local = self._local
+        next_command: Request | None = command
+        while next_command is not None:
+            outcome = self._perform(next_command)
+            local.follow_on = None
+            local.reporting = True
+            try:
+                self._report(outcome)
+            except BaseException:
+                # A driver bug: the follow-on request still runs (on the pool), so the core
+                # does not wait for it forever.
+                log.exception("reporting an outcome failed")
+                leftover, local.follow_on, local.reporting = local.follow_on, None, False
+                if leftover is not None and not self._closed:
+                    self._pool.submit(self._run, leftover)
+                raise
+            local.reporting = False
+            next_command, local.follow_on = local.follow_on, None
+
+    def _perform(self, command: Request) -> Outcome:
         with self._lock:
             abandoned = command.command_id in self._canceled or self._closed
         if abandoned:
-            self._report(CommandAbandoned(command_id=command.command_id))
-            return
+            return CommandAbandoned(command_id=command.command_id)
         try:
-            outcome = self._performer.perform(command)
+            return self._performer.perform(command)
         except BaseException as error:  # perform() catches everything; belt and braces
             log.exception("performer crashed")
-            outcome = CommandFailed(
+            return CommandFailed(
                 command_id=command.command_id,
                 error=ServiceError(kind=ErrorKind.LOCAL, code="DriverError", message=str(error)),
             )
-        self._report(outcome)
 
     # ----------------------------------------------------------------- timers
 
@@ -275,10 +354,11 @@ class Driver:
                     self._dispatch(commands)
                     self._changed.notify_all()
                     continue
-                # Wake at the deadline, or when an event may have moved it. The cap keeps
+                # Wake at the deadline, or when an event moves it earlier. The cap keeps
                 # an injected clock that jumps (tests) from being missed for long.
+                self._timer_until = deadline
                 wait = 0.25 if deadline is None else min(0.25, deadline - now)
-                self._changed.wait(max(wait, 0.001))
+                self._timer_wake.wait(max(wait, 0.001))
 
     # ----------------------------------------------------------------- callbacks
 
@@ -294,13 +374,19 @@ class Driver:
             finally:
                 with self._lock:
                     self._callbacks_pending -= 1
-                    self._changed.notify_all()
+                    if self._callbacks_pending == 0:  # what wait_until waits for
+                        self._changed.notify_all()
 
     # ----------------------------------------------------------------- waiting, closing
 
     def wait_until(self, predicate: Callable[[], bool], timeout: float | None) -> bool:
         """Block until ``predicate()`` (evaluated under the lock) holds and every callback
-        queued so far has run. Returns False on timeout."""
+        queued so far has run. Returns False on timeout.
+
+        The predicate is re-evaluated when something it may depend on changed (a user event,
+        a timer, an outcome other than a routine part, the driver going idle, the callbacks
+        draining: UPL-DRV-009) and at least every 0.2 s, so it should depend on those only
+        (the uploader's state, final file states, idleness)."""
         end = None if timeout is None else time.monotonic() + timeout
         with self._lock:
             while True:
@@ -325,6 +411,7 @@ class Driver:
                 return
             self._closed = True
             self._changed.notify_all()
+            self._timer_wake.notify_all()
         self._pool.shutdown(wait=True, cancel_futures=True)
         self._callbacks.put(None)
         self._callback_thread.join(timeout)

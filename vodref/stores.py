@@ -25,17 +25,19 @@ import contextlib
 import fcntl
 import hashlib
 import json
+import operator
 import os
 import tempfile
 import threading
 import time
+from bisect import bisect_left
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
 import platformdirs
 
-from .core import Checkpoint
+from .core import Checkpoint, CheckpointPart
 from .errors import CheckpointStoreError, FileBusyError, UnreadableCheckpointError
 
 __all__ = [
@@ -130,6 +132,7 @@ class FileCheckpointStore:
                 f"cannot create checkpoint directory {self.directory}: {error.strerror}"
             ) from None
         self._cond = threading.Condition()
+        self._paths: dict[str, Path] = {}
         # key -> encoded record, or _DELETE; the newest operation per key wins.
         self._pending: dict[str, object] = {}
         self._writing: set[str] = set()
@@ -139,6 +142,10 @@ class FileCheckpointStore:
         self._flushing = 0
         # Writer thread only: what the files of a key hold now (see _write_checkpoint).
         self._written: dict[str, _Written] = {}
+        # Writer thread only: key -> the epoch of the one journal it may have on disk (None:
+        # none), once the directory was searched for the key's journals; after that no
+        # write globs the directory again (issue 12: a glob per write).
+        self._journals: dict[str, str | None] = {}
         self.writes = 0
         self.appends = 0
         self._writer = threading.Thread(
@@ -151,7 +158,13 @@ class FileCheckpointStore:
         # so no key can ever name a path outside the directory.
         if not isinstance(key, str) or not key:
             raise CheckpointStoreError(f"invalid checkpoint key {key!r}")
-        return self.directory / f"{hashlib.sha256(key.encode()).hexdigest()[:40]}.json"
+        path = self._paths.get(key)
+        if path is None:  # a hash and a Path per save add up over 10,000 parts: remember
+            if len(self._paths) >= 4096:
+                self._paths.clear()
+            path = self.directory / f"{hashlib.sha256(key.encode()).hexdigest()[:40]}.json"
+            self._paths[key] = path
+        return path
 
     def _journal_path(self, path: Path, epoch: str) -> Path:
         return path.with_name(f"{path.stem}.{epoch}.log")
@@ -243,8 +256,12 @@ class FileCheckpointStore:
         with self._cond:
             if self._closed:
                 raise CheckpointStoreError("checkpoint store is closed")
+            idle = not self._pending
             self._pending[key] = operation
-            self._cond.notify_all()
+            if idle:
+                # Only a writer waiting for work needs waking; one that already has work is
+                # waiting out its coalescing window or writing (issue 12: a wake-up per part).
+                self._cond.notify_all()
 
     def flush(self) -> None:
         with self._cond:
@@ -288,7 +305,7 @@ class FileCheckpointStore:
                     remaining = resume_at - time.monotonic()
                     if remaining <= 0:
                         break
-                    self._cond.wait(remaining)  # new saves notify too: keep waiting
+                    self._cond.wait(remaining)  # woken early only by flush or close
                 batch = self._pending
                 self._pending = {}
                 self._writing = set(batch)
@@ -344,7 +361,7 @@ class FileCheckpointStore:
         new = (
             None
             if written is None or written.header != header
-            else _added_parts(written.parts, checkpoint)
+            else _added_parts(written, checkpoint)
         )
         if (
             written is not None
@@ -357,21 +374,26 @@ class FileCheckpointStore:
                 [[number, etag, f"{crc:016x}", size] for number, etag, crc, size in new],
                 separators=(",", ":"),
             )
-            self._append(self._journal_path(self._path(key), written.epoch), line)
-            for number, etag, crc, size in new:
-                written.parts[number] = (etag, crc, size)
+            self._append(written.journal, line)
             written.journal_parts += len(new)
+            written.last_parts = checkpoint.parts
             self.appends += 1
             return
-        parts = {p.number: (p.etag, p.crc64, p.size) for p in checkpoint.parts}
         epoch = os.urandom(6).hex()
         record = checkpoint.to_dict()
-        assert_no_secrets(record)
+        # Part entries are lists of numbers and strings built from typed fields: no field
+        # names in them, so the check need not walk 10,000 of them on every snapshot.
+        assert_no_secrets({name: value for name, value in record.items() if name != "parts"})
         record[_JOURNAL_FIELD] = epoch
         # Not sorted: the checkpoint's own order puts the VideoId, target and upload id
         # before the parts, so even a truncated copy keeps what salvage needs (UPL-DUR-006).
         self._write_atomically(key, json.dumps(record, separators=(",", ":")))
-        self._written[key] = _Written(header=header, parts=parts, epoch=epoch, journal_parts=0)
+        self._written[key] = _Written(
+            header=header,
+            journal=self._journal_path(self._path(key), epoch),
+            journal_parts=0,
+            last_parts=checkpoint.parts,
+        )
         self._drop_journals(key, keep=epoch)
 
     def _append(self, journal: Path, line: str) -> None:
@@ -386,11 +408,19 @@ class FileCheckpointStore:
         self._directory_dirty = True
 
     def _drop_journals(self, key: str, keep: str | None) -> None:
-        stem = self._path(key).stem
-        for journal in self.directory.glob(f"{stem}.*.log"):
-            if keep is None or journal.name != f"{stem}.{keep}.log":
+        """Remove the key's journals but ``keep``'s. The directory is searched once per key
+        (journals an earlier process left); after that the one known journal is removed."""
+        path = self._path(key)
+        if key in self._journals:
+            known = self._journals[key]
+            candidates = [] if known is None else [self._journal_path(path, known)]
+        else:
+            candidates = list(self.directory.glob(f"{path.stem}.*.log"))
+        for journal in candidates:
+            if keep is None or journal.name != f"{path.stem}.{keep}.log":
                 with contextlib.suppress(FileNotFoundError):
                     journal.unlink()
+        self._journals[key] = keep
 
     def _remove(self, key: str) -> None:
         self._written.pop(key, None)
@@ -435,42 +465,80 @@ def _read_pid(fd: int) -> int | None:
 
 
 class _Written:
-    """What the files of one key hold: the snapshot's header and epoch, and every part."""
+    """What the files of one key hold: the snapshot's header, its journal, and every part."""
 
-    __slots__ = ("epoch", "header", "journal_parts", "parts")
+    __slots__ = ("header", "journal", "journal_parts", "last_parts")
 
     def __init__(
         self,
         *,
         header: tuple[object, ...],
-        parts: dict[int, tuple[str, int, int]],
-        epoch: str,
+        journal: Path,
         journal_parts: int,
+        last_parts: tuple[CheckpointPart, ...],
     ) -> None:
         self.header = header
-        self.parts = parts
-        self.epoch = epoch
+        self.journal = journal
         self.journal_parts = journal_parts
+        # The parts of the last Checkpoint written, sorted by number: exactly the parts the
+        # files hold (snapshot plus journal). The core shares its part objects between
+        # saves, so a common prefix of identical objects is known to be written.
+        self.last_parts = last_parts
+
+
+_part_number = operator.attrgetter("number")
+
+
+def _common_prefix(old: tuple[CheckpointPart, ...], new: tuple[CheckpointPart, ...]) -> int:
+    """How many leading entries ``old`` and ``new`` share (by identity, then equality).
+
+    Tuple comparison runs in C and tries identity first. When the core appended parts since
+    the last write, one comparison answers. When it inserted some (parts complete out of
+    order, a few places before the end), every entry after the first insertion is shifted,
+    so a step back from the end over the shifted entries finds it, and one comparison
+    confirms the prefix before it. Only when that fails (an entry changed deep inside) does
+    a binary search of O(log n) comparisons find the first difference (a prefix that matches
+    for length i matches for every shorter length)."""
+    limit = min(len(old), len(new))
+    if old[:limit] == new[:limit]:
+        return limit
+    candidate = limit - 1
+    while candidate > 0 and old[candidate - 1] is not new[candidate - 1]:
+        candidate -= 1
+    if old[:candidate] == new[:candidate]:
+        return candidate
+    low, high = 0, candidate  # old[:low] == new[:low]; old[:high] != new[:high]
+    while high - low > 1:
+        middle = (low + high) // 2
+        if old[:middle] == new[:middle]:
+            low = middle
+        else:
+            high = middle
+    return low
 
 
 def _added_parts(
-    written: dict[int, tuple[str, int, int]], checkpoint: Checkpoint
+    written: _Written, checkpoint: Checkpoint
 ) -> list[tuple[int, str, int, int]] | None:
-    """The parts ``checkpoint`` adds to ``written``, or None if it also drops or changes
-    some (then only a new snapshot is right)."""
-    if len(checkpoint.parts) < len(written):
+    """The parts ``checkpoint`` adds to what ``written`` holds, or None if it also drops or
+    changes some (then only a new snapshot is right). Costs O(log n) C comparisons plus a
+    Python step per part after the common prefix with the last written checkpoint's parts
+    (issue 12: a walk over every part per write made the per-part cost grow with n)."""
+    old, new = written.last_parts, checkpoint.parts
+    if len(new) < len(old):
         return None
+    skip = _common_prefix(old, new)
     added = []
-    kept = 0
-    for part in checkpoint.parts:
-        known = written.get(part.number)
-        if known is None:
+    kept = skip  # the prefix: the same entries as written last time, all on disk
+    for part in new[skip:]:
+        index = bisect_left(old, part.number, lo=skip, key=_part_number)
+        if index == len(old) or old[index].number != part.number:
             added.append((part.number, part.etag, part.crc64, part.size))
-        elif known == (part.etag, part.crc64, part.size):
+        elif old[index] == part:
             kept += 1
         else:
-            return None
-    return added if kept == len(written) else None
+            return None  # a part written with other content: only a snapshot is right
+    return added if kept == len(old) else None
 
 
 def _header(checkpoint: Checkpoint) -> tuple[object, ...]:

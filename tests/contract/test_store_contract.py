@@ -4,13 +4,18 @@ the same way."""
 
 from __future__ import annotations
 
+import shutil
+import uuid
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from support.uploader import sample_checkpoint
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from support.uploader import MIN_PART, sample_checkpoint
 
-from vodref.core import Checkpoint
+from vodref.core import Checkpoint, CheckpointPart
 from vodref.errors import CheckpointStoreError
 from vodref.stores import CheckpointStore, FileCheckpointStore
 from vodref.testing import MemoryCheckpointStore
@@ -78,3 +83,101 @@ def test_secrets_are_refused_and_change_nothing(store: CheckpointStore) -> None:
             store.save("v1:key", secret)
     store.flush()
     assert store.load("v1:key") == {"video_id": "v"}
+
+
+def _checkpoint_of(parts: dict[int, int], upload_id: str) -> Checkpoint:
+    """A checkpoint whose done parts are ``parts`` (number -> a CRC-64 standing for the
+    part's content)."""
+    base = sample_checkpoint(0, upload_id=upload_id)
+    return replace(
+        base,
+        parts=tuple(
+            CheckpointPart(number=n, etag=f"E{n}-{crc}", crc64=crc, size=MIN_PART)
+            for n, crc in sorted(parts.items())
+        ),
+    )
+
+
+# One step of an upload's life as the core saves it: parts acknowledged in any order (a
+# batch of up to 8), a part acknowledged again with other content, parts forgotten (a
+# ListParts that did not list them), or a new upload id; each save maybe flushed at once.
+_steps = st.lists(
+    st.tuples(
+        st.sampled_from(["add", "add", "add", "change", "forget", "new-upload"]),
+        st.lists(st.integers(min_value=1, max_value=200), min_size=1, max_size=8),
+        st.integers(min_value=0, max_value=2**64 - 1),
+        st.booleans(),
+    ),
+    min_size=1,
+    max_size=40,
+)
+
+
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(steps=_steps)
+def test_any_sequence_of_saves_loads_back_the_newest(
+    store: CheckpointStore, steps: list[tuple[str, list[int], int, bool]]
+) -> None:
+    """UPL-CKPT-005 UPL-CKPT-006: whatever a sequence of saves adds, changes or drops (the
+    file store appends parts to its journal when it can and writes a snapshot otherwise),
+    the key loads back equal to the newest save, before and after a flush, and a store
+    reopened over the same files (a new process) loads it too."""
+    key = f"v1:seq-{uuid.uuid4().hex}"
+    parts: dict[int, int] = {}
+    upload = 1
+    newest = None
+    for action, numbers, crc, flush in steps:
+        if action == "add":
+            parts.update({n: crc for n in numbers if n not in parts})
+        elif action == "change":
+            parts.update(dict.fromkeys(numbers, crc))
+        elif action == "forget":
+            for number in numbers:
+                parts.pop(number, None)
+        else:
+            upload += 1
+            parts = dict.fromkeys(numbers, crc)
+        newest = _checkpoint_of(parts, f"u{upload}")
+        store.save(key, replace(newest, fingerprint=key))
+        if flush:
+            store.flush()
+        loaded = store.load(key)
+        assert loaded is not None
+        assert Checkpoint.from_dict(loaded) == replace(newest, fingerprint=key)
+    store.flush()
+    if isinstance(store, FileCheckpointStore):
+        reopened = FileCheckpointStore(store.directory)
+        try:
+            loaded = reopened.load(key)
+        finally:
+            reopened.close()
+        assert loaded is not None and newest is not None
+        assert Checkpoint.from_dict(loaded) == replace(newest, fingerprint=key)
+
+
+def test_checkpoints_written_by_vodref_0_1_0_load(tmp_path: Path) -> None:
+    """UPL-CKPT-006: a checkpoint directory written by vodref 0.1.0 (tests/contract/data:
+    a snapshot naming its journal, and a journal of four appended parts) loads as the
+    checkpoint it recorded, and saving on from it continues that record (the old journal is
+    replaced, never applied to another snapshot)."""
+    directory = tmp_path / "checkpoints"
+    shutil.copytree(Path(__file__).with_name("data") / "store-0.1", directory)
+    store = FileCheckpointStore(directory)
+    try:
+        loaded = store.load("v1:sample")
+        assert loaded is not None
+        assert Checkpoint.from_dict(loaded) == sample_checkpoint(70)
+        for count in range(71, 81):
+            store.save("v1:sample", sample_checkpoint(count))
+        store.flush()
+        reloaded = store.load("v1:sample")
+        assert reloaded is not None
+        assert Checkpoint.from_dict(reloaded) == sample_checkpoint(80)
+        store.save("v1:sample", sample_checkpoint(5, upload_id="u2"))
+        store.flush()
+        assert len(list(directory.glob("*.log"))) <= 1
+        other = store.load("v1:sample")
+        assert other is not None
+        assert Checkpoint.from_dict(other) == sample_checkpoint(5, upload_id="u2")
+    finally:
+        store.close()

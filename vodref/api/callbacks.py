@@ -77,6 +77,28 @@ class CallbackDispatcher:
         if error is not None and self._on_auth_callback_error is not None:
             self._on_auth_callback_error(file.file_id, error)
 
+    def wants(self, notification: Notify) -> bool:
+        """Whether :meth:`__call__` would run a user callback for ``notification``: the driver
+        queues nothing for the callback thread otherwise (issue 12: a hand-off per part)."""
+        callbacks = self.callbacks
+        if isinstance(notification, NotifyProgress):
+            wanted: object = callbacks.on_upload_progress or callbacks.on_upload_bytes
+        elif isinstance(notification, NotifyStarted):
+            wanted = callbacks.on_upload_started
+        elif isinstance(notification, NotifySucceeded):
+            wanted = callbacks.on_upload_succeed
+        elif isinstance(notification, NotifyFailed):
+            wanted = callbacks.on_upload_failed
+        elif isinstance(notification, NotifyTokenExpired):
+            wanted = callbacks.on_upload_token_expired
+        elif isinstance(notification, NotifyCanceled):
+            wanted = callbacks.on_upload_canceled
+        elif isinstance(notification, NotifyEnded):
+            wanted = callbacks.on_upload_end
+        else:
+            return True  # a kind this dispatcher does not know: let __call__ decide
+        return wanted is not None
+
     def __call__(self, notification: Notify) -> None:
         """Runs on the callback thread: one JS callback per notification."""
         callbacks = self.callbacks

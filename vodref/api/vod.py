@@ -195,6 +195,7 @@ class Vod:
             workers=options.parallel * options.max_concurrent_files + 2,
             on_checkpoint_deleted=self._forget_identity,
             on_succeeded=self._guards.record,
+            wants_notification=lambda notification: self._dispatcher.wants(notification),  # noqa: PLW0108
         )
         self._dispatcher = CallbackDispatcher(
             callbacks,
