@@ -9,7 +9,12 @@ lock; the commands it returns are dispatched without blocking:
 - **credential requests** with no auth provider wait for the application
   (``set_upload_auth_and_address`` and friends) and are answered through :meth:`answer_auth`;
   a proactive refresh with nobody to answer it is abandoned at once;
-- **checkpoint effects** go to the store (whose writer thread coalesces them);
+- **checkpoint effects** go to the store (whose writer thread coalesces them). A barrier
+  save (UPL-DUR-001) is made durable before anything after it in its batch takes effect,
+  but not under the lock: the requests after it flush the store on their worker before
+  they are performed, and the notifications after it on the callback thread before they
+  run. Other files' outcomes meanwhile go on through the core, and their barriers share
+  the store's writes (UPL-DUR-009);
 - **notifications** go to one callback thread, in order, outside the lock, so user code may
   call back into the uploader, and an exception in user code is logged and swallowed.
 
@@ -94,7 +99,8 @@ class Driver:
         self._in_flight: dict[int, Request] = {}
         self._canceled: set[int] = set()
         self._awaiting_auth: dict[str, RequestAuth] = {}
-        self._callbacks: queue.Queue[Notify | None] = queue.Queue()
+        # (notification, flush the store first): see _dispatch.
+        self._callbacks: queue.Queue[tuple[Notify, bool] | None] = queue.Queue()
         self._callbacks_pending = 0
         self._closed = False
         self.commands_seen = 0
@@ -178,13 +184,16 @@ class Driver:
                         self._on_succeeded(command.file)
                     except CheckpointStoreError as error:
                         self.note_store_failure(error)
+        # After a barrier save in this batch, what follows must not take effect before the
+        # save is durable (UPL-DUR-001). The flush happens off the lock (UPL-DUR-009).
+        durable_first = False
         for command in commands:
             self.commands_seen += 1
             if isinstance(command, Notify):
                 self._callbacks_pending += 1
-                self._callbacks.put(command)
+                self._callbacks.put((command, durable_first))
             elif isinstance(command, SaveCheckpoint | DeleteCheckpoint):
-                self._checkpoint_effect(command)
+                durable_first = self._checkpoint_effect(command) or durable_first
             elif isinstance(command, CancelRequests):
                 self._canceled.update(c for c in command.command_ids if c in self._in_flight)
                 self._abandon_waiting_auth(command.command_ids)
@@ -199,28 +208,27 @@ class Driver:
                     self._awaiting_auth[command.file_id] = command
             elif isinstance(command, Request):
                 self._in_flight[command.command_id] = command
-                self._pool.submit(self._run, command)
+                self._pool.submit(self._run, command, durable_first)
             else:
                 log.debug("ignoring effect %r", command)
 
-    def _checkpoint_effect(self, command: SaveCheckpoint | DeleteCheckpoint) -> None:
+    def _checkpoint_effect(self, command: SaveCheckpoint | DeleteCheckpoint) -> bool:
+        """Hand the effect to the store; True for a barrier save, whose batch must wait
+        for a flush (UP-DUR-001: the requests after it depend on the VideoId or upload id
+        it names). Part-only saves stay coalesced."""
         # A store failure (disk full, closed store) must not stop the commands after this
         # one: the upload goes on, only its resumability suffers; the failure is kept so the
         # caller can say the result is "done, not resumable" (UPL-DUR-002).
         try:
             if isinstance(command, SaveCheckpoint):
                 self._store.save(command.key, command.checkpoint)
-                if command.barrier:
-                    # UP-DUR-001: the requests after this save in the same batch depend on
-                    # the VideoId or upload id it names: durable first (~1 ms, twice a
-                    # file), then dispatched. Part-only saves stay coalesced.
-                    self._store.flush()
-            else:
-                self._store.delete(command.key)
-                if self._on_checkpoint_deleted is not None:
-                    self._on_checkpoint_deleted(command.file_id)
+                return command.barrier
+            self._store.delete(command.key)
+            if self._on_checkpoint_deleted is not None:
+                self._on_checkpoint_deleted(command.file_id)
         except CheckpointStoreError as error:
             self.note_store_failure(error)
+        return False
 
     def note_store_failure(self, error: CheckpointStoreError) -> None:
         """Remember a checkpoint store failure (the uploads go on without resumability)."""
@@ -243,7 +251,12 @@ class Driver:
         # Never re-enter the core from inside _dispatch: report from a worker thread.
         self._pool.submit(self._report, outcome)
 
-    def _run(self, command: Request) -> None:
+    def _run(self, command: Request, durable_first: bool = False) -> None:
+        if durable_first:
+            # A barrier save came before this request in its batch (UPL-DUR-001): durable
+            # first. Flushed here, off the lock, so other files go on meanwhile and
+            # barriers of several files share the store's writes (UPL-DUR-009).
+            self.flush_store()
         with self._lock:
             abandoned = command.command_id in self._canceled or self._closed
         if abandoned:
@@ -284,10 +297,15 @@ class Driver:
 
     def _callback_loop(self) -> None:
         while True:
-            notification = self._callbacks.get()
-            if notification is None:
+            item = self._callbacks.get()
+            if item is None:
                 return
+            notification, durable_first = item
             try:
+                if durable_first:
+                    # UP-DUR-002: what a notification reports (an upload id's progress) is
+                    # on disk before anyone hears of it.
+                    self.flush_store()
                 self._notify(notification)
             except Exception:
                 log.exception("a user callback raised; the upload carries on")
