@@ -221,7 +221,6 @@ class Vod:
             guards=self._guards,
             files=self._files,
             driver=self._driver,
-            views=self._views,
             view=self._view,
         )
         self._closed = False
