@@ -21,6 +21,9 @@ Contenders, each uploading the same N files (distinct random content, page-cache
   documented option that relaxes the JS rule): CreateUploadVideo + PutObject;
 - ``oss2``: ``oss2.Bucket.put_object`` in a loop, one object per file, CRC on (oss2's
   default), no VOD call: the baseline. Target: vodref >= 2x its files/s with K > 1.
+- ``vodref xK mem`` (diagnostic, not a target figure): ``vodref xK`` with
+  ``MemoryCheckpointStore``, i.e. no checkpoint on disk: what the file store's writes
+  (fsync) cost per file.
 
 Printed: files/s, client CPU ms per file, requests per file (from the emulator's request
 log), peak RSS, the vodref/oss2 ratio with the target beside it, and the load average at
@@ -52,6 +55,7 @@ from emulator.control import Client
 from vodref import Vod
 from vodref.core import FileState
 from vodref.stores import FileCheckpointStore
+from vodref.testing import MemoryCheckpointStore
 from vodref.vod_api import AcsVodApi, VodAuthProvider
 
 KIB = 1024
@@ -62,7 +66,7 @@ TARGET = 2.0
 
 
 def worker_vodref(
-    url: str, paths: list[str], concurrent: int, threshold: int | None
+    url: str, paths: list[str], concurrent: int, threshold: int | None, store: str
 ) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as directory:
         api = AcsVodApi(DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET, endpoint=url)
@@ -71,7 +75,9 @@ def worker_vodref(
             extra["multipart_threshold"] = threshold
         vod = Vod(
             auth_provider=VodAuthProvider(api),
-            checkpoint_store=FileCheckpointStore(directory),
+            checkpoint_store=(
+                FileCheckpointStore(directory) if store == "file" else MemoryCheckpointStore()
+            ),
             vod_endpoint=url,
             max_concurrent_files=concurrent,
             **extra,
@@ -103,7 +109,9 @@ def run_worker(arguments: argparse.Namespace) -> None:
     paths = sorted(str(p) for p in Path(arguments.files).iterdir() if p.suffix == ".mp4")
     before = resource.getrusage(resource.RUSAGE_SELF)
     if arguments.client == "vodref":
-        result = worker_vodref(arguments.url, paths, arguments.concurrent, arguments.threshold)
+        result = worker_vodref(
+            arguments.url, paths, arguments.concurrent, arguments.threshold, arguments.store
+        )
     else:
         result = worker_oss2(arguments.url, paths)
     after = resource.getrusage(resource.RUSAGE_SELF)
@@ -146,18 +154,20 @@ def _last_seq(control: Client) -> int:
     return int(records[-1]["seq"]) if records else 0
 
 
-Contender = tuple[str, int, int | None]  # client, files at once, multipart threshold
+# client, files at once, multipart threshold, checkpoint store ("file" or "memory")
+Contender = tuple[str, int, int | None, str]
 
 
 def label(contender: Contender) -> str:
-    client, concurrent, threshold = contender
+    client, concurrent, threshold, store = contender
     if client == "oss2":
         return "oss2 put_object loop"
-    return f"vodref x{concurrent}" + (" put" if threshold is not None else "")
+    put = " put" if threshold is not None else ""
+    return f"vodref x{concurrent}{put}" + (" mem" if store == "memory" else "")
 
 
 def measure(url: str, contender: Contender, files: Path, count: int) -> dict[str, Any]:
-    client, concurrent, threshold = contender
+    client, concurrent, threshold, store = contender
     with Client(url) as control:
         # The log's sequence numbers go on across a reset, which empties the log.
         first = _last_seq(control)
@@ -174,6 +184,8 @@ def measure(url: str, contender: Contender, files: Path, count: int) -> dict[str
         str(files),
         "--concurrent",
         str(concurrent),
+        "--store",
+        store,
     ]
     if threshold is not None:
         command += ["--threshold", str(threshold)]
@@ -210,6 +222,7 @@ def main() -> None:
     worker.add_argument("--files", required=True)
     worker.add_argument("--concurrent", type=int, default=1)
     worker.add_argument("--threshold", type=int, default=None)
+    worker.add_argument("--store", choices=("file", "memory"), default="file")
     parser.add_argument("--count", type=int, default=500)
     parser.add_argument("--size-kib", type=int, default=200)
     parser.add_argument("--runs", type=int, default=3)
@@ -237,10 +250,11 @@ def main() -> None:
     )
     above = size + 1
     plan: list[Contender] = [
-        ("oss2", 1, None),
-        ("vodref", 1, None),
-        ("vodref", arguments.concurrent, None),
-        ("vodref", arguments.concurrent, above),
+        ("oss2", 1, None, "file"),
+        ("vodref", 1, None, "file"),
+        ("vodref", arguments.concurrent, None, "file"),
+        ("vodref", arguments.concurrent, above, "file"),
+        ("vodref", arguments.concurrent, None, "memory"),
     ]
     try:
         results: dict[Contender, list[dict[str, Any]]] = {}
@@ -272,8 +286,12 @@ def main() -> None:
         print()
         for contender in plan[1:]:
             ratio = median(contender) / baseline
-            concurrent = contender[1] > 1
-            target = f"(target >= {TARGET:g}x)" if concurrent else "(files at once 1: JS default)"
+            if contender[3] == "memory":
+                target = "(diagnostic: no checkpoint on disk, not a target figure)"
+            elif contender[1] > 1:
+                target = f"(target >= {TARGET:g}x)"
+            else:
+                target = "(files at once 1: the JS default)"
             print(f"{label(contender)}/oss2 files/s: {ratio:.2f}x  {target}")
     finally:
         emulator.terminate()
