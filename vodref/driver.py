@@ -10,11 +10,11 @@ lock; the commands it returns are dispatched without blocking:
   (``set_upload_auth_and_address`` and friends) and are answered through :meth:`answer_auth`;
   a proactive refresh with nobody to answer it is abandoned at once;
 - **checkpoint effects** go to the store (whose writer thread coalesces them). A barrier
-  save (UPL-DUR-001) is made durable before anything after it in its batch takes effect,
-  but not under the lock: the requests after it flush the store on their worker before
-  they are performed, and the notifications after it on the callback thread before they
-  run. Other files' outcomes meanwhile go on through the core, and their barriers share
-  the store's writes (UPL-DUR-009);
+  save (UPL-DUR-001) is made durable before anything that depends on it takes effect, but
+  not under the lock: while a file has a barrier save not yet flushed, its requests flush
+  the store on their worker before they are performed, and notifications flush it on the
+  callback thread before they run. Other files' outcomes meanwhile go on through the
+  core, and their barriers share the store's writes (UPL-DUR-009);
 - **notifications** go to one callback thread, in order, outside the lock, so user code may
   call back into the uploader, and an exception in user code is logged and swallowed.
 
@@ -101,6 +101,10 @@ class Driver:
         self._awaiting_auth: dict[str, RequestAuth] = {}
         # (notification, flush the store first): see _dispatch.
         self._callbacks: queue.Queue[tuple[Notify, bool] | None] = queue.Queue()
+        # Barrier saves handed to the store but not yet flushed (UPL-DUR-009): file id ->
+        # the number of its newest one; _barriers numbers them all.
+        self._undurable: dict[str, int] = {}
+        self._barriers = 0
         self._callbacks_pending = 0
         self._closed = False
         self.commands_seen = 0
@@ -184,16 +188,16 @@ class Driver:
                         self._on_succeeded(command.file)
                     except CheckpointStoreError as error:
                         self.note_store_failure(error)
-        # After a barrier save in this batch, what follows must not take effect before the
-        # save is durable (UPL-DUR-001). The flush happens off the lock (UPL-DUR-009).
-        durable_first = False
         for command in commands:
             self.commands_seen += 1
             if isinstance(command, Notify):
+                # What it reports may name a VideoId or upload id not yet on disk.
                 self._callbacks_pending += 1
-                self._callbacks.put((command, durable_first))
+                self._callbacks.put((command, bool(self._undurable)))
             elif isinstance(command, SaveCheckpoint | DeleteCheckpoint):
-                durable_first = self._checkpoint_effect(command) or durable_first
+                if self._checkpoint_effect(command):
+                    self._barriers += 1
+                    self._undurable[command.file_id] = self._barriers
             elif isinstance(command, CancelRequests):
                 self._canceled.update(c for c in command.command_ids if c in self._in_flight)
                 self._abandon_waiting_auth(command.command_ids)
@@ -208,6 +212,9 @@ class Driver:
                     self._awaiting_auth[command.file_id] = command
             elif isinstance(command, Request):
                 self._in_flight[command.command_id] = command
+                # A request of a file whose barrier save is not yet durable (in this batch
+                # or an earlier one: a request held by an outage) flushes first (UPL-DUR-001).
+                durable_first = command.file_id in self._undurable
                 self._pool.submit(self._run, command, durable_first)
             else:
                 log.debug("ignoring effect %r", command)
@@ -251,12 +258,28 @@ class Driver:
         # Never re-enter the core from inside _dispatch: report from a worker thread.
         self._pool.submit(self._report, outcome)
 
+    def _make_durable(self) -> None:
+        """Flush the store, off the lock (UPL-DUR-009): other files go on meanwhile, and
+        the barriers of several files share the store's writes. Every barrier handed to
+        the store before the flush started is then durable (or its failure noted, as any
+        store failure: UPL-DUR-002)."""
+        with self._lock:
+            covered = self._barriers
+        self.flush_store()
+        with self._lock:
+            for file_id, number in list(self._undurable.items()):
+                if number <= covered:
+                    del self._undurable[file_id]
+
+    def undurable_files(self) -> set[str]:
+        """Files with a barrier save not yet flushed (call under the lock): a process that
+        dies now may lose their newest VideoId or upload id, but no request that depends
+        on it has been sent."""
+        return set(self._undurable)
+
     def _run(self, command: Request, durable_first: bool = False) -> None:
         if durable_first:
-            # A barrier save came before this request in its batch (UPL-DUR-001): durable
-            # first. Flushed here, off the lock, so other files go on meanwhile and
-            # barriers of several files share the store's writes (UPL-DUR-009).
-            self.flush_store()
+            self._make_durable()  # UPL-DUR-001: the save this request depends on first
         with self._lock:
             abandoned = command.command_id in self._canceled or self._closed
         if abandoned:
@@ -305,7 +328,7 @@ class Driver:
                 if durable_first:
                     # UP-DUR-002: what a notification reports (an upload id's progress) is
                     # on disk before anyone hears of it.
-                    self.flush_store()
+                    self._make_durable()
                 self._notify(notification)
             except Exception:
                 log.exception("a user callback raised; the upload carries on")
