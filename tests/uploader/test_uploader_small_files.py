@@ -11,10 +11,22 @@ from typing import Any
 
 import pytest
 from support.cli import run_cli
-from support.uploader import isolated_env, operations, write_file
+from support.uploader import isolated_env, operations, sample_checkpoint, write_file
 
 from vodref import Vod
-from vodref.core import FileState, InvalidOptionError
+from vodref.clock import SystemClock
+from vodref.core import (
+    CommandAbandoned,
+    Credentials,
+    FileState,
+    InitiateMultipart,
+    InvalidOptionError,
+    ObjectTarget,
+    SaveCheckpoint,
+    StartUpload,
+    StopUpload,
+)
+from vodref.driver import Driver
 from vodref.testing import MemoryCheckpointStore
 
 KIB = 1024
@@ -115,3 +127,79 @@ def test_cli_multipart_threshold(emu: Any, tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "VideoId: " in result.stdout
     assert operations(emu) == ["CreateUploadVideo", "PutObject"]
+
+
+class _ScriptedCore:
+    """A core that answers each event with the next batch of a script."""
+
+    def __init__(self, batches: list[list[Any]]) -> None:
+        self.batches = batches
+
+    def handle(self, event: object, *, now: float) -> list[Any]:
+        return self.batches.pop(0) if self.batches else []
+
+    def handle_timer(self, now: float) -> list[Any]:
+        return []
+
+    def next_deadline(self) -> float | None:
+        return None
+
+
+class _OrderedStore(MemoryCheckpointStore):
+    def __init__(self, log: list[str]) -> None:
+        super().__init__()
+        self.log = log
+
+    def save(self, key: str, record: Any) -> None:
+        super().save(key, record)
+        self.log.append("save")
+
+    def flush(self) -> None:
+        super().flush()
+        self.log.append("flush")
+
+
+class _OrderedPerformer:
+    has_auth_provider = True
+
+    def __init__(self, log: list[str], done: threading.Event) -> None:
+        self.log = log
+        self.done = done
+
+    def perform(self, command: Any) -> Any:
+        self.log.append(f"perform {command.file_id}")
+        self.done.set()
+        return CommandAbandoned(command_id=command.command_id)
+
+
+def test_a_request_in_a_later_batch_still_waits_for_its_barrier() -> None:
+    """UPL-DUR-001 UPL-DUR-009: the barrier save and the request that depends on it come in
+    different batches (an Initiate held back by an outage, released later): the request is
+    performed only after a flush that covers the save."""
+    log: list[str] = []
+    done = threading.Event()
+    target = ObjectTarget(endpoint="http://e", bucket="b", key="k")
+    credentials = Credentials(access_key_id="id", access_key_secret="s", security_token="t")
+    save = SaveCheckpoint(
+        command_id=1, file_id="f", key="v1:f", checkpoint=sample_checkpoint(0), barrier=True
+    )
+    initiate = InitiateMultipart(command_id=2, file_id="f", target=target, credentials=credentials)
+    driver = Driver(
+        core=_ScriptedCore([[save], [initiate]]),
+        performer=_OrderedPerformer(log, done),  # type: ignore[arg-type]
+        store=_OrderedStore(log),
+        clock=SystemClock(),
+        notify=lambda notification: None,
+        workers=2,
+    )
+    try:
+        driver.submit(StartUpload())
+        with driver.lock:
+            assert driver.undurable_files() == {"f"}
+        driver.submit(StopUpload())
+        assert done.wait(10)
+        assert log.index("save") < log.index("flush") < log.index("perform f")
+        with driver.lock:
+            assert driver.undurable_files() == set()
+    finally:
+        driver.close()
