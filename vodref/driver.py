@@ -12,7 +12,7 @@ lock; the commands it returns are dispatched without blocking:
 - **checkpoint effects** go to the store (whose writer thread coalesces them). A barrier
   save (UPL-DUR-001) is made durable before anything that depends on it takes effect, but
   not under the lock: while a file has a barrier save not yet flushed, its requests flush
-  the store on their worker before they are performed, and notifications flush it on the
+  the store on their worker before they are performed, and its notifications on the
   callback thread before they run. Other files' outcomes meanwhile go on through the
   core, and their barriers share the store's writes (UPL-DUR-009);
 - **notifications** go to one callback thread, in order, outside the lock, so user code may
@@ -71,6 +71,15 @@ class CoreLike(Protocol):
 
 
 NotificationSink = Callable[[Notify], None]
+
+
+def _file_of(notification: Notify) -> str | None:
+    """The file a notification is about (None for the queue's own, e.g. the end)."""
+    file_id = getattr(notification, "file_id", None)
+    if isinstance(file_id, str):
+        return file_id
+    view = getattr(notification, "file", None)
+    return view.file_id if isinstance(view, FileView) else None
 
 
 class Driver:
@@ -191,9 +200,9 @@ class Driver:
         for command in commands:
             self.commands_seen += 1
             if isinstance(command, Notify):
-                # What it reports may name a VideoId or upload id not yet on disk.
+                # What it reports may name its file's VideoId or upload id, not yet on disk.
                 self._callbacks_pending += 1
-                self._callbacks.put((command, bool(self._undurable)))
+                self._callbacks.put((command, _file_of(command) in self._undurable))
             elif isinstance(command, SaveCheckpoint | DeleteCheckpoint):
                 if self._checkpoint_effect(command):
                     self._barriers += 1
