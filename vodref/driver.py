@@ -274,7 +274,12 @@ class Driver:
         store failure: UPL-DUR-002)."""
         with self._lock:
             covered = self._barriers
-        self.flush_store()
+        try:
+            self.flush_store()
+        except Exception as error:  # a store's bug (an OSError...): noted like any failure,
+            # so the request after it still gets its fate and nothing waits forever
+            log.exception("checkpoint store flush failed")
+            self.note_store_failure(CheckpointStoreError(f"flush failed: {error!r}"))
         with self._lock:
             for file_id, number in list(self._undurable.items()):
                 if number <= covered:

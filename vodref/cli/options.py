@@ -250,8 +250,8 @@ def _add_upload_options(parser: argparse.ArgumentParser, *, for_demo: bool = Fal
         type=_whole_number(1, MAX_CONCURRENT_FILES),
         default=1,
         metavar="N",
-        help=f"files uploading at once, 1..{MAX_CONCURRENT_FILES} (default 1, as the JS SDK; "
-        "raise it for many small files)",
+        help=f"files uploading at once, 1..{MAX_CONCURRENT_FILES} (default 1); the JS SDK "
+        "uploads one at a time, raise it for many small files",
     )
     parser.add_argument(
         "--multipart-threshold",
