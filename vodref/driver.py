@@ -9,7 +9,12 @@ lock; the commands it returns are dispatched without blocking:
 - **credential requests** with no auth provider wait for the application
   (``set_upload_auth_and_address`` and friends) and are answered through :meth:`answer_auth`;
   a proactive refresh with nobody to answer it is abandoned at once;
-- **checkpoint effects** go to the store (whose writer thread coalesces them);
+- **checkpoint effects** go to the store (whose writer thread coalesces them). A barrier
+  save (UPL-DUR-001) is made durable before anything that depends on it takes effect, but
+  not under the lock: while a file has a barrier save not yet flushed, its requests flush
+  the store on their worker before they are performed, and its notifications on the
+  callback thread before they run. Other files' outcomes meanwhile go on through the
+  core, and their barriers share the store's writes (UPL-DUR-009);
 - **notifications** go to one callback thread, in order, outside the lock, so user code may
   call back into the uploader, and an exception in user code is logged and swallowed; a
   notification nobody listens to (``wants_notification`` says no) is not queued at all.
@@ -81,6 +86,15 @@ class CoreLike(Protocol):
 NotificationSink = Callable[[Notify], None]
 
 
+def _file_of(notification: Notify) -> str | None:
+    """The file a notification is about (None for the queue's own, e.g. the end)."""
+    file_id = getattr(notification, "file_id", None)
+    if isinstance(file_id, str):
+        return file_id
+    view = getattr(notification, "file", None)
+    return view.file_id if isinstance(view, FileView) else None
+
+
 class Driver:
     def __init__(
         self,
@@ -117,7 +131,12 @@ class Driver:
         self._in_flight: dict[int, Request] = {}
         self._canceled: set[int] = set()
         self._awaiting_auth: dict[str, RequestAuth] = {}
-        self._callbacks: queue.Queue[Notify | None] = queue.Queue()
+        # (notification, flush the store first): see _dispatch.
+        self._callbacks: queue.Queue[tuple[Notify, bool] | None] = queue.Queue()
+        # Barrier saves handed to the store but not yet flushed (UPL-DUR-009): file id ->
+        # the number of its newest one; _barriers numbers them all.
+        self._undurable: dict[str, int] = {}
+        self._barriers = 0
         self._callbacks_pending = 0
         self._closed = False
         self.commands_seen = 0
@@ -233,11 +252,14 @@ class Driver:
             self.commands_seen += 1
             if isinstance(command, Notify):
                 if self._wants_notification is None or self._wants_notification(command):
+                    # What it reports may name its file's VideoId or upload id, not yet on disk.
                     self._callbacks_pending += 1
                     self.notifications_queued += 1
-                    self._callbacks.put(command)
+                    self._callbacks.put((command, _file_of(command) in self._undurable))
             elif isinstance(command, SaveCheckpoint | DeleteCheckpoint):
-                self._checkpoint_effect(command)
+                if self._checkpoint_effect(command):
+                    self._barriers += 1
+                    self._undurable[command.file_id] = self._barriers
             elif isinstance(command, CancelRequests):
                 self._canceled.update(c for c in command.command_ids if c in self._in_flight)
                 self._abandon_waiting_auth(command.command_ids)
@@ -252,33 +274,35 @@ class Driver:
                     self._awaiting_auth[command.file_id] = command
             elif isinstance(command, Request):
                 self._in_flight[command.command_id] = command
+                # A request of a file whose barrier save is not yet durable (in this batch
+                # or an earlier one: a request held by an outage) flushes first (UPL-DUR-001).
+                durable_first = command.file_id in self._undurable
                 local = self._local
                 if getattr(local, "reporting", False) and local.follow_on is None:
-                    local.follow_on = command  # this worker runs it next: no hand-off
+                    local.follow_on = (command, durable_first)  # this worker runs it next
                 else:
                     self.requests_handed_off += 1
-                    self._pool.submit(self._run, command)
+                    self._pool.submit(self._run, command, durable_first)
             else:
                 log.debug("ignoring effect %r", command)
 
-    def _checkpoint_effect(self, command: SaveCheckpoint | DeleteCheckpoint) -> None:
+    def _checkpoint_effect(self, command: SaveCheckpoint | DeleteCheckpoint) -> bool:
+        """Hand the effect to the store; True for a barrier save, whose batch must wait
+        for a flush (UP-DUR-001: the requests after it depend on the VideoId or upload id
+        it names). Part-only saves stay coalesced."""
         # A store failure (disk full, closed store) must not stop the commands after this
         # one: the upload goes on, only its resumability suffers; the failure is kept so the
         # caller can say the result is "done, not resumable" (UPL-DUR-002).
         try:
             if isinstance(command, SaveCheckpoint):
                 self._store.save(command.key, command.checkpoint)
-                if command.barrier:
-                    # UP-DUR-001: the requests after this save in the same batch depend on
-                    # the VideoId or upload id it names: durable first (~1 ms, twice a
-                    # file), then dispatched. Part-only saves stay coalesced.
-                    self._store.flush()
-            else:
-                self._store.delete(command.key)
-                if self._on_checkpoint_deleted is not None:
-                    self._on_checkpoint_deleted(command.file_id)
+                return command.barrier
+            self._store.delete(command.key)
+            if self._on_checkpoint_deleted is not None:
+                self._on_checkpoint_deleted(command.file_id)
         except CheckpointStoreError as error:
             self.note_store_failure(error)
+        return False
 
     def note_store_failure(self, error: CheckpointStoreError) -> None:
         """Remember a checkpoint store failure (the uploads go on without resumability)."""
@@ -301,13 +325,41 @@ class Driver:
         # Never re-enter the core from inside _dispatch: report from a worker thread.
         self._pool.submit(self._report, outcome)
 
-    def _run(self, command: Request) -> None:
+    def _make_durable(self) -> None:
+        """Flush the store, off the lock (UPL-DUR-009): other files go on meanwhile, and
+        the barriers of several files share the store's writes. Every barrier handed to
+        the store before the flush started is then durable (or its failure noted, as any
+        store failure: UPL-DUR-002)."""
+        with self._lock:
+            covered = self._barriers
+        try:
+            self.flush_store()
+        except Exception as error:  # a store's bug (an OSError...): noted like any failure,
+            # so the request after it still gets its fate and nothing waits forever
+            log.exception("checkpoint store flush failed")
+            self.note_store_failure(CheckpointStoreError(f"flush failed: {error!r}"))
+        with self._lock:
+            for file_id, number in list(self._undurable.items()):
+                if number <= covered:
+                    del self._undurable[file_id]
+
+    def undurable_files(self) -> set[str]:
+        """Files with a barrier save not yet flushed (call under the lock): a process that
+        dies now may lose their newest VideoId or upload id, but no request that depends
+        on it has been sent."""
+        return set(self._undurable)
+
+    def _run(self, command: Request, durable_first: bool = False) -> None:
         """Perform ``command``, report it, and go on with the first request that report
         produced (UPL-DRV-008): the worker that freed a slot fills it, without waking
-        another thread. The other requests of the batch go to the pool."""
+        another thread. The other requests of the batch go to the pool. A request whose
+        file has a barrier save not yet durable flushes the store first (UPL-DUR-001)."""
         local = self._local
-        next_command: Request | None = command
-        while next_command is not None:
+        next_item: tuple[Request, bool] | None = (command, durable_first)
+        while next_item is not None:
+            next_command, flush_first = next_item
+            if flush_first:
+                self._make_durable()
             outcome = self._perform(next_command)
             local.follow_on = None
             local.reporting = True
@@ -319,10 +371,10 @@ class Driver:
                 log.exception("reporting an outcome failed")
                 leftover, local.follow_on, local.reporting = local.follow_on, None, False
                 if leftover is not None and not self._closed:
-                    self._pool.submit(self._run, leftover)
+                    self._pool.submit(self._run, *leftover)
                 raise
             local.reporting = False
-            next_command, local.follow_on = local.follow_on, None
+            next_item, local.follow_on = local.follow_on, None
 
     def _perform(self, command: Request) -> Outcome:
         with self._lock:
@@ -364,10 +416,15 @@ class Driver:
 
     def _callback_loop(self) -> None:
         while True:
-            notification = self._callbacks.get()
-            if notification is None:
+            item = self._callbacks.get()
+            if item is None:
                 return
+            notification, durable_first = item
             try:
+                if durable_first:
+                    # UP-DUR-002: what a notification reports (an upload id's progress) is
+                    # on disk before anyone hears of it.
+                    self._make_durable()
                 self._notify(notification)
             except Exception:
                 log.exception("a user callback raised; the upload carries on")

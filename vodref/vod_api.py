@@ -147,6 +147,12 @@ class AcsVodApi:
             connect_timeout=timeout,
             timeout=timeout,
         )
+        session = getattr(self._client, "session", None)
+        if session is not None:
+            # aliyunsdkcore reads HTTP(S)_PROXY itself and sends prepared requests, so the
+            # only thing trust_env adds is a ~/.netrc lookup on every call (issue 12's
+            # profile: os.path.exists per request). Signed RPC needs no netrc credentials.
+            session.trust_env = False
         self._host: str | None = None
         self._scheme = "https"
         if endpoint:

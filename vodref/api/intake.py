@@ -23,6 +23,7 @@ from ..core import (
     FileView,
     MediaKind,
     TargetOverride,
+    UnknownFileError,
     UploaderOptions,
     UsageError,
 )
@@ -57,7 +58,6 @@ class FileIntake:
         guards: FileGuards,
         files: dict[str, FileContext],
         driver: Driver,
-        views: Callable[[], list[FileView]],
         view: Callable[[str], FileView],
     ) -> None:
         self._options = options
@@ -65,10 +65,13 @@ class FileIntake:
         self._guards = guards
         self._files = files
         self._driver = driver
-        self._views = views
         self._view = view
         self._next_file_number = 0
         self._files_lock = threading.Lock()
+        # fingerprint -> ids of the entries the core took with it (some may have left the
+        # list since), under the driver lock: refuse_second_entry looks at those only, not
+        # at a snapshot of every file, which made adding n files O(n^2) (issue 12).
+        self._ids_by_fingerprint: dict[str, list[str]] = {}
 
     def add(
         self,
@@ -139,18 +142,19 @@ class FileIntake:
             )
             try:
                 try:
-                    self._driver.submit(event)
+                    self._submit(event, fingerprint)
                 except CheckpointError as error:
                     # The core judged the stored record unfit for this file: start afresh,
                     # keeping its video and aborting its upload (UPL-DUR-006).
                     log.warning("not resuming %s: %s", file_name, error)
                     fresh = restart_offer(offer, file_name, source.size, self._options.part_size)
-                    self._driver.submit(
+                    self._submit(
                         dataclasses.replace(
                             event,
                             checkpoint=fresh.checkpoint,
                             stale_upload_id=fresh.stale_upload_id,
-                        )
+                        ),
+                        fingerprint,
                     )
             except BaseException:
                 self._files.pop(file_id, None)
@@ -164,6 +168,11 @@ class FileIntake:
             raise
         with self._driver.lock:
             return self._view(file_id)
+
+    def _submit(self, event: AddFile, fingerprint: str) -> None:
+        with self._driver.lock:
+            self._driver.submit(event)  # raises, changing nothing, when refused
+            self._ids_by_fingerprint.setdefault(fingerprint, []).append(event.file_id)
 
     def find_finished(
         self,
@@ -192,8 +201,14 @@ class FileIntake:
         """UP-API-018: JS ``addFile`` refuses a file it already holds. Two unfinished entries
         of one content would share a checkpoint and make two videos."""
         with self._driver.lock:
-            for view in self._views():
-                if view.fingerprint == fingerprint and view.state not in _FINISHED:
+            ids = self._ids_by_fingerprint.get(fingerprint, [])
+            for file_id in list(ids):
+                try:
+                    view = self._view(file_id)
+                except UnknownFileError:  # deleted, or the list was cleaned
+                    ids.remove(file_id)
+                    continue
+                if view.state not in _FINISHED:
                     raise FileAlreadyAddedError(
                         f"{file_name!r} is already in the list as {view.file_id} "
                         f"({view.state.value}); delete_file it first to add it again"

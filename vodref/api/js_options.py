@@ -106,6 +106,7 @@ OPTION_KEYWORDS = (
     "part_size",
     "parallel",
     "max_concurrent_files",
+    "multipart_threshold",
     "retry_count",
     "retry_duration",
     "retry_policy",

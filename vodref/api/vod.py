@@ -11,7 +11,9 @@ table). What differs on purpose:
   CreateUploadVideo / RefreshUploadVideo / CreateUploadImage itself and reuses the VideoId
   from a checkpoint, so a resumed upload never creates a duplicate video.
 - ``wait()`` blocks until the queue is done; ``pause_file()`` stops one file;
-  ``max_concurrent_files`` uploads several files at once; credentials are refreshed
+  ``max_concurrent_files`` uploads several files at once (default 1, as JS);
+  ``multipart_threshold`` moves the JS rule "100 KiB or more goes multipart" (default
+  102,400); credentials are refreshed
   ``refresh_margin`` seconds before they expire when a provider is set.
 - Callbacks run on one dedicated thread, in order; an exception in one is logged and the
   upload carries on.
@@ -32,6 +34,7 @@ from typing import Any, BinaryIO
 
 from ..clock import Clock, SystemClock
 from ..core import (
+    SINGLE_PUT_THRESHOLD,
     CancelFile,
     CleanList,
     CommandFailed,
@@ -111,6 +114,7 @@ class Vod:
         on_upload_bytes: Callable[[FileView, int, int], object] | None = None,
         auth_provider: AuthProvider | None = None,
         max_concurrent_files: int = 1,
+        multipart_threshold: int = SINGLE_PUT_THRESHOLD,
         refresh_margin: float | None = 300.0,
         credentials_timeout: float | None = 300.0,
         outage_limit: float | None = 300.0,
@@ -136,6 +140,7 @@ class Vod:
                 part_size=part_size,
                 parallel=parallel,
                 max_concurrent_files=max_concurrent_files,
+                multipart_threshold=multipart_threshold,
                 retry=retry_policy,
                 refresh_margin=refresh_margin,
                 credentials_timeout=credentials_timeout,
@@ -217,7 +222,6 @@ class Vod:
             guards=self._guards,
             files=self._files,
             driver=self._driver,
-            views=self._views,
             view=self._view,
         )
         self._closed = False

@@ -166,6 +166,7 @@ def _checked_options(args: argparse.Namespace, paths: Sequence[str]) -> Uploader
         part_size=args.part_size,
         parallel=args.parallel,
         max_concurrent_files=args.concurrent_files,
+        multipart_threshold=args.multipart_threshold,
         retry=replace(retry_from_js(args.retry_count, RETRY_DURATION), budget=args.retry_budget),
         outage_limit=args.outage_limit,
         credentials_timeout=args.credentials_timeout,
@@ -186,7 +187,7 @@ _PER_PART_CHECKPOINT_LIMIT = 2000
 
 def _checkpoint_interval(paths: Sequence[str], part_size: int) -> float:
     largest = max((os.path.getsize(path) for path in paths), default=0)
-    parts = plan_parts(largest, part_size).part_count
+    parts = plan_parts(largest, part_size).part_count  # the threshold changes no big file
     return 0.0 if parts <= _PER_PART_CHECKPOINT_LIMIT else 0.5
 
 

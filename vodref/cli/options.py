@@ -57,6 +57,7 @@ FLAG_FOR_FIELD = {
     "part_size": "--part-size",
     "parallel": "--parallel",
     "max_concurrent_files": "--concurrent-files",
+    "multipart_threshold": "--multipart-threshold",
     "max_retries": "--retry-count",
     "budget": "--retry-budget",
     "outage_limit": "--outage-limit",
@@ -138,6 +139,13 @@ def _part_size(text: str) -> int:
         raise argparse.ArgumentTypeError(
             f"{text!r} is outside 100KiB..5GiB (OSS allows parts of {MIN_PART_SIZE} bytes to 5 GiB)"
         )
+    return size
+
+
+def _multipart_threshold(text: str) -> int:
+    size = parse_size(text)
+    if not 1 <= size <= MAX_PART_SIZE:
+        raise argparse.ArgumentTypeError(f"{text!r} is outside 1..5GiB (a PutObject takes 5 GiB)")
     return size
 
 
@@ -242,7 +250,16 @@ def _add_upload_options(parser: argparse.ArgumentParser, *, for_demo: bool = Fal
         type=_whole_number(1, MAX_CONCURRENT_FILES),
         default=1,
         metavar="N",
-        help=f"files uploading at once, 1..{MAX_CONCURRENT_FILES} (default 1)",
+        help=f"files uploading at once, 1..{MAX_CONCURRENT_FILES} (default 1); the JS SDK "
+        "uploads one at a time, raise it for many small files",
+    )
+    parser.add_argument(
+        "--multipart-threshold",
+        type=_multipart_threshold,
+        default=parse_size("100KiB"),
+        metavar="SIZE",
+        help="files of this size or more use multipart, smaller ones one PutObject, "
+        "1..5GiB (default 100KiB, the JS SDK's rule)",
     )
     parser.add_argument(
         "--retry-count",

@@ -4,7 +4,9 @@ The rules (UP-PART-001..005 in specs/uploader.md):
 
 - A file smaller than 102,400 bytes (100 KiB) goes up in one PutObject; a file of 102,400 bytes
   or more uses multipart, even when it is smaller than the part size (one part). This is the
-  JS SDK's threshold, which does not depend on ``partSize``.
+  JS SDK's threshold, which does not depend on ``partSize``. The ``multipart_threshold``
+  option (beyond JS, UP-PART-007) moves it: many small files then cost a PutObject each
+  instead of Initiate + UploadPart + Complete.
 - The part size is the requested one unless the file would need more than 10,000 parts. Then
   it grows to ``ceil(size / 10000)`` rounded up to a multiple of 4 KiB (whole pages for the
   driver's reads), so any size up to the OSS limit works; the JS SDK breaks at ~9.77 GiB.
@@ -50,9 +52,12 @@ class PartPlan:
         return offset, min(self.part_size, self.size - offset)
 
 
-def plan_parts(size: int, requested_part_size: int) -> PartPlan:
-    """Plan a file of ``size`` bytes. The caller validated both numbers."""
-    if size < SINGLE_PUT_THRESHOLD:
+def plan_parts(
+    size: int, requested_part_size: int, threshold: int = SINGLE_PUT_THRESHOLD
+) -> PartPlan:
+    """Plan a file of ``size`` bytes: one PutObject below ``threshold`` bytes, multipart
+    from it on. The caller validated the numbers."""
+    if size < threshold:
         return PartPlan(size=size, part_size=requested_part_size, part_count=0)
     part_size = requested_part_size
     if -(-size // part_size) > MAX_PARTS:

@@ -310,9 +310,10 @@ class Uploader:
             )
         checkpoint = event.checkpoint
         if checkpoint is None:
-            plan = plan_parts(event.size, self._m.options.part_size)
+            options = self._m.options
+            plan = plan_parts(event.size, options.part_size, options.multipart_threshold)
         else:
-            plan = _plan_from_checkpoint(event, checkpoint)
+            plan = _plan_from_checkpoint(event, checkpoint, self._m.options.multipart_threshold)
         rec = FileRecord(event, plan)
         if checkpoint is not None:
             rec.video_id = checkpoint.video_id
@@ -392,15 +393,19 @@ class Uploader:
             self._halt(rec, CancelReason.STOP)
 
 
-def _plan_from_checkpoint(event: AddFile, checkpoint: Checkpoint) -> PartPlan:
-    """Validate a checkpoint against the file it is offered for; cut the file as it was."""
+def _plan_from_checkpoint(event: AddFile, checkpoint: Checkpoint, threshold: int) -> PartPlan:
+    """Validate a checkpoint against the file it is offered for; cut the file as it was.
+    A checkpoint with an upload goes on with multipart whatever ``threshold`` says now
+    (UP-PART-007): its parts are on the server."""
     if checkpoint.fingerprint != event.fingerprint or checkpoint.file_size != event.size:
         raise CheckpointError(
             f"checkpoint is for another file (fingerprint or size differs from {event.name!r})"
         )
     if checkpoint.media_kind is not event.media_kind or event.media_kind is MediaKind.IMAGE:
         raise CheckpointError("only video uploads are resumed from a checkpoint")
-    plan = plan_parts(event.size, checkpoint.part_size)
+    if checkpoint.upload_id is not None:
+        threshold = 1
+    plan = plan_parts(event.size, checkpoint.part_size, threshold)
     if checkpoint.upload_id is not None and (
         not plan.multipart or plan.part_size != checkpoint.part_size
     ):

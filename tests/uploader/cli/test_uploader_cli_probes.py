@@ -92,6 +92,13 @@ def _probes(tmp_path: Path) -> list[Probe]:
             never=("max_concurrent_files",),
         ),
         Probe(
+            "multipart threshold 0",
+            ["--multipart-threshold", "0"],
+            2,
+            "argument --multipart-threshold: '0' is outside 1..5GiB",
+            never=("multipart_threshold",),
+        ),
+        Probe(
             "retry count -1",
             ["--retry-count", "-1"],
             2,
