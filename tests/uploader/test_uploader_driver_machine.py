@@ -375,7 +375,10 @@ class DriverMachine(RuleBasedStateMachine):
             view = self.vod.add_file(source)
             self.sources[view.file_id] = source
             if previous.state is FileState.CANCELED:
-                continue  # its checkpoint was deleted on purpose (maybe durably)
+                # Its checkpoint was deleted on purpose (maybe durably, UP-API-003): the
+                # next process may not know its VideoId, and a start makes a new video.
+                self.video_budget += 1
+                continue
             if view.video_id is None and previous.video_id is not None:
                 # Its VideoId never became durable: only a full store excuses that.
                 assert lossy, "a VideoId used before it was durable"
@@ -428,6 +431,8 @@ class DriverMachine(RuleBasedStateMachine):
                 continue
             view = self.vod.add_file(source)
             self.sources[view.file_id] = source
+            if previous.state is FileState.CANCELED:
+                self.video_budget += 1  # as in crash_early: its checkpoint was deleted
             if view.video_id is not None:
                 assert previous.video_id in (None, view.video_id)
 
