@@ -18,7 +18,14 @@ Then the same command runs again to the end. Printed per seed and in total:
 - parts re-sent per kill: UploadParts answered 200 beyond the part count (part adoption is
   not done here, so parts acknowledged after the last checkpoint write are sent again);
 - time to the first new part after the restart: from the re-run's process start, and from
-  its "started" event (interpreter start-up excluded), to its first acknowledged new part.
+  its "started" event (interpreter start-up excluded), to its first acknowledged new part;
+- the residual window (UPL-DUR-010): in-process, over the same emulator, the time from the
+  InitiateMultipartUpload call to the upload id being durable in a FileCheckpointStore. A
+  SIGKILL inside it can leave one open upload that nobody can name: the upload id is only
+  in the lost answer, and the UploadAuth may not list the bucket's uploads (the emulator
+  refuses ListMultipartUploads as the cloud does, its policy naming the object key only).
+  With kills spread evenly over the first 100 ms for half the seeds, the expected share of
+  seeds that leave one open is about window / 200 ms.
 """
 
 from __future__ import annotations
@@ -41,9 +48,13 @@ from _emulator_process import start_emulator  # bench/ is sys.path[0] when run
 from emulator.config import DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET
 from emulator.control import Client
 from emulator.faults import Effect, Match
+from vodref import Vod
 from vodref.checksums import crc64
 from vodref.core import Credentials, ObjectTarget
+from vodref.stores import FileCheckpointStore
+from vodref.testing import ForwardingTransport
 from vodref.transport import OssHttpTransport
+from vodref.vod_api import AcsVodApi, VodAuthProvider
 
 PART = 100 * 1024
 PARTS = 40
@@ -186,6 +197,66 @@ def one_seed(seed: int, url: str, control: Client, work: Path) -> dict[str, Any]
     }
 
 
+class _Timed(ForwardingTransport):
+    """Notes when InitiateMultipartUpload is called."""
+
+    def __init__(self, inner: OssHttpTransport) -> None:
+        super().__init__(inner)
+        self.initiated: float | None = None
+
+    def initiate_multipart(self, *args: Any, **kwargs: Any) -> str:
+        self.initiated = time.perf_counter()
+        return super().initiate_multipart(*args, **kwargs)
+
+
+class _DurableAt(FileCheckpointStore):
+    """Notes when a record holding an upload id first became durable (a flush returned)."""
+
+    def __init__(self, directory: Path) -> None:
+        super().__init__(directory)
+        self.saved_upload_id = False
+        self.durable: float | None = None
+
+    def save(self, key: str, record: Any) -> None:
+        raw = record if isinstance(record, dict) else record.to_dict()
+        self.saved_upload_id = self.saved_upload_id or bool(raw.get("upload_id"))
+        super().save(key, record)
+
+    def flush(self) -> None:
+        pending = self.saved_upload_id
+        super().flush()
+        if pending and self.durable is None:
+            self.durable = time.perf_counter()
+
+
+def residual_window(url: str, control: Client, work: Path, runs: int) -> list[float]:
+    """Seconds from the Initiate call to its upload id on disk, ``runs`` times."""
+    windows = []
+    for run in range(runs):
+        control.reset()
+        path = work / f"window-{run}.mp4"
+        path.write_bytes(random.Random(run).randbytes(3 * PART))
+        transport = _Timed(OssHttpTransport(timeout=10.0))
+        store = _DurableAt(work / f"window-{run}")
+        api = AcsVodApi(DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET, endpoint=url)
+        vod = Vod(
+            part_size=PART,
+            parallel=PARALLEL,
+            auth_provider=VodAuthProvider(api),
+            checkpoint_store=store,
+            transport=transport,
+        )
+        try:
+            vod.upload(path, timeout=60)
+        finally:
+            vod.close()
+            api.close()
+            transport.close()
+        if transport.initiated is not None and store.durable is not None:
+            windows.append(store.durable - transport.initiated)
+    return windows
+
+
 def summary(label: str, values: list[float]) -> str:
     if not values:
         return f"{label}: n/a"
@@ -195,6 +266,7 @@ def summary(label: str, values: list[float]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=int, default=24)
+    parser.add_argument("--window-runs", type=int, default=20)
     options = parser.parse_args()
     emulator, url = start_emulator()
     results = []
@@ -204,6 +276,7 @@ def main() -> None:
                 result = one_seed(seed, url, control, Path(work))
                 results.append(result)
                 print(json.dumps(result), flush=True)
+            windows = residual_window(url, control, Path(work), options.window_runs)
     finally:
         emulator.terminate()
         emulator.wait(timeout=10)
@@ -218,7 +291,7 @@ def main() -> None:
     left = [r["kill_at_ms"] for r in results if r["open_uploads"]]
     print(
         f"open uploads left: {sum(r['open_uploads'] for r in results)} (target 0; an Initiate "
-        f"in flight at the kill is the known residual, UPL-DUR-001; kills at ms: {left})"
+        f"in flight at the kill is the known residual, UPL-DUR-010; kills at ms: {left})"
     )
     print(f"exit statuses of the re-runs: {sorted({r['status'] for r in results})}")
     resent = [float(r["resent_parts"]) for r in killed]
@@ -234,6 +307,10 @@ def main() -> None:
     ]
     print(summary("s to the first new part after restart (from process start)", spawn))
     print(summary("s to the first new part after restart (from 'started')", started))
+    print(summary("s from the Initiate call to its upload id on disk (UPL-DUR-010)", windows))
+    if windows:
+        share = statistics.median(windows) / 0.2
+        print(f"  expected share of seeds leaving one open upload: about {share:.1%}")
 
 
 if __name__ == "__main__":

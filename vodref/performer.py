@@ -260,8 +260,19 @@ class Performer:
     def _abort(self, command: AbortMultipart) -> None:
         """Abort; if the credentials expired meanwhile and a provider can refresh the video,
         abort once more with fresh ones. A canceled file never asks the core for new
-        credentials, and without this its upload would stay open on the server."""
+        credentials, and without this its upload would stay open on the server. A file that
+        never had credentials in this process (restored from a checkpoint) gets the video's
+        first (UP-CANCEL-008); with no way to get them the abort fails, to be dropped."""
         credentials = command.credentials
+        if credentials is None:
+            credentials = self._fresh_credentials(command.file_id)
+            if credentials is None:
+                raise TransportError(
+                    _local_error(
+                        "NoCredentialsForAbort",
+                        "no credentials to abort the upload (no auth_provider, or no VideoId)",
+                    )
+                )
         for attempt in (1, 2):
             try:
                 self._transport.abort_multipart(command.target, credentials, command.upload_id)

@@ -92,8 +92,9 @@ def test_an_abort_that_keeps_failing_is_given_up_and_an_abandoned_one_is_repeate
     d.abandon(abort)
     again = d.take(AbortMultipart)
     assert again.upload_id == abort.upload_id and again.command_id != abort.command_id
-    d.fail(again, RETRYABLE)
-    d.fail(d.until(AbortMultipart), RETRYABLE)
+    timeout = service_error("RequestTimeout", 400)  # RETRY: counted (UP-CANCEL-007)
+    d.fail(again, timeout)
+    d.fail(d.until(AbortMultipart), timeout)
     assert d.core.next_deadline() is None and not d.has(AbortMultipart)
     d.send(ResumeFile(file_id="f"))  # the file itself is free to start over
     assert d.state("f") == "Ready"
@@ -211,3 +212,23 @@ def test_late_failures_of_cleaned_files_change_nothing() -> None:
         d.abandon(second)
         assert d.core.files() == () and not d.pending
         assert d.core.state.value == "Stop" and d.core.next_deadline() is None
+
+
+@pytest.mark.parametrize("event", [CancelFile, DeleteFile])
+def test_a_restored_file_canceled_before_it_started_still_aborts(event: type) -> None:
+    """UP-CANCEL-008 UP-CANCEL-001: a file restored from a checkpoint (its upload id known,
+    no credentials in this process) and canceled or deleted before it was started asks for
+    the abort with no credentials, for the driver to obtain them (before: no abort, the
+    checkpoint deleted, the upload left open for good)."""
+    first = initiated()
+    first.complete(first.take(UploadPart))
+    saved = first.core.checkpoint("f")
+    assert saved is not None and saved.upload_id is not None
+    second = ScriptedDriver(options(), model=first.model)
+    second.add("f", first.sources["f"], checkpoint=saved)
+    second.send(event(file_id="f"))
+    abort = second.take(AbortMultipart)
+    assert abort.upload_id == saved.upload_id and abort.credentials is None
+    assert abort.target == saved.target
+    second.complete(abort)
+    assert saved.upload_id not in second.model.uploads

@@ -280,14 +280,49 @@ def test_a_retry_the_policy_no_longer_allows_fails_the_file() -> None:
 
 
 def test_an_abort_out_of_retries_is_dropped() -> None:
-    """UP-STATE-007 UP-CANCEL-001: a failing abort is retried, then left to the lifecycle rule."""
+    """UP-STATE-007 UP-CANCEL-001: an abort failing on its own (RETRY) is retried, then left
+    to the lifecycle rule."""
+    error = service_error("RequestTimeout", 400)
     d, request = abort()
     for _ in range(d.core.options.retry.max_retries):
-        assert d.fail(request, RETRYABLE) == []
+        assert d.fail(request, error) == []
         request = retried(d, request)
-    assert d.fail(request, RETRYABLE) == []
-    assert d.core.next_deadline() is None
+    assert d.fail(request, error) == []
+    assert d.core.next_deadline() is None and not d.core.pending_aborts()
     assert not any(isinstance(c, AbortMultipart) for c in d.core.in_flight())
+
+
+def test_an_abort_waits_out_an_outage_until_outage_limit() -> None:
+    """UP-CANCEL-007 UP-STATE-007: an abort whose connection fails (BACK_OFF) is sent again
+    past max_retries, uncounted, until outage_limit seconds of failures in a row; then it is
+    dropped. A success in between ends the wait (before: dropped after max_retries)."""
+    d, request = abort()
+    upload_id = request.upload_id
+    assert isinstance(request, AbortMultipart)
+    limit = d.core.options.outage_limit
+    assert limit is not None
+    started = d.now
+    sent = 0
+    while True:
+        assert d.fail(request, RETRYABLE) == []
+        if d.core.next_deadline() is None:
+            break
+        assert d.core.pending_aborts() == {upload_id}
+        request = retried(d, request)
+        sent += 1
+    assert sent > d.core.options.retry.max_retries
+    assert d.now - started >= limit and not d.core.pending_aborts()
+    assert not any(isinstance(c, AbortMultipart) for c in d.core.in_flight())
+
+
+def test_an_abort_that_gets_through_after_an_outage_is_done() -> None:
+    """UP-CANCEL-007: after a few connection failures the abort lands; nothing is left."""
+    d, request = abort()
+    for _ in range(d.core.options.retry.max_retries + 2):
+        d.fail(request, TIMEOUT)
+        request = retried(d, request)
+    d.complete(request)
+    assert not d.core.pending_aborts() and d.core.next_deadline() is None
 
 
 def test_cancel_reasons_read_as_the_plain_words() -> None:

@@ -84,6 +84,9 @@ __all__ = ["Vod"]
 
 log = logging.getLogger("vodref")
 
+# Seconds close() waits for aborts still on their way (UP-CANCEL-007).
+ABORT_GRACE = 10.0
+
 
 class Vod:
     """The uploader. Keyword-only options; an unknown keyword raises
@@ -534,10 +537,15 @@ class Vod:
         try:
             with self._driver.lock:
                 state = self._uploader_state()
-            if state is UploaderState.STARTED:
+            # Expired too: nothing may start while close() waits for the aborts below.
+            if state in (UploaderState.STARTED, UploaderState.EXPIRED):
                 self._driver.submit(StopUpload())
         except UsageError:
             pass
+        # UP-CANCEL-007: an abort on its way (in flight, or waiting out a backoff) gets up
+        # to ABORT_GRACE seconds, with every upload stopped; what is left after that is the
+        # bucket lifecycle rule's.
+        self._driver.wait_until(lambda: not self._core.pending_aborts(), ABORT_GRACE)
         self._driver.close()
         self._driver.flush_store()
         if self._owns_store:

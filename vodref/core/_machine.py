@@ -109,6 +109,9 @@ class Machine:
         self.probe_id: int | None = None
         self.claiming_probe = False
         self.held: dict[str, FileRecord] = {}
+        # Aborts waiting for the connection (UP-CANCEL-007): upload id -> (first failure in
+        # a row, backoff rounds so far).
+        self.abort_waits: dict[str, tuple[float, int]] = {}
 
     # ------------------------------------------------------------------ small helpers
 
@@ -381,7 +384,7 @@ class Machine:
         self,
         file_id: str,
         target: ObjectTarget,
-        credentials: Credentials,
+        credentials: Credentials | None,
         upload_id: str,
         retries: int = 0,
     ) -> None:

@@ -84,7 +84,7 @@ def on_outcome(m: Machine, event: Outcome) -> None:
         )
     # Validated above; an error raised by a handler below leaves the outage as it was too,
     # since every handler validates before it changes anything.
-    reachable = isinstance(flight.command, OssRequest)
+    reachable = isinstance(flight.command, OssRequest | AbortMultipart)
     ON_SUCCESS[kind](m, flight, event)
     if reachable and connection_ok(m):
         release_held(m)
@@ -102,12 +102,8 @@ def on_failed(m: Machine, flight: Flight, error: ServiceError) -> None:
         m.release(flight)
         assert isinstance(command, AbortMultipart)
         disposition = classify(error, has_security_token=False, signature_retry_used=True)
-        reaction = ON_FAILURE[(Step.ABORT, disposition)]
-        retries = flight.retries
-        if reaction is Reaction.RETRY and retries < m.policy.max_retries:
-            delay = m.policy.delay(retries + 1, m.unit_random())
-            m.arm(m.now + delay, AbortTimer(command, retries + 1))
-        return  # NoSuchUpload means done; anything else is left to the lifecycle rule
+        abort_failed(m, command, ON_FAILURE[(Step.ABORT, disposition)], flight.retries)
+        return
     if isinstance(command, UploadPart):
         current = rec.in_flight_numbers.get(command.part_number) == command.command_id
         m.release(flight)
@@ -147,6 +143,26 @@ def on_failed(m: Machine, flight: Flight, error: ServiceError) -> None:
         signature_retry_used=rec.signature_retry_used,
     )
     react(m, rec, ON_FAILURE[(step, disposition)], key=step, used=used, error=error)
+
+
+def abort_failed(m: Machine, command: AbortMultipart, reaction: Reaction, retries: int) -> None:
+    """An abort nobody waits for failed. RETRY: again after the backoff, ``max_retries``
+    times. BACK_OFF (the connection fails): again after each backoff, uncounted, until
+    ``outage_limit`` seconds passed since its first such failure in a row, so an abort
+    outlives an outage as the uploads do (UP-CANCEL-007). Anything else, or out of either
+    budget: dropped (NoSuchUpload means done; the rest is left to the lifecycle rule)."""
+    upload_id = command.upload_id
+    since, rounds = m.abort_waits.pop(upload_id, (m.now, 0))
+    if reaction is Reaction.BACK_OFF:
+        limit = m.options.outage_limit
+        if limit is None or m.now - since < limit:
+            m.abort_waits[upload_id] = (since, rounds + 1)
+            delay = m.policy.delay(rounds + 1, m.unit_random())
+            m.arm(m.now + delay, AbortTimer(command, retries))
+        return
+    if reaction is Reaction.RETRY and retries < m.policy.max_retries:
+        delay = m.policy.delay(retries + 1, m.unit_random())
+        m.arm(m.now + delay, AbortTimer(command, retries + 1))
 
 
 def part_failed(m: Machine, rec: FileRecord, command: UploadPart, error: ServiceError) -> None:
@@ -477,6 +493,8 @@ def on_headed(m: Machine, flight: Flight, event: ObjectHeaded) -> None:
 
 def on_aborted(m: Machine, flight: Flight, event: MultipartAborted) -> None:
     m.release(flight)
+    assert isinstance(flight.command, AbortMultipart)
+    m.abort_waits.pop(flight.command.upload_id, None)
 
 
 def _settle_op(m: Machine, flight: Flight) -> FileRecord | None:

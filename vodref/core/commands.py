@@ -171,9 +171,16 @@ class CompleteMultipart(OssRequest):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class AbortMultipart(OssRequest):
-    """Answer: ``MultipartAborted`` (also for a NoSuchUpload reply)."""
+class AbortMultipart(Request):
+    """Answer: ``MultipartAborted`` (also for a NoSuchUpload reply).
 
+    ``credentials`` None: the file holds none (restored from a checkpoint and canceled or
+    deleted before it was started): the driver obtains the video's credentials for the abort
+    (RefreshUploadVideo through the auth provider), or reports the abort failed (UP-CANCEL-008).
+    """
+
+    target: ObjectTarget
+    credentials: Credentials | None
     upload_id: str
 
 

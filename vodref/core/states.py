@@ -414,6 +414,7 @@ class Reaction(enum.Enum):
     RESTART_UPLOAD = "restart upload"  # the upload is gone: a new one for the same VideoId
     VERIFY_OBJECT = "verify object"  # HeadObject: an earlier Complete may have succeeded
     BACK_OFF = "back off"  # the connection fails: retry; several in a row open an outage
+    # (for an abort: sent again after each backoff, uncounted, until outage_limit passed)
     FAIL = "fail"  # the file moves to Failure and records the error
     DROP = "drop"  # nothing more: an abort that fails is left to the bucket's lifecycle rule
     RESEND = "resend"  # a listed part could not be checked: it is sent again instead
@@ -435,8 +436,10 @@ _DISPOSITIONS = (
     Disposition.LOST_UPLOAD,
     Disposition.FATAL,
 )
-# AUTHORIZE and ABORT retry an unavailable service on their own: credentials come from the
-# application or VOD, not the OSS connection, and an abort is cleanup nobody waits for.
+# AUTHORIZE retries an unavailable service on its own: credentials come from the application
+# or VOD, not the OSS connection. ABORT waits for the connection to come back (BACK_OFF) for
+# up to outage_limit, then gives up: an abort nobody waits for must still outlive an outage
+# that the uploads around it ride out (UP-CANCEL-007).
 # ADOPT is local I/O: whatever goes wrong, the part is simply sent again (UP-RESUME-009).
 _FAILURE_ROWS: Mapping[Step, tuple[Reaction, Reaction, Reaction, Reaction, Reaction]] = {
     #                RETRY  UNAVAILABLE TOKEN_EXPIRED LOST_UPLOAD FATAL
@@ -447,7 +450,7 @@ _FAILURE_ROWS: Mapping[Step, tuple[Reaction, Reaction, Reaction, Reaction, React
     Step.VERIFY: (_RETRY, _BACK, _AWAIT, _RESTART, _FAIL),
     Step.SEND_PARTS: (_RETRY, _BACK, _AWAIT, _RESTART, _FAIL),
     Step.COMPLETE: (_RETRY, _BACK, _AWAIT, _VERIFY, _FAIL),
-    Step.ABORT: (_RETRY, _RETRY, _DROP, _DROP, _DROP),
+    Step.ABORT: (_RETRY, _BACK, _DROP, _DROP, _DROP),
     Step.ADOPT: (_RESEND, _RESEND, _RESEND, _RESEND, _RESEND),
 }
 

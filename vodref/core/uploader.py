@@ -21,9 +21,11 @@ from ._machine import Machine
 from ._outage import ensure_probe
 from ._outcomes import on_outcome
 from ._records import FileRecord
+from ._timers import AbortTimer
 from ._validate import check_float
 from .checkpoint import Checkpoint
 from .commands import (
+    AbortMultipart,
     AuthReason,
     Command,
     NotifyCanceled,
@@ -200,6 +202,22 @@ class Uploader:
         """Every request whose outcome is still awaited, oldest first."""
         return tuple(flight.command for flight in self._m.flights.values())
 
+    def pending_aborts(self) -> frozenset[str]:
+        """Upload ids whose AbortMultipart is in flight or waits for its retry: cleanup that
+        ``next_deadline`` and outcomes still drive after every file is final (UP-CANCEL-007).
+        """
+        flying = {
+            flight.command.upload_id
+            for flight in self._m.flights.values()
+            if isinstance(flight.command, AbortMultipart)
+        }
+        armed = {
+            timer.command.upload_id
+            for _, _, timer in self._m.timers
+            if isinstance(timer, AbortTimer)
+        }
+        return frozenset(flying | armed)
+
     # ------------------------------------------------------------------ internals
 
     def _check_now(self, now: float) -> float:
@@ -289,7 +307,9 @@ class Uploader:
         view = rec.view()
         rec.invalidate_timers()
         m.cancel_outstanding(rec)
-        if rec.upload_id is not None and rec.credentials is not None and rec.target is not None:
+        if rec.upload_id is not None and rec.target is not None:
+            # Without credentials (restored from a checkpoint, never started in this
+            # process) the driver obtains the video's for the abort (UP-CANCEL-008).
             m.issue_abort(rec.file_id, rec.target, rec.credentials, rec.upload_id)
         m.delete_checkpoint(rec)
         rec.reset_upload()
