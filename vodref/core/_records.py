@@ -137,8 +137,10 @@ class FileRecord:
         self.next_fresh = 1
         self.in_flight_numbers: dict[int, int] = {}
         self.waiting_parts: set[int] = set()
-        # Parts ListParts named that no checkpoint vouches for: (number, listed etag) still
-        # to check against the file, and number -> VerifyPart command id (UP-RESUME-009).
+        # Parts ListParts named, to check against the file: (number, etag, CRC-64) still to
+        # check, and number -> VerifyPart command id. Either no checkpoint vouches for the
+        # part (adopted if it matches, UP-RESUME-009) or the loaded checkpoint recorded it
+        # (done meanwhile, dropped if it no longer matches, UP-RESUME-011).
         self.to_verify: deque[tuple[int, str, int | None]] = deque()
         self.verifying: dict[int, int] = {}
         # requests
@@ -174,9 +176,12 @@ class FileRecord:
             has_upload_id=self.upload_id is not None,
             needs_listing=self.needs_listing,
             verify_pending=self.verify_pending,
+            # Complete waits for every check against the file too: a part the loaded
+            # checkpoint recorded counts as done while its bytes are checked (UP-RESUME-011).
             parts_complete=len(self.done) == plan.part_count
             and not self.in_flight_numbers
-            and not self.verifying,
+            and not self.verifying
+            and not self.to_verify,
         )
 
     # ------------------------------------------------------------------ upload bookkeeping
@@ -213,6 +218,15 @@ class FileRecord:
             parts[index : index + replaced] = (part,)  # insert, or replace the old entry
         self.done[number] = part
         self.done_tuple = None
+
+    def drop_done(self, number: int) -> None:
+        """Part ``number`` no longer counts as done (its bytes changed since it was sent):
+        it leaves the checkpoint and the byte count, to be sent again."""
+        part = self.done.pop(number)
+        index = bisect_left(self.done_parts, number, key=_number)
+        del self.done_parts[index]
+        self.done_tuple = None
+        self.bytes_done -= part.size
 
     def done_checkpoint_parts(self) -> tuple[CheckpointPart, ...]:
         """``done`` as checkpoint entries sorted by number; rebuilt only after a change."""
