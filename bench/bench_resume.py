@@ -96,7 +96,7 @@ class RequestStream:
             if any(op == until and status == 200 for status, op, _ in lines):
                 return lines
             if time.monotonic() > deadline:
-                raise SystemExit(f"the emulator's request stream never showed {until}")
+                return lines  # the run did not get that far: its status says why
             time.sleep(0.05)
 
 
@@ -282,7 +282,7 @@ def one_seed(
         )
         out, err = second.communicate(timeout=900)
         ended = time.time()
-    seen = stream.since(mark, until="CompleteMultipartUpload")
+    seen = stream.since(mark, until="CompleteMultipartUpload", timeout=30.0)
     resent = sum(1 for s, op, n in seen if op == "UploadPart" and s == 200 and n in before)
     first_part = first.first.get("UploadPart")
     first_list = first.first.get("ListParts")
@@ -319,7 +319,7 @@ def one_seed(
         "videos": len(videos),
         "identical": identical,
         "result": results[-1].get("event") if results else None,
-        "stderr_tail": err.strip().splitlines()[-1:] if second.returncode else [],
+        "stderr_tail": err.strip().splitlines()[-3:] if second.returncode else [],
         "load_start": load_start,
         "load_end": load_average(),
     }

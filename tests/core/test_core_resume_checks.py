@@ -16,6 +16,7 @@ from vodref.core import (
     ListParts,
     NotifyProgress,
     RequestAuth,
+    SaveCheckpoint,
     ServiceError,
     StartUpload,
     StopUpload,
@@ -77,6 +78,10 @@ def test_new_parts_go_out_with_the_listing_and_complete_waits_for_the_checks() -
     assert [c.part_number for c in answer if isinstance(c, VerifyPart)] == [1, 2]
     [progress] = [c for c in answer if isinstance(c, NotifyProgress)]
     assert progress.bytes_done == 4 * KIB100  # the recorded parts count at once
+    # The loaded record names this video and upload already: its save is no barrier, so
+    # the parts are not held back by an fsync (UP-DUR-001).
+    [save] = [c for c in answer if isinstance(c, SaveCheckpoint)]
+    assert not save.barrier and [p.number for p in save.checkpoint.parts] == [1, 2, 3, 4]
     second.complete(second.take(UploadPart))
     second.complete(second.take(UploadPart))
     # Every part is done, but checks are out or queued: no Complete yet.
@@ -93,17 +98,24 @@ def test_new_parts_go_out_with_the_listing_and_complete_waits_for_the_checks() -
 
 
 def test_a_recorded_part_whose_bytes_changed_is_dropped_and_sent_again() -> None:
-    """UP-RESUME-011 UPL-CKPT-002: same fingerprint, one byte changed inside recorded part 2:
-    its check fails, the part is sent again and the object equals the file as it is now."""
+    """UP-RESUME-011 UPL-CKPT-002: same fingerprint, bytes changed inside recorded parts 2
+    and 3: their checks fail, they are sent again and the object equals the file as it is
+    now. Progress, reported at 4 parts after the listing, never goes backwards."""
     first, saved = interrupted()
     data = bytearray(first.sources["f"])
     data[KIB100 + 1000] ^= 0xFF
+    data[2 * KIB100 + 1000] ^= 0xFF
     second = resumed(first, saved, bytes(data))
     second.complete(second.take(ListParts))
+    for _ in range(3):  # parts 1 (matches), 2 and 3 (dropped) checked before any upload
+        second.complete(second.take(VerifyPart))
+    second.complete(second.take(UploadPart))  # 3 parts done now, 4 were reported
     second.run()
     assert second.state("f") == "Success"
-    assert sorted(numbers(second, UploadPart)) == [2, 5, 6]
+    assert sorted(numbers(second, UploadPart)) == [2, 3, 5, 6]
     assert first.model.objects[saved.target.key if saved.target else ""] == bytes(data)
+    reported = [n.bytes_done for n in second.progress("f")]
+    assert reported == sorted(reported) and reported[-1] == PARTS * KIB100
     # The checkpoint written after the failed check no longer vouches for part 2.
     dropped = [
         s.checkpoint

@@ -69,6 +69,7 @@ class FileRecord:
         "plan",
         "refresh_request",
         "removed",
+        "reported_bytes",
         "requeue",
         "retry_counts",
         "saved_names",
@@ -133,6 +134,7 @@ class FileRecord:
         self.claimed: dict[int, CheckpointPart] = {}
         self.claimed_parts: tuple[CheckpointPart, ...] = ()  # sorted by number
         self.bytes_done = 0
+        self.reported_bytes = 0  # the highest bytes_done notified for this upload
         self.requeue: deque[int] = deque()
         self.next_fresh = 1
         self.in_flight_numbers: dict[int, int] = {}
@@ -197,6 +199,7 @@ class FileRecord:
         self.done_tuple = ()
         self.claimed_parts = ()
         self.bytes_done = 0
+        self.reported_bytes = 0
         self.requeue.clear()
         self.next_fresh = 1
         self.in_flight_numbers = {}
@@ -221,7 +224,8 @@ class FileRecord:
 
     def drop_done(self, number: int) -> None:
         """Part ``number`` no longer counts as done (its bytes changed since it was sent):
-        it leaves the checkpoint and the byte count, to be sent again."""
+        it leaves the checkpoint and the byte count, to be sent again. Progress is not
+        notified below ``reported_bytes`` meanwhile: it never goes backwards."""
         part = self.done.pop(number)
         index = bisect_left(self.done_parts, number, key=_number)
         del self.done_parts[index]
