@@ -21,13 +21,16 @@ same way (as after a reboot); ``--drop-caches`` also writes ``/proc/sys/vm/drop_
 when that is writable (root; it empties the whole machine's page cache, so it is opt-in).
 Then the same command runs again to the end.
 
-Measured from the emulator's request stream (one line per answered request, timestamped by
-this script as it arrives): the time from the re-run's spawn to its first UploadPart (any
+Times come from the control plane's request log, stamped by the emulator when it answered
+(polled every 20 ms during the re-run): from the re-run's spawn to its first UploadPart (any
 part number; whether that part was already on the server is printed too), to its first
-ListParts and to its first VOD call. Also: parts re-sent (UploadParts of the re-run for
-parts the server already held; must be <= parallel), the time until the upload completes,
-whether the object's CRC-64 equals the file's, videos per file (must be 1), and the load
-average at the start and end of each seed.
+ListParts and to its first VOD call. Also the CPU time the re-run had used when its first
+part showed up (from /proc; less sensitive to the machine's load than the wall time; high
+by at most one poll). Counts come from the emulator's ``--log-requests`` stream, which
+misses nothing: parts re-sent (UploadParts of the re-run for parts the server listed at the
+restart; must be <= parallel). And: the time until the upload completes, whether the
+object's CRC-64 equals the file's, videos per file (must be 1), and the load average at
+the start and end of each seed.
 """
 
 from __future__ import annotations
@@ -107,6 +110,8 @@ class FirstRequests:
 
     def __init__(self, url: str) -> None:
         self.first: dict[str, tuple[float, int | None]] = {}
+        self.pid: int | None = None  # the re-run's: its CPU time is read at the first part
+        self.cpu_at_first_part: float | None = None
         self._url = url
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._poll, daemon=True)
@@ -128,7 +133,18 @@ class FirstRequests:
                     self.first.setdefault(
                         record["operation"], (record["at"], record["part_number"])
                     )
+                if "UploadPart" in self.first and self.pid is not None:
+                    self.cpu_at_first_part = cpu_seconds(self.pid)
                 self._stop.wait(0.02)
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of process ``pid`` (all its threads) so far, from /proc."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def make_file(path: Path, parts: int) -> int:
@@ -280,6 +296,7 @@ def one_seed(
         second = subprocess.Popen(
             rerun, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
         )
+        first.pid = second.pid
         out, err = second.communicate(timeout=900)
         ended = time.time()
     seen = stream.since(mark, until="CompleteMultipartUpload", timeout=30.0)
@@ -312,6 +329,7 @@ def one_seed(
         "first_list_parts_s": round(first_list[0] - spawned, 3) if first_list else None,
         "list_parts_pages": sum(1 for _, op, _ in seen if op == "ListParts"),
         "first_upload_part_s": round(first_part[0] - spawned, 3) if first_part else None,
+        "client_cpu_s_to_first_part": first.cpu_at_first_part,
         "first_upload_part_number": first_part[1] if first_part else None,
         "first_part_was_on_server": bool(first_part and first_part[1] in before),
         "resent_parts": resent,
@@ -396,6 +414,7 @@ def main() -> None:
         ("s from spawn to the first VOD call", "first_vod_call_s"),
         ("s from spawn to the first ListParts", "first_list_parts_s"),
         ("s from spawn to the first UploadPart (target < 1 s, cold)", "first_upload_part_s"),
+        ("client CPU-s (all threads) by the first UploadPart", "client_cpu_s_to_first_part"),
         ("s from spawn to the upload's end", "complete_s"),
     ):
         print(summary(label, [r[key] for r in measured if r[key] is not None]))
