@@ -42,6 +42,7 @@ import os
 import random
 import re
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -257,19 +258,26 @@ def one_seed(
     stream: RequestStream,
     work: Path,
     *,
+    contender: tuple[str, str | None],
     cold_python: bool,
     drop_caches: bool,
     profile: Path | None,
 ) -> dict[str, Any]:
+    """One kill and resume of ``contender`` (a name, and the PYTHONPATH that selects its
+    vodref: None for this tree's)."""
     rng = random.Random(seed)
     kill_after = parts // 2 + rng.randint(-parts // 40, parts // 40)
     load_start = load_average()
     with Client(url) as control:
         control.reset()
-    home = work / f"seed-{seed}"
+    name, pythonpath = contender
+    home = work / f"{name}-seed-{seed}"
     home.mkdir()
     checkpoints = home / "checkpoints"
     env = cli_env(url, home)
+    env.pop("PYTHONPATH", None)
+    if pythonpath is not None:
+        env["PYTHONPATH"] = pythonpath
     command = [*CLI, *upload_args(path, checkpoints)]
 
     # Run 1, SIGKILLed at the kill point; then what the server holds, from ListParts.
@@ -288,7 +296,8 @@ def one_seed(
     # Run 2: the resume, measured.
     rerun = command
     if profile is not None:
-        rerun = [sys.executable, "-m", "cProfile", "-o", str(profile / f"seed-{seed}.prof")]
+        output = profile / f"{name}-seed-{seed}.prof"
+        rerun = [sys.executable, "-m", "cProfile", "-o", str(output)]
         rerun += [*CLI[1:], *command[len(CLI) :]]
     mark = stream.mark()
     with FirstRequests(url) as first:
@@ -316,6 +325,7 @@ def one_seed(
         )
     results = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
     return {
+        "contender": name,
         "seed": seed,
         "kill_after_parts": kill_after,
         "killed": killed,
@@ -343,6 +353,34 @@ def one_seed(
     }
 
 
+def report(results: list[dict[str, Any]], name: str) -> dict[str, float]:
+    """Print one contender's summary; return its medians by key."""
+    measured = [r for r in results if r["killed"] and r["first_upload_part_s"] is not None]
+    print(f"\n{name}: seeds {len(results)}, killed mid-upload and resumed: {len(measured)}")
+    print(f"videos per file: {sorted({r['videos'] for r in results})} (must be [1])")
+    print(f"object CRC-64 equals the file's: {sum(r['identical'] for r in results)}/{len(results)}")
+    print(f"exit statuses of the re-runs: {sorted({r['status'] for r in results})}")
+    print(
+        summary(
+            f"parts re-sent per resume (must be <= parallel = {PARALLEL})",
+            [float(r["resent_parts"]) for r in measured],
+        )
+    )
+    medians = {}
+    for label, key in (
+        ("s from spawn to the first VOD call", "first_vod_call_s"),
+        ("s from spawn to the first ListParts", "first_list_parts_s"),
+        ("s from spawn to the first UploadPart (target < 1 s, cold)", "first_upload_part_s"),
+        ("client CPU-s (all threads) by the first UploadPart", "client_cpu_s_to_first_part"),
+        ("s from spawn to the upload's end", "complete_s"),
+    ):
+        values = [r[key] for r in measured if r[key] is not None]
+        print(summary(label, values))
+        if values:
+            medians[key] = statistics.median(values)
+    return medians
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--parts", type=int, default=10_000)
@@ -359,16 +397,27 @@ def main() -> None:
         help="also write /proc/sys/vm/drop_caches when writable (root; drops the page cache "
         "of the whole machine, other users' included, so it is off by default)",
     )
-    parser.add_argument("--profile", type=Path, help="cProfile each re-run into DIR/seed-N.prof")
+    parser.add_argument("--profile", type=Path, help="cProfile each re-run into DIR")
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        metavar="DIR",
+        help="also run the vodref package found in DIR (e.g. from `git archive REV vodref | "
+        "tar -x -C DIR`), interleaved with this tree's; prints both and their ratios",
+    )
     options = parser.parse_args()
     parts, seeds = (2000, 2) if options.quick else (options.parts, options.seeds)
+    contenders: list[tuple[str, str | None]] = [("this-tree", None)]
+    if options.baseline is not None:
+        contenders.append(("baseline", str(options.baseline.resolve())))
     print(
         f"resume benchmark: {parts} parts ({parts - 1} x {PART} B + {LAST_PART} B), parallel "
-        f"{PARALLEL}, SIGKILL at ~50 % of parts acknowledged, {seeds} seed(s); cold = source "
-        "and CLI files fsynced and evicted with posix_fadvise(POSIX_FADV_DONTNEED)"
+        f"{PARALLEL}, SIGKILL at ~50 % of parts acknowledged, {seeds} seed(s), contenders "
+        f"{[name for name, _ in contenders]}; cold = source and CLI files fsynced and evicted "
+        "with posix_fadvise(POSIX_FADV_DONTNEED)"
         f"{' + the interpreter and packages' if options.cold_python else ''}"
-        f"{' + drop_caches when writable' if options.drop_caches else ''}; load average at start: "
-        + load_average(),
+        f"{' + drop_caches when writable' if options.drop_caches else ''}; "
+        f"load average at start: {load_average()}",
         flush=True,
     )
     emulator, url = start_emulator(log_requests=True)
@@ -382,42 +431,34 @@ def main() -> None:
             path = Path(work) / "movie.mp4"
             expected_crc = make_file(path, parts)
             for seed in range(seeds):
-                result = one_seed(
-                    seed,
-                    parts,
-                    path,
-                    expected_crc,
-                    url,
-                    stream,
-                    Path(work),
-                    cold_python=options.cold_python,
-                    drop_caches=options.drop_caches,
-                    profile=options.profile,
-                )
-                results.append(result)
-                print(json.dumps(result), flush=True)
+                # Alternate which contender goes first: the machine's load drifts.
+                for contender in contenders if seed % 2 == 0 else contenders[::-1]:
+                    result = one_seed(
+                        seed,
+                        parts,
+                        path,
+                        expected_crc,
+                        url,
+                        stream,
+                        Path(work),
+                        contender=contender,
+                        cold_python=options.cold_python,
+                        drop_caches=options.drop_caches,
+                        profile=options.profile,
+                    )
+                    results.append(result)
+                    print(json.dumps(result), flush=True)
     finally:
         emulator.terminate()
         emulator.wait(timeout=10)
-    measured = [r for r in results if r["killed"] and r["first_upload_part_s"] is not None]
-    print(f"\nseeds: {len(results)}, killed mid-upload and resumed: {len(measured)}")
-    print(f"videos per file: {sorted({r['videos'] for r in results})} (must be [1])")
-    print(f"object CRC-64 equals the file's: {sum(r['identical'] for r in results)}/{len(results)}")
-    print(f"exit statuses of the re-runs: {sorted({r['status'] for r in results})}")
-    print(
-        summary(
-            f"parts re-sent per resume (must be <= parallel = {PARALLEL})",
-            [float(r["resent_parts"]) for r in measured],
-        )
-    )
-    for label, key in (
-        ("s from spawn to the first VOD call", "first_vod_call_s"),
-        ("s from spawn to the first ListParts", "first_list_parts_s"),
-        ("s from spawn to the first UploadPart (target < 1 s, cold)", "first_upload_part_s"),
-        ("client CPU-s (all threads) by the first UploadPart", "client_cpu_s_to_first_part"),
-        ("s from spawn to the upload's end", "complete_s"),
-    ):
-        print(summary(label, [r[key] for r in measured if r[key] is not None]))
+    medians = {
+        name: report([r for r in results if r["contender"] == name], name) for name, _ in contenders
+    }
+    if len(contenders) == 2:
+        print("\nratios this-tree / baseline (medians; below 1 is faster):")
+        for key, value in medians["this-tree"].items():
+            if medians["baseline"].get(key):
+                print(f"  {key}: {value / medians['baseline'][key]:.2f}")
     print(f"load average at the end: {load_average()}")
 
 
