@@ -73,16 +73,18 @@ def test_new_parts_go_out_with_the_listing_and_complete_waits_for_the_checks() -
     first, saved = interrupted()
     second = resumed(first, saved)
     answer = second.complete(second.take(ListParts))
-    # The listing's answer already sends the parts the server lacks: nothing was read first.
+    # The listing's answer already sends the parts the server lacks: nothing was read first,
+    # and the checks wait for the first new part's acknowledgement.
     assert [c.part_number for c in answer if isinstance(c, UploadPart)] == [5, 6]
-    assert [c.part_number for c in answer if isinstance(c, VerifyPart)] == [1, 2]
+    assert not any(isinstance(c, VerifyPart) for c in answer)
     [progress] = [c for c in answer if isinstance(c, NotifyProgress)]
     assert progress.bytes_done == 4 * KIB100  # the recorded parts count at once
     # The loaded record names this video and upload already: its save is no barrier, so
     # the parts are not held back by an fsync (UP-DUR-001).
     [save] = [c for c in answer if isinstance(c, SaveCheckpoint)]
     assert not save.barrier and [p.number for p in save.checkpoint.parts] == [1, 2, 3, 4]
-    second.complete(second.take(UploadPart))
+    acknowledged = second.complete(second.take(UploadPart))
+    assert [c.part_number for c in acknowledged if isinstance(c, VerifyPart)] == [1, 2]
     second.complete(second.take(UploadPart))
     # Every part is done, but checks are out or queued: no Complete yet.
     assert not second.has(CompleteMultipart)
@@ -107,9 +109,10 @@ def test_a_recorded_part_whose_bytes_changed_is_dropped_and_sent_again() -> None
     data[2 * KIB100 + 1000] ^= 0xFF
     second = resumed(first, saved, bytes(data))
     second.complete(second.take(ListParts))
-    for _ in range(3):  # parts 1 (matches), 2 and 3 (dropped) checked before any upload
+    second.complete(second.take(UploadPart))  # part 5: the checks start
+    for _ in range(3):  # parts 1 (matches), 2 and 3 (dropped)
         second.complete(second.take(VerifyPart))
-    second.complete(second.take(UploadPart))  # 3 parts done now, 4 were reported
+    second.complete(second.take(UploadPart))  # part 6: 4 parts done now, 5 were reported
     second.run()
     assert second.state("f") == "Success"
     assert sorted(numbers(second, UploadPart)) == [2, 3, 5, 6]
@@ -131,6 +134,7 @@ def test_a_recorded_part_whose_check_never_happened_is_checked_again_not_resent(
     first, saved = interrupted()
     second = resumed(first, saved)
     second.complete(second.take(ListParts))
+    second.complete(second.take(UploadPart))
     check = second.take(VerifyPart)
     assert check.part_number == 1
     second.send(StopUpload())
@@ -150,6 +154,7 @@ def test_a_recorded_part_that_cannot_be_read_is_sent_again() -> None:
     first, saved = interrupted()
     second = resumed(first, saved)
     second.complete(second.take(ListParts))
+    second.complete(second.take(UploadPart))
     check = second.take(VerifyPart)
     second.fail(check, ServiceError(kind=ErrorKind.LOCAL, code="SourceChanged", message="gone"))
     second.run()

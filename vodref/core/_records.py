@@ -51,6 +51,7 @@ class FileRecord:
         "image_url",
         "in_flight_numbers",
         "last_save",
+        "listed_bytes",
         "media_kind",
         "name",
         "needs_auth",
@@ -135,6 +136,7 @@ class FileRecord:
         self.claimed_parts: tuple[CheckpointPart, ...] = ()  # sorted by number
         self.bytes_done = 0
         self.reported_bytes = 0  # the highest bytes_done notified for this upload
+        self.listed_bytes = 0  # bytes_done right after the resume's ListParts
         self.requeue: deque[int] = deque()
         self.next_fresh = 1
         self.in_flight_numbers: dict[int, int] = {}
@@ -200,6 +202,7 @@ class FileRecord:
         self.claimed_parts = ()
         self.bytes_done = 0
         self.reported_bytes = 0
+        self.listed_bytes = 0
         self.requeue.clear()
         self.next_fresh = 1
         self.in_flight_numbers = {}

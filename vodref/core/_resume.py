@@ -36,7 +36,15 @@ VERIFY_PARALLEL = 2
 def verify_parts(m: Machine, rec: FileRecord) -> None:
     """Check listed parts against the file, a few at a time, beside the part uploads."""
     to_verify = rec.to_verify
+    # UP-RESUME-011: the checks of recorded parts (queued after the adoption checks) wait
+    # until a new part has been acknowledged, or nothing is left to send: the first new parts
+    # have the disk and the CPU to themselves.
+    hold = rec.bytes_done <= rec.listed_bytes and bool(
+        rec.requeue or rec.in_flight_numbers or rec.waiting_parts
+    )
     while to_verify and len(rec.verifying) < VERIFY_PARALLEL:
+        if hold and to_verify[0][0] in rec.done:
+            return
         number, etag, listed_crc = to_verify.popleft()
         offset, length = rec.plan.part_range(number)
         command = VerifyPart(
@@ -80,7 +88,7 @@ def on_listed(m: Machine, flight: Flight, event: PartsListed) -> None:
             kept.add(number)
             recorded.append((number, claimed.etag, claimed.crc64))
     rec.keep_claimed(kept)
-    rec.bytes_done = sum(part.size for part in rec.done.values())
+    rec.bytes_done = rec.listed_bytes = sum(part.size for part in rec.done.values())
     # UP-RESUME-009: a listed part no checkpoint vouches for (its ack was lost in a kill) is
     # checked against the file's bytes (VerifyPart) beside the uploads, not sent again.
     to_verify = [
