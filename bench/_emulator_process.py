@@ -9,12 +9,19 @@ import sys
 __all__ = ["start_emulator"]
 
 
-def start_emulator() -> tuple[subprocess.Popen[str], str]:
-    """Start ``python -m emulator --in-memory`` and return the process and its URL."""
+def start_emulator(*, log_requests: bool = False) -> tuple[subprocess.Popen[str], str]:
+    """Start ``python -m emulator --in-memory`` and return the process and its URL.
+
+    ``log_requests``: the emulator writes one line per answered request to its stderr
+    (``--log-requests``; redacted), which the caller must read from ``process.stderr``: a
+    stream that, unlike the control plane's bounded request log, misses nothing."""
+    command = [sys.executable, "-m", "emulator", "--in-memory", "--port", "0"]
+    if log_requests:
+        command.append("--log-requests")
     process = subprocess.Popen(
-        [sys.executable, "-m", "emulator", "--in-memory", "--port", "0"],
+        command,
         stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
+        stderr=subprocess.PIPE if log_requests else subprocess.DEVNULL,
         text=True,
     )
     assert process.stdout is not None

@@ -284,7 +284,8 @@ def test_proactive_refresh_before_expiry_keeps_uploading() -> None:
 
 
 def test_resume_from_a_checkpoint_lists_parts_and_reuses_the_video() -> None:
-    """UP-RESUME-001 UP-RESUME-002 UP-RESUME-003 UP-DEV-016 UP-DEV-017 UP-DEV-027 UP-RESUME-009"""
+    """UP-RESUME-001 UP-RESUME-002 UP-RESUME-003 UP-DEV-016 UP-DEV-017 UP-DEV-027 UP-RESUME-009
+    UP-RESUME-011"""
     first = started(size=6 * KIB100, parallel=2, checkpoint_interval=0)
     first.complete(first.take(UploadPart))
     first.complete(first.take(UploadPart))
@@ -305,9 +306,10 @@ def test_resume_from_a_checkpoint_lists_parts_and_reuses_the_video() -> None:
     assert second.state("f") == "Success"
     resent = [c.part_number for c in second.log if isinstance(c, UploadPart)]
     # Part 3 was acknowledged but not saved: ListParts names it and its bytes match, so it
-    # is adopted, not sent again (UP-RESUME-009; before issue 14 it was re-sent).
+    # is adopted, not sent again (UP-RESUME-009; before issue 14 it was re-sent). Parts 1
+    # and 2, which the checkpoint recorded, are checked against the file too (UP-RESUME-011).
     checked = [c.part_number for c in second.log if isinstance(c, VerifyPart)]
-    assert resent == [4, 5, 6] and checked == [3]
+    assert resent == [4, 5, 6] and checked == [3, 1, 2]
     assert len(first.model.videos) == 1
     assert first.model.objects[saved.target.key if saved.target else ""] == first.sources["f"]
 

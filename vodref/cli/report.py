@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from typing import Any, TextIO
 
 from ..core import FileState, FileView
-from .progress import Display, LineLog, TerminalBars, terminal_console
+from .progress import Display, LineLog
 
 __all__ = ["INTERRUPT_NOTICE", "Reporter", "choose_progress_mode"]
 
@@ -32,6 +32,8 @@ def choose_progress_mode(requested: str, err: TextIO) -> str:
     """``auto`` is bars on an interactive terminal (not ``TERM=dumb``), lines otherwise;
     bars asked for where they cannot be drawn are lines too."""
     if requested in ("auto", "bars"):
+        from .bars import terminal_console  # noqa: PLC0415 (rich only where bars may be drawn)
+
         return "bars" if terminal_console(err).is_interactive else "lines"
     return requested
 
@@ -48,6 +50,8 @@ class Reporter:
         self._labels: dict[str, str] = {}
         self._display: Display | None = None
         if mode == "bars":
+            from .bars import TerminalBars, terminal_console  # noqa: PLC0415 (as above)
+
             self._display = TerminalBars(terminal_console(err))
         elif mode == "lines":
             self._display = LineLog(err)

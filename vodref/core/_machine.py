@@ -503,6 +503,9 @@ class Machine:
     # ------------------------------------------------------------------ file endings
 
     def progress(self, rec: FileRecord) -> None:
+        if rec.bytes_done < rec.reported_bytes:
+            return  # a recorded part was dropped (UP-RESUME-011): never report less
+        rec.reported_bytes = rec.bytes_done
         self.out.append(
             NotifyProgress(
                 command_id=self.new_id(),

@@ -18,7 +18,7 @@ from typing import Any
 from ._machine import Machine
 from ._outage import back_off, connection_ok, release_held
 from ._records import FileRecord, Flight
-from ._resume import on_listed, on_verified, verifying
+from ._resume import on_listed, on_verified, unverified, verifying
 from ._timers import AbortTimer
 from .classify import classify
 from .commands import (
@@ -116,7 +116,7 @@ def on_failed(m: Machine, flight: Flight, error: ServiceError) -> None:
         if current:
             disposition = classify(error, has_security_token=False, signature_retry_used=True)
             react(m, rec, ON_FAILURE[(step, disposition)], key=step, used=None, error=error)
-            rec.requeue.append(command.part_number)
+            unverified(rec, command, checked=True)
             m.advance(rec)
         return
     if isinstance(command, (RequestAuth, CallVod)):
@@ -229,7 +229,7 @@ def on_abandoned(m: Machine, flight: Flight) -> None:
     m.release(flight)
     if adopting:
         assert rec is not None and isinstance(command, VerifyPart)
-        rec.requeue.append(command.part_number)  # never checked: send it instead
+        unverified(rec, command, checked=False)  # never checked
     if rec is None:
         assert isinstance(command, AbortMultipart)
         m.issue_abort(

@@ -51,6 +51,7 @@ class FileRecord:
         "image_url",
         "in_flight_numbers",
         "last_save",
+        "listed_bytes",
         "media_kind",
         "name",
         "needs_auth",
@@ -69,6 +70,7 @@ class FileRecord:
         "plan",
         "refresh_request",
         "removed",
+        "reported_bytes",
         "requeue",
         "retry_counts",
         "saved_names",
@@ -133,12 +135,16 @@ class FileRecord:
         self.claimed: dict[int, CheckpointPart] = {}
         self.claimed_parts: tuple[CheckpointPart, ...] = ()  # sorted by number
         self.bytes_done = 0
+        self.reported_bytes = 0  # the highest bytes_done notified for this upload
+        self.listed_bytes = 0  # bytes_done right after the resume's ListParts
         self.requeue: deque[int] = deque()
         self.next_fresh = 1
         self.in_flight_numbers: dict[int, int] = {}
         self.waiting_parts: set[int] = set()
-        # Parts ListParts named that no checkpoint vouches for: (number, listed etag) still
-        # to check against the file, and number -> VerifyPart command id (UP-RESUME-009).
+        # Parts ListParts named, to check against the file: (number, etag, CRC-64) still to
+        # check, and number -> VerifyPart command id. Either no checkpoint vouches for the
+        # part (adopted if it matches, UP-RESUME-009) or the loaded checkpoint recorded it
+        # (done meanwhile, dropped if it no longer matches, UP-RESUME-011).
         self.to_verify: deque[tuple[int, str, int | None]] = deque()
         self.verifying: dict[int, int] = {}
         # requests
@@ -174,9 +180,12 @@ class FileRecord:
             has_upload_id=self.upload_id is not None,
             needs_listing=self.needs_listing,
             verify_pending=self.verify_pending,
+            # Complete waits for every check against the file too: a part the loaded
+            # checkpoint recorded counts as done while its bytes are checked (UP-RESUME-011).
             parts_complete=len(self.done) == plan.part_count
             and not self.in_flight_numbers
-            and not self.verifying,
+            and not self.verifying
+            and not self.to_verify,
         )
 
     # ------------------------------------------------------------------ upload bookkeeping
@@ -192,6 +201,8 @@ class FileRecord:
         self.done_tuple = ()
         self.claimed_parts = ()
         self.bytes_done = 0
+        self.reported_bytes = 0
+        self.listed_bytes = 0
         self.requeue.clear()
         self.next_fresh = 1
         self.in_flight_numbers = {}
@@ -213,6 +224,16 @@ class FileRecord:
             parts[index : index + replaced] = (part,)  # insert, or replace the old entry
         self.done[number] = part
         self.done_tuple = None
+
+    def drop_done(self, number: int) -> None:
+        """Part ``number`` no longer counts as done (its bytes changed since it was sent):
+        it leaves the checkpoint and the byte count, to be sent again. Progress is not
+        notified below ``reported_bytes`` meanwhile: it never goes backwards."""
+        part = self.done.pop(number)
+        index = bisect_left(self.done_parts, number, key=_number)
+        del self.done_parts[index]
+        self.done_tuple = None
+        self.bytes_done -= part.size
 
     def done_checkpoint_parts(self) -> tuple[CheckpointPart, ...]:
         """``done`` as checkpoint entries sorted by number; rebuilt only after a change."""

@@ -1,10 +1,15 @@
-"""Resume against the server: what ListParts says, and adopting the parts it names that the
-checkpoint missed (UP-RESUME-001, UP-RESUME-009, UP-RESUME-010).
+"""Resume against the server: what ListParts says, adopting the parts it names that the
+checkpoint missed, and checking the parts the checkpoint recorded against the file
+(UP-RESUME-001, UP-RESUME-009, UP-RESUME-010, UP-RESUME-011).
 
-A listed part a checkpoint vouches for (same ETag and size) is kept as it is. Any other listed
-part of the planned size is checked against the file: the core issues ``VerifyPart`` (the
-driver hashes the bytes; the core does no I/O) at most :data:`VERIFY_PARALLEL` at a time while
-the unlisted parts are sent, and adopts the part when the MD5 equals the listed ETag.
+A listed part a checkpoint vouches for (same ETag and size) counts as done at once, so the
+parts still to send go out right after ListParts; its bytes are then read again beside the
+uploads and Complete waits until each one matched (its MD5 equal to the ETag and its CRC-64
+equal to the recorded one: the file may have changed in a block the fingerprint does not
+sample). A part that no longer matches is dropped and sent again. Any other listed part of
+the planned size is checked against the file the same way and adopted when it matches. The
+core issues ``VerifyPart`` for both (the driver hashes the bytes; the core does no I/O), at
+most :data:`VERIFY_PARALLEL` at a time.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ if TYPE_CHECKING:
     from ._machine import Machine
     from ._records import Flight
 
-__all__ = ["VERIFY_PARALLEL", "on_listed", "on_verified", "verify_parts"]
+__all__ = ["VERIFY_PARALLEL", "on_listed", "on_verified", "unverified", "verify_parts"]
 
 # Listed parts checked against the file at once (VerifyPart is local I/O, bounded so the
 # hashing never delays the part uploads that run beside it: UP-RESUME-010).
@@ -31,7 +36,15 @@ VERIFY_PARALLEL = 2
 def verify_parts(m: Machine, rec: FileRecord) -> None:
     """Check listed parts against the file, a few at a time, beside the part uploads."""
     to_verify = rec.to_verify
+    # UP-RESUME-011: the checks of recorded parts (queued after the adoption checks) wait
+    # until a new part has been acknowledged, or nothing is left to send: the first new parts
+    # have the disk and the CPU to themselves.
+    hold = rec.bytes_done <= rec.listed_bytes and bool(
+        rec.requeue or rec.in_flight_numbers or rec.waiting_parts
+    )
     while to_verify and len(rec.verifying) < VERIFY_PARALLEL:
+        if hold and to_verify[0][0] in rec.done:
+            return
         number, etag, listed_crc = to_verify.popleft()
         offset, length = rec.plan.part_range(number)
         command = VerifyPart(
@@ -60,7 +73,11 @@ def on_listed(m: Machine, flight: Flight, event: PartsListed) -> None:
     plan = rec.plan
     listed = {part.number: part for part in event.parts}
     kept: set[int] = set()
-    for number, claimed in rec.claimed.items():
+    # UP-RESUME-011: what the checkpoint recorded and the server still lists counts as done
+    # now; its bytes are checked against the file (VerifyPart) before Complete.
+    recorded: list[tuple[int, str, int | None]] = []
+    for claimed in rec.claimed_parts:
+        number = claimed.number
         part = listed.get(number)
         if (
             part is not None
@@ -69,8 +86,9 @@ def on_listed(m: Machine, flight: Flight, event: PartsListed) -> None:
             and _norm_etag(part.etag) == _norm_etag(claimed.etag)
         ):
             kept.add(number)
+            recorded.append((number, claimed.etag, claimed.crc64))
     rec.keep_claimed(kept)
-    rec.bytes_done = sum(part.size for part in rec.done.values())
+    rec.bytes_done = rec.listed_bytes = sum(part.size for part in rec.done.values())
     # UP-RESUME-009: a listed part no checkpoint vouches for (its ack was lost in a kill) is
     # checked against the file's bytes (VerifyPart) beside the uploads, not sent again.
     to_verify = [
@@ -83,7 +101,8 @@ def on_listed(m: Machine, flight: Flight, event: PartsListed) -> None:
     ]
     checking = {number for number, _, _ in to_verify}
     rec.to_verify.clear()
-    rec.to_verify.extend(to_verify)
+    rec.to_verify.extend(to_verify)  # first: a match spares sending a part again
+    rec.to_verify.extend(recorded)
     rec.requeue.clear()
     rec.requeue.extend(
         n
@@ -111,7 +130,12 @@ def on_verified(m: Machine, flight: Flight, event: PartVerified) -> None:
     number = command.part_number
     listed_crc = command.listed_crc64
     same = _norm_etag(event.md5) == _norm_etag(command.etag) and listed_crc in (None, event.crc64)
-    if same and number not in rec.done:
+    if number in rec.done:
+        # A part the checkpoint recorded (UP-RESUME-011): done already, unless the file's
+        # bytes there changed since it was sent; then it goes again.
+        if not same:
+            drop_recorded(m, rec, number)
+    elif same:
         # The server holds exactly these bytes as this part: adopt it, with the CRC-64 of
         # the bytes (so the object's CRC can be checked at Complete, UP-CRC-*).
         rec.add_done(number, command.etag.strip('"'), event.crc64, command.length)
@@ -119,9 +143,30 @@ def on_verified(m: Machine, flight: Flight, event: PartVerified) -> None:
         if rec.uploading:
             m.progress(rec)
         m.save_checkpoint(rec, force=False)
-    elif number not in rec.done:
+    else:
         rec.requeue.append(number)
     m.advance(rec)
+
+
+def unverified(rec: FileRecord, command: VerifyPart, *, checked: bool) -> None:
+    """A ``VerifyPart`` that failed (``checked``: the bytes could not be read) or never
+    happened (abandoned, by a stop say). A part no checkpoint vouched for is sent instead. A
+    part the checkpoint recorded is done, and a recorded part is not sent twice: it is
+    checked again later, unless reading it failed; then it is dropped and sent again."""
+    number = command.part_number
+    if number not in rec.done:
+        rec.requeue.append(number)
+    elif checked:
+        rec.drop_done(number)
+        rec.requeue.append(number)
+    else:
+        rec.to_verify.appendleft((number, command.etag, command.listed_crc64))
+
+
+def drop_recorded(m: Machine, rec: FileRecord, number: int) -> None:
+    rec.drop_done(number)
+    rec.requeue.append(number)
+    m.save_checkpoint(rec, force=False)
 
 
 def verifying(flight: Flight, rec: FileRecord, command: VerifyPart) -> bool:

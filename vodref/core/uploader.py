@@ -342,6 +342,11 @@ class Uploader:
                 rec.upload_id = checkpoint.upload_id
                 rec.needs_listing = True
                 rec.claim(checkpoint.parts)
+                # A record naming an upload was loaded from the store as it is (the driver
+                # builds only records without one): its names are durable already, so the
+                # save after ListParts is no barrier and the first part waits for no fsync
+                # (UP-DUR-001).
+                rec.saved_names = (checkpoint.video_id, checkpoint.target, checkpoint.upload_id)
             rec.last_save = None
             stale = event.stale_upload_id
             if stale is not None and checkpoint.target is not None and stale != rec.upload_id:

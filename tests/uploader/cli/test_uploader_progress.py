@@ -12,9 +12,10 @@ from rich.console import Console
 from support.uploader import MIN_PART
 
 from vodref.cli import parse_size
+from vodref.cli.bars import TerminalBars
 from vodref.cli.logs import redact
 from vodref.cli.options import parse_age
-from vodref.cli.progress import LineLog, TerminalBars, format_bytes, format_duration
+from vodref.cli.progress import LineLog, format_bytes, format_duration
 
 
 def test_small_helpers() -> None:
