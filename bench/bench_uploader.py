@@ -156,7 +156,9 @@ def run_worker(arguments: argparse.Namespace) -> None:
     else:
         result = worker_oss2(arguments.url, arguments.file, arguments.part_size)
     after = resource.getrusage(resource.RUSAGE_SELF)
-    result["cpu"] = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    result["user"] = after.ru_utime - before.ru_utime
+    result["sys"] = after.ru_stime - before.ru_stime
+    result["cpu"] = result["user"] + result["sys"]
     result["maxrss_mib"] = _peak_rss_mib()
     print(json.dumps(result))
 
