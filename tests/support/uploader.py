@@ -9,6 +9,7 @@ import os
 import random
 import threading
 from collections.abc import Callable
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -27,7 +28,7 @@ from vodref.core import (
     RetryPolicy,
 )
 from vodref.transport import OssHttpTransport
-from vodref.vod_api import AcsVodApi, VodAuthProvider
+from vodref.vod_api import AcsVodApi, AuthProvider, AuthRequest, UploadGrant, VodAuthProvider
 
 KIB = 1024
 MIN_PART = 100 * KIB
@@ -128,6 +129,27 @@ def isolated_env(tmp_path: Path) -> dict[str, str]:
 def b64_json(value: object) -> str:
     """``value`` as base64 of JSON: how VOD encodes UploadAuth and UploadAddress."""
     return base64.b64encode(json.dumps(value).encode()).decode()
+
+
+def memory_auth_provider(wall_now: float) -> AuthProvider:
+    """An auth provider for the in-memory transport: grants for one video (``v1``), valid
+    for 3000 s from ``wall_now`` (the clock the test drives)."""
+    expires = datetime.fromtimestamp(wall_now + 3000, tz=timezone.utc)
+
+    def provider(request: AuthRequest) -> UploadGrant:
+        auth = {
+            "AccessKeyId": "STS.a",
+            "AccessKeySecret": "s",
+            "SecurityToken": "t",
+            "Expiration": "3000",
+            "ExpireUTCTime": expires.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        }
+        address = {"Endpoint": "http://memory", "Bucket": "b", "FileName": "v/1.mp4"}
+        return UploadGrant(
+            upload_auth=b64_json(auth), upload_address=b64_json(address), video_id="v1"
+        )
+
+    return provider
 
 
 def sample_checkpoint(

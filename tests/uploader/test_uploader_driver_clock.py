@@ -4,38 +4,16 @@ store that cannot write."""
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
 from typing import Any
 
 import pytest
-from support.uploader import MIN_PART, b64_json
+from support.uploader import MIN_PART, memory_auth_provider
 
 from vodref import Vod
 from vodref.core import ErrorKind, FileState, RetryPolicy, ServiceError
 from vodref.errors import CheckpointStoreError, UploadWaitTimeout
 from vodref.sources import BytesSource
 from vodref.testing import ManualClock, MemoryCheckpointStore, MemoryTransport
-from vodref.vod_api import AuthRequest, UploadGrant
-
-
-def _memory_provider(wall_now: float) -> Any:
-    """Grants for the in-memory transport, valid for 3000 s from ``wall_now``."""
-    expires = datetime.fromtimestamp(wall_now + 3000, tz=timezone.utc)
-
-    def provider(request: AuthRequest) -> UploadGrant:
-        auth = {
-            "AccessKeyId": "STS.a",
-            "AccessKeySecret": "s",
-            "SecurityToken": "t",
-            "Expiration": "3000",
-            "ExpireUTCTime": expires.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        }
-        address = {"Endpoint": "http://memory", "Bucket": "b", "FileName": "v/1.mp4"}
-        return UploadGrant(
-            upload_auth=b64_json(auth), upload_address=b64_json(address), video_id="v1"
-        )
-
-    return provider
 
 
 def test_retry_waits_for_the_injected_clock() -> None:
@@ -52,7 +30,7 @@ def test_retry_waits_for_the_injected_clock() -> None:
         parallel=1,
         transport=transport,
         clock=clock,
-        auth_provider=_memory_provider(clock.wall()),
+        auth_provider=memory_auth_provider(clock.wall()),
         checkpoint_store=MemoryCheckpointStore(),
         retry_policy=RetryPolicy(initial_delay=30.0, max_delay=30.0, jitter=0.0),
     )
@@ -82,7 +60,7 @@ def test_a_failing_checkpoint_store_does_not_stop_the_upload() -> None:
     vod = Vod(
         part_size=MIN_PART,
         transport=transport,
-        auth_provider=_memory_provider(time.time()),
+        auth_provider=memory_auth_provider(time.time()),
         checkpoint_store=_BrokenStore(),
     )
     try:

@@ -6,14 +6,13 @@ from __future__ import annotations
 import socket
 import threading
 from dataclasses import replace
-from datetime import datetime, timezone
 from typing import Any
 
 import oss2
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from support.uploader import MIN_PART, b64_json
+from support.uploader import MIN_PART, memory_auth_provider
 
 from vodref import Vod
 from vodref.api.callbacks import CallbackDispatcher, Callbacks
@@ -30,27 +29,6 @@ from vodref.sources import BytesSource
 from vodref.testing import ManualClock, MemoryCheckpointStore, MemoryTransport
 from vodref.transport import OssHttpTransport
 from vodref.transport.oss_http import complete_body
-from vodref.vod_api import AuthRequest, UploadGrant
-
-
-def _memory_provider(wall_now: float) -> Any:
-    """Grants for the in-memory transport, valid for 3000 s from ``wall_now``."""
-    expires = datetime.fromtimestamp(wall_now + 3000, tz=timezone.utc)
-
-    def provider(request: AuthRequest) -> UploadGrant:
-        auth = {
-            "AccessKeyId": "STS.a",
-            "AccessKeySecret": "s",
-            "SecurityToken": "t",
-            "Expiration": "3000",
-            "ExpireUTCTime": expires.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        }
-        address = {"Endpoint": "http://memory", "Bucket": "b", "FileName": "v/1.mp4"}
-        return UploadGrant(
-            upload_auth=b64_json(auth), upload_address=b64_json(address), video_id="v1"
-        )
-
-    return provider
 
 
 class _ThreadRecordingTransport(MemoryTransport):
@@ -71,7 +49,7 @@ def _vod(transport: MemoryTransport, **options: Any) -> Vod:
         part_size=MIN_PART,
         transport=transport,
         clock=clock,
-        auth_provider=_memory_provider(clock.wall()),
+        auth_provider=memory_auth_provider(clock.wall()),
         checkpoint_store=MemoryCheckpointStore(),
         **options,
     )
@@ -163,8 +141,8 @@ def test_dispatcher_wants_only_what_it_would_deliver() -> None:
         part_count=2,
     )
     ended = NotifyEnded(command_id=2)
-    view = object()
-    quiet = CallbackDispatcher(none, lambda _id: view, lock)  # type: ignore[arg-type,return-value]
+    view: Any = object()  # never read: wants() looks only at the callbacks
+    quiet = CallbackDispatcher(none, lambda _id: view, lock)
     assert not quiet.wants(progress)
     assert not quiet.wants(ended)
     loud = CallbackDispatcher(
