@@ -436,9 +436,12 @@ class Driver:
 
     # ----------------------------------------------------------------- waiting, closing
 
-    def wait_until(self, predicate: Callable[[], bool], timeout: float | None) -> bool:
-        """Block until ``predicate()`` (evaluated under the lock) holds and every callback
-        queued so far has run. Returns False on timeout.
+    def wait_until(
+        self, predicate: Callable[[], bool], timeout: float | None, *, drain_callbacks: bool = True
+    ) -> bool:
+        """Block until ``predicate()`` (evaluated under the lock) holds and, with
+        ``drain_callbacks``, every callback queued so far has run (never on the callback
+        thread itself: the running callback is one of them). Returns False on timeout.
 
         The predicate is re-evaluated when something it may depend on changed (a user event,
         a timer, an outcome other than a routine part, the driver going idle, the callbacks
@@ -447,7 +450,7 @@ class Driver:
         end = None if timeout is None else time.monotonic() + timeout
         with self._lock:
             while True:
-                if self._callbacks_pending == 0 and predicate():
+                if (not drain_callbacks or self._callbacks_pending == 0) and predicate():
                     return True
                 remaining = None if end is None else end - time.monotonic()
                 if remaining is not None and remaining <= 0:
@@ -471,7 +474,8 @@ class Driver:
             self._timer_wake.notify_all()
         self._pool.shutdown(wait=True, cancel_futures=True)
         self._callbacks.put(None)
-        self._callback_thread.join(timeout)
+        if not self.on_callback_thread():  # closed from a callback: its loop ends after it
+            self._callback_thread.join(timeout)
         self._timer.join(timeout)
         self.flush_store()
 

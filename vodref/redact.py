@@ -24,12 +24,16 @@ _SECRET_NAMES = (
 _SECRET_PARAMETER = re.compile(rf"(?i)({_SECRET_NAMES})(['\"]?\s*[=:]\s*['\"]?)([^&\s\"',;\\]+)")
 # Also as a quoted key, the way a headers dict is printed.
 _AUTHORIZATION = re.compile(r"(?i)(authorization['\"]?\s*[=:]\s*['\"]?)[^\r\n\"'\\]+")
+# The password of a URL's user info (``http://user:password@proxy:3128``): the proxy URLs
+# from the environment that the transport hands to oss2, whose debug lines print them.
+_URL_PASSWORD = re.compile(r"(://[^/\s:@'\"]*:)[^/\s@'\"]+@")
 
 
 def redact(text: str, secrets: Iterable[str] = ()) -> str:
-    """``text`` with secret parameter values, Authorization values and every literal secret
-    replaced by ``***``."""
+    """``text`` with secret parameter values, Authorization values, URL passwords and every
+    literal secret replaced by ``***``."""
     text = _AUTHORIZATION.sub(lambda m: m.group(1) + MASK, text)
+    text = _URL_PASSWORD.sub(lambda m: m.group(1) + MASK + "@", text)
     text = _SECRET_PARAMETER.sub(lambda m: m.group(1) + m.group(2) + MASK, text)
     for secret in sorted({s for s in secrets if s}, key=len, reverse=True):
         text = text.replace(secret, MASK)

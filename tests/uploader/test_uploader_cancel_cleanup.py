@@ -67,3 +67,30 @@ def test_a_restored_file_canceled_before_it_started_aborts_its_upload(
     second.close()
     assert not open_uploads(emu)
     assert "RefreshUploadVideo" in operations(emu)
+
+
+def test_close_from_a_callback_returns_without_waiting_for_itself(
+    emu: Any, make_vod: Any, sizes_dir: Path
+) -> None:
+    """UP-CANCEL-007: close() called by a user callback (on_upload_end) neither waits the
+    abort grace for the callback it runs in to finish, nor joins its own thread (before:
+    10 s of waiting, then RuntimeError: cannot join current thread)."""
+    outcome: list[BaseException | None] = []
+    ended = threading.Event()
+    holder: dict[str, Any] = {}
+
+    def close_on_end() -> None:
+        try:
+            holder["vod"].close()
+            outcome.append(None)
+        except BaseException as error:  # what close() raised is the finding
+            outcome.append(error)
+        ended.set()
+
+    vod = make_vod(on_upload_end=close_on_end)
+    holder["vod"] = vod
+    vod.add_file(write_file(sizes_dir, "ends.mp4", 2 * MIN_PART))
+    vod.start_upload()
+    assert ended.wait(30)
+    assert outcome == [None]
+    assert not open_uploads(emu)

@@ -3,6 +3,7 @@ no notification nobody listens to, the environment read once per endpoint, not p
 
 from __future__ import annotations
 
+import logging
 import socket
 import threading
 from dataclasses import replace
@@ -25,6 +26,7 @@ from vodref.core import (
     ObjectTarget,
 )
 from vodref.errors import TransportError
+from vodref.redact import redact
 from vodref.sources import BytesSource
 from vodref.testing import ManualClock, MemoryCheckpointStore, MemoryTransport
 from vodref.transport import OssHttpTransport
@@ -194,6 +196,33 @@ def test_environment_proxies_are_honoured_once_per_endpoint(
         assert stored.etag
     finally:
         bypassing.close()
+
+
+def test_a_proxy_password_oss2_logs_is_masked(
+    vod_emulator: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """UPL-TRN-004 UPL-CLI-015: the environment's proxy is handed to oss2, whose debug lines
+    print it ("Init Bucket ... proxies: {...}", -vv); the CLI's masking (``redact``) hides
+    the password of a proxy URL as any secret (before: printed as given)."""
+    root = Credentials(
+        access_key_id=vod_emulator.access_key_id,
+        access_key_secret=vod_emulator.access_key_secret,
+    )
+    target = ObjectTarget(endpoint=vod_emulator.url, bucket="proxied", key="p.bin")
+    for name in ("HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy", "NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    password = "proxy-pass-7d1e"
+    monkeypatch.setenv("HTTP_PROXY", f"http://proxy-user:{password}@127.0.0.1:{_dead_port()}")
+    transport = OssHttpTransport(timeout=10.0)
+    try:
+        with caplog.at_level(logging.DEBUG, logger="oss2"), pytest.raises(TransportError):
+            transport.put_object(target, root, data=b"x", headers={})
+    finally:
+        transport.close()
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert password in logged  # what oss2 prints at -vv
+    masked = redact(logged)
+    assert "proxy-user:***@127.0.0.1" in masked and password not in masked
 
 
 @given(

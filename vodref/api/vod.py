@@ -530,7 +530,10 @@ class Vod:
 
     def close(self) -> None:
         """Stop uploading, let running requests finish, flush checkpoints, release sockets.
-        Idempotent; every later call except the queries raises UploaderClosedError."""
+        An abort still on its way (a canceled file's, UP-CANCEL-007) gets up to 10 s
+        (``ABORT_GRACE``); with none, close() does not wait. May be called from a callback
+        (the callbacks queued after it then run after close() returns). Idempotent; every
+        later call except the queries raises UploaderClosedError."""
         if self._closed:
             return
         self._closed = True
@@ -545,7 +548,12 @@ class Vod:
         # UP-CANCEL-007: an abort on its way (in flight, or waiting out a backoff) gets up
         # to ABORT_GRACE seconds, with every upload stopped; what is left after that is the
         # bucket lifecycle rule's.
-        self._driver.wait_until(lambda: not self._core.pending_aborts(), ABORT_GRACE)
+        # From a callback, the callbacks queued after it cannot run before close() returns.
+        self._driver.wait_until(
+            lambda: not self._core.pending_aborts(),
+            ABORT_GRACE,
+            drain_callbacks=not self._driver.on_callback_thread(),
+        )
         self._driver.close()
         self._driver.flush_store()
         if self._owns_store:

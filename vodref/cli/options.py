@@ -258,8 +258,8 @@ def _add_upload_options(parser: argparse.ArgumentParser, *, for_demo: bool = Fal
         type=_multipart_threshold,
         default=parse_size("100KiB"),
         metavar="SIZE",
-        help="files of this size or more use multipart, smaller ones one PutObject, "
-        "1..5GiB (default 100KiB, the JS SDK's rule)",
+        help="files of this size or more use multipart, smaller ones one PutObject "
+        "(read into memory whole, retried whole), 1..5GiB (default 100KiB, the JS SDK's rule)",
     )
     parser.add_argument(
         "--retry-count",

@@ -93,7 +93,9 @@ class UploaderOptions:
     - ``max_concurrent_files``: files uploading at once, 1..64 (default 1, as the JS SDK).
     - ``multipart_threshold``: files of this many bytes or more use multipart, smaller ones
       one PutObject; 1 .. 5 GiB (default 102,400: the JS rule). Raising it makes many small
-      files cheaper (one request and one barrier save less each, UP-PART-007).
+      files cheaper (one request and one barrier save less each, UP-PART-007). A file
+      below it is read into memory whole and sent in one request that is retried whole
+      (no parts to resume): up to ``multipart_threshold * max_concurrent_files`` bytes.
     - ``retry``: the :class:`RetryPolicy` (default: 3 retries per operation, 2 s base delay).
     - ``refresh_margin``: ask for new credentials this many seconds before they expire
       (None disables proactive refresh; default 300 s).
