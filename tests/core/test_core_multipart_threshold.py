@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from support.core import ScriptedDriver, make_data
 
 from vodref.core import (
-    MAX_PART_SIZE,
+    MAX_MULTIPART_THRESHOLD,
     SINGLE_PUT_THRESHOLD,
     AddFile,
     Checkpoint,
@@ -80,9 +80,9 @@ def test_the_threshold_alone_decides_put_or_multipart(size: int, threshold: int)
     assert plan.multipart is (size >= threshold)
 
 
-@pytest.mark.parametrize("bad", [0, -1, MAX_PART_SIZE + 1, True, 1.5, "100KiB"])
+@pytest.mark.parametrize("bad", [0, -1, MAX_MULTIPART_THRESHOLD + 1, True, 1.5, "100KiB"])
 def test_bad_thresholds_raise(bad: object) -> None:
-    """UP-OPT-013: 1 .. 5 GiB (a PutObject takes at most 5 GiB); nothing else."""
+    """UP-OPT-013: 1 .. 64 MiB (a file below it is held in memory whole); nothing else."""
     with pytest.raises(InvalidOptionError, match="multipart_threshold"):
         UploaderOptions(multipart_threshold=bad)  # type: ignore[arg-type]
 
@@ -90,7 +90,7 @@ def test_bad_thresholds_raise(bad: object) -> None:
 def test_a_checkpoint_with_an_upload_stays_multipart_under_a_raised_threshold() -> None:
     """UP-PART-007: a file whose checkpoint names a multipart upload goes on with it (its
     parts are on the server), whatever the threshold says now."""
-    d = ScriptedDriver(UploaderOptions(part_size=PART, multipart_threshold=MAX_PART_SIZE))
+    d = ScriptedDriver(UploaderOptions(part_size=PART, multipart_threshold=MAX_MULTIPART_THRESHOLD))
     data = make_data(3 * PART)
     video_id, target = d.model.create_video("f.mp4")
     upload_id = d.model.initiate(target.key)

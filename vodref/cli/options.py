@@ -21,7 +21,7 @@ from typing import NoReturn
 from urllib.parse import urlsplit
 
 from .. import __version__
-from ..core import MAX_PART_SIZE, MIN_PART_SIZE
+from ..core import MAX_MULTIPART_THRESHOLD, MAX_PART_SIZE, MIN_PART_SIZE
 
 __all__ = [
     "ENVIRONMENT",
@@ -144,8 +144,10 @@ def _part_size(text: str) -> int:
 
 def _multipart_threshold(text: str) -> int:
     size = parse_size(text)
-    if not 1 <= size <= MAX_PART_SIZE:
-        raise argparse.ArgumentTypeError(f"{text!r} is outside 1..5GiB (a PutObject takes 5 GiB)")
+    if not 1 <= size <= MAX_MULTIPART_THRESHOLD:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is outside 1..64MiB (a file below it is read into memory whole)"
+        )
     return size
 
 
@@ -259,7 +261,7 @@ def _add_upload_options(parser: argparse.ArgumentParser, *, for_demo: bool = Fal
         default=parse_size("100KiB"),
         metavar="SIZE",
         help="files of this size or more use multipart, smaller ones one PutObject "
-        "(read into memory whole, retried whole), 1..5GiB (default 100KiB, the JS SDK's rule)",
+        "(read into memory whole, retried whole), 1..64MiB (default 100KiB, the JS SDK's rule)",
     )
     parser.add_argument(
         "--retry-count",

@@ -138,6 +138,7 @@ from .events import (
 from .options import RetryPolicy, UploaderOptions
 from .planning import (
     MAX_FILE_SIZE,
+    MAX_MULTIPART_THRESHOLD,
     MAX_PART_SIZE,
     MAX_PARTS,
     MIN_PART_SIZE,
@@ -170,6 +171,7 @@ __all__ = [
     "FILE_TRANSITIONS",
     "FORMAT_VERSION",
     "MAX_FILE_SIZE",
+    "MAX_MULTIPART_THRESHOLD",
     "MAX_PARTS",
     "MAX_PART_SIZE",
     "MIN_PART_SIZE",

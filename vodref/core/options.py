@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from ._validate import check_float, check_instance, check_int, check_optional_str, check_str
 from .errors import InvalidOptionError
-from .planning import MAX_PART_SIZE, MIN_PART_SIZE, SINGLE_PUT_THRESHOLD
+from .planning import MAX_MULTIPART_THRESHOLD, MAX_PART_SIZE, MIN_PART_SIZE, SINGLE_PUT_THRESHOLD
 
 __all__ = ["RetryPolicy", "UploaderOptions"]
 
@@ -92,7 +92,7 @@ class UploaderOptions:
     - ``parallel``: parts of one file in flight at once, 1..64 (default 5).
     - ``max_concurrent_files``: files uploading at once, 1..64 (default 1, as the JS SDK).
     - ``multipart_threshold``: files of this many bytes or more use multipart, smaller ones
-      one PutObject; 1 .. 5 GiB (default 102,400: the JS rule). Raising it makes many small
+      one PutObject; 1 .. 64 MiB (default 102,400: the JS rule). Raising it makes many small
       files cheaper (one request and one barrier save less each, UP-PART-007). A file
       below it is read into memory whole and sent in one request that is retried whole
       (no parts to resume): up to ``multipart_threshold * max_concurrent_files`` bytes.
@@ -153,7 +153,7 @@ class UploaderOptions:
             "multipart_threshold",
             InvalidOptionError,
             minimum=1,
-            maximum=MAX_PART_SIZE,  # a PutObject takes at most 5 GiB
+            maximum=MAX_MULTIPART_THRESHOLD,  # such a file is held in memory whole
         )
         check_instance(self.retry, RetryPolicy, "retry", InvalidOptionError)
         if self.refresh_margin is not None:

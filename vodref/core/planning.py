@@ -19,12 +19,16 @@ from dataclasses import dataclass
 SINGLE_PUT_THRESHOLD = 102_400
 MIN_PART_SIZE = 102_400
 MAX_PART_SIZE = 5 * 1024**3
+# A file below the multipart threshold is read into memory whole and retried whole, so the
+# threshold is capped where that stays a bounded cost per file at once (64 MiB).
+MAX_MULTIPART_THRESHOLD = 64 * 1024**2
 MAX_PARTS = 10_000
 MAX_FILE_SIZE = MAX_PARTS * MAX_PART_SIZE
 _PART_ALIGNMENT = 4096
 
 __all__ = [
     "MAX_FILE_SIZE",
+    "MAX_MULTIPART_THRESHOLD",
     "MAX_PARTS",
     "MAX_PART_SIZE",
     "MIN_PART_SIZE",

@@ -95,7 +95,7 @@ def _probes(tmp_path: Path) -> list[Probe]:
             "multipart threshold 0",
             ["--multipart-threshold", "0"],
             2,
-            "argument --multipart-threshold: '0' is outside 1..5GiB",
+            "argument --multipart-threshold: '0' is outside 1..64MiB",
             never=("multipart_threshold",),
         ),
         Probe(
