@@ -148,10 +148,10 @@ class FileCheckpointStore:
         self._flushing = 0
         # Writer thread only: what the files of a key hold now (see _write_checkpoint).
         self._written: dict[str, Written] = {}
-        # Writer thread only: key -> the epoch of the one journal it may have on disk (None:
-        # none), once the directory was searched for the key's journals; after that no
-        # write globs the directory again (issue 12: a glob per write).
-        self._journals: dict[str, str | None] = {}
+        # Writer thread only: key -> the one journal it may have on disk (None: none, so a
+        # snapshot or delete unlinks nothing more), once the directory was searched for the
+        # key's journals; after that no write searches the directory again (issue 12).
+        self._journals: dict[str, Path | None] = {}
         self._syncers: ThreadPoolExecutor | None = None  # made when a batch has two writes
         self.writes = 0
         self.appends = 0
@@ -391,7 +391,7 @@ class FileCheckpointStore:
 
         def commit() -> None:
             self._written.pop(key, None)
-            self._drop_journals(key, keep=None)
+            self._drop_journals(key)
 
         return self._stage_atomic(key, encoded, commit)
 
@@ -447,6 +447,7 @@ class FileCheckpointStore:
                 [[number, etag, f"{crc:016x}", size] for number, etag, crc, size in new],
                 separators=(",", ":"),
             )
+            self._journals[key] = written.journal  # from now on it may exist
             fd = self._append(written.journal, line)
             appended = written
 
@@ -473,7 +474,7 @@ class FileCheckpointStore:
                 journal_parts=0,
                 last_parts=checkpoint.parts,
             )
-            self._drop_journals(key, keep=epoch)
+            self._drop_journals(key)  # the new epoch has no journal yet
 
         return self._stage_atomic(key, json.dumps(record, separators=(",", ":")), commit_snapshot)
 
@@ -489,13 +490,13 @@ class FileCheckpointStore:
             raise
         return fd
 
-    def _drop_journals(self, key: str, keep: str | None) -> None:
-        """Remove the key's journals but ``keep``'s. The directory is searched once per key
-        (journals an earlier process left); after that the one known journal is removed."""
+    def _drop_journals(self, key: str) -> None:
+        """Remove the key's journals. The directory is searched once per key (journals an
+        earlier process left); after that only the one journal appended to is removed."""
         path = self._path(key)
         if key in self._journals:
             known = self._journals[key]
-            candidates = [] if known is None else [self._journal_path(path, known)]
+            candidates = [] if known is None else [known]
         else:
             # listdir and a prefix test, not glob: glob's per-name fnmatch in Python cost
             # ~1 ms per new key once a run left a few hundred files (lock files stay).
@@ -510,14 +511,13 @@ class FileCheckpointStore:
                 if name.startswith(prefix) and name.endswith(".log") and len(name) > len(prefix) + 4
             ]
         for journal in candidates:
-            if keep is None or journal.name != f"{path.stem}.{keep}.log":
-                with contextlib.suppress(FileNotFoundError):
-                    journal.unlink()
-        self._journals[key] = keep
+            with contextlib.suppress(FileNotFoundError):
+                journal.unlink()
+        self._journals[key] = None
 
     def _remove(self, key: str) -> None:
         self._written.pop(key, None)
-        self._drop_journals(key, keep=None)
+        self._drop_journals(key)
         try:
             self._path(key).unlink()
         except FileNotFoundError:
