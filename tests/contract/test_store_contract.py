@@ -7,6 +7,7 @@ from __future__ import annotations
 import shutil
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
@@ -71,6 +72,50 @@ def test_deleted_keys_are_gone_and_others_stay(store: CheckpointStore) -> None:
     store.flush()
     assert store.load("v1:first") is None
     assert store.load("v1:second") == {"keep": True}
+
+
+def test_many_files_saving_at_once_each_load_back_their_newest(
+    store: CheckpointStore,
+) -> None:
+    """UPL-CKPT-003 UPL-CKPT-005: eight files saving and flushing at once, as the uploader's
+    workers do with ``max_concurrent_files=8`` (the file store commits their writes in
+    groups: snapshots, journal appends, plain records and deletes of many keys in one
+    batch), each load back their own newest record, also from a reopened store, and the
+    directory holds no temp file."""
+
+    def one_file(number: int) -> None:
+        key = f"v1:many-{number}"
+        store.save(f"v1:index-{number}", {"fingerprint": key})
+        store.save(key, sample_checkpoint(0, fingerprint=key))
+        store.flush()  # a barrier: the upload id
+        for parts in range(1, 4):
+            store.save(key, sample_checkpoint(parts, fingerprint=key))
+        if number % 2:  # half of them finish: checkpoint and index deleted
+            store.delete(key)
+            store.delete(f"v1:index-{number}")
+        store.flush()
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(one_file, range(16)))
+    stores = [store]
+    if isinstance(store, FileCheckpointStore):
+        assert not list(store.directory.glob("*.tmp"))
+        stores.append(FileCheckpointStore(store.directory))
+    try:
+        for each in stores:
+            for number in range(16):
+                key = f"v1:many-{number}"
+                loaded = each.load(key)
+                if number % 2:
+                    assert loaded is None
+                    assert each.load(f"v1:index-{number}") is None
+                else:
+                    assert loaded is not None
+                    assert Checkpoint.from_dict(loaded) == sample_checkpoint(3, fingerprint=key)
+                    assert each.load(f"v1:index-{number}") == {"fingerprint": key}
+    finally:
+        for each in stores[1:]:
+            each.close()
 
 
 def test_secrets_are_refused_and_change_nothing(store: CheckpointStore) -> None:
