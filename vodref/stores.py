@@ -22,7 +22,6 @@ journal (an epoch), so a journal left over from an older snapshot is never appli
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import json
 import os
@@ -37,8 +36,9 @@ from typing import Any, Protocol
 import platformdirs
 
 from .core import Checkpoint
-from .errors import CheckpointStoreError, FileBusyError, UnreadableCheckpointError
+from .errors import CheckpointStoreError, UnreadableCheckpointError
 from .store_journal import Written, added_parts, checkpoint_header
+from .store_locks import FileLock, take_file_lock
 
 __all__ = [
     "CheckpointStore",
@@ -177,28 +177,8 @@ class FileCheckpointStore:
         return path.with_name(f"{path.stem}.{epoch}.log")
 
     def lock(self, key: str) -> FileLock:
-        """Hold the upload lock of ``key`` (UPL-DUR-007): ``fcntl.flock`` on a ``.lock`` file
-        next to the checkpoint, which the kernel releases when the process dies, so a
-        SIGKILL never leaves a stale lock. Raises :class:`FileBusyError` at once when another
-        holder (another process, or another open of it in this one) has it."""
-        path = self._path(key).with_suffix(".lock")
-        try:
-            fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o600)
-        except OSError as error:
-            raise CheckpointStoreError(f"cannot open lock {path}: {error.strerror}") from None
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = _read_pid(fd)
-            os.close(fd)
-            raise FileBusyError(f"lock {path.name} is held by pid {holder}", holder) from None
-        except BaseException:
-            os.close(fd)
-            raise
-        with contextlib.suppress(OSError):  # the pid is only for messages (a full disk)
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
-        return FileLock(fd)
+        """Hold the upload lock of ``key`` (UPL-DUR-007): see :func:`take_file_lock`."""
+        return take_file_lock(self._path(key).with_suffix(".lock"))
 
     def load(self, key: str) -> dict[str, Any] | None:
         path = self._path(key)
@@ -537,28 +517,6 @@ class FileCheckpointStore:
 
 
 _JOURNAL_FIELD = "_journal"
-
-
-class FileLock:
-    """A held upload lock; :meth:`release` (idempotent) or process death frees it."""
-
-    __slots__ = ("_fd",)
-
-    def __init__(self, fd: int) -> None:
-        self._fd: int | None = fd
-
-    def release(self) -> None:
-        fd, self._fd = self._fd, None
-        if fd is not None:
-            os.close(fd)  # closing the only descriptor drops the flock
-
-
-def _read_pid(fd: int) -> int | None:
-    try:
-        text = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
-    except OSError:
-        return None
-    return int(text) if text.isdigit() else None
 
 
 def _fsync_error(fd: int) -> OSError | None:
