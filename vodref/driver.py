@@ -31,8 +31,8 @@ the uploader's GIL time; each costs a futex wake and a context switch on the oth
   user event, a timer, a non-part outcome or command, the driver going idle, the last
   pending callback), not by every acknowledged part; they also re-check every 0.2 s.
 
-A bug of vodref's own (anything but a ``VodrefError`` raised while an outcome or a timer is
-handled) never leaves a file waiting forever (UPL-DRV-010): the outcome's command is failed
+A bug of vodref's own (anything the core raises for an outcome, except "already settled", or
+for a timer) never leaves a file waiting forever (UPL-DRV-010): the outcome's command is failed
 with a local error coded ``VodrefInternalError``, which ends its file in Failure through the
 core's own rules; if the core refuses that too it can no longer be trusted, and the driver
 itself fails every Ready or Uploading file (with ``on_upload_failed``), abandons what is
@@ -69,12 +69,13 @@ from .core import (
     NotifyProgress,
     NotifySucceeded,
     Outcome,
-    OutcomeError,
     PartUploaded,
     Request,
     RequestAuth,
     SaveCheckpoint,
     ServiceError,
+    StaleOutcomeError,
+    UnknownCommandError,
     UploadPart,
     VodrefError,
 )
@@ -111,6 +112,10 @@ def _file_of(notification: Notify) -> str | None:
         return file_id
     view = getattr(notification, "file", None)
     return view.file_id if isinstance(view, FileView) else None
+
+
+def _named(outcome: Outcome) -> str:
+    return f"{type(outcome).__name__} of command {outcome.command_id}"
 
 
 def _internal_failure(error: BaseException, doing: str) -> ServiceError:
@@ -240,16 +245,16 @@ class Driver:
                 return
             try:
                 commands = self._core.handle(cast(Event, outcome), now=self._clock.monotonic())
-            except OutcomeError as error:
-                # A late outcome the core already settled: harmless, but worth a trace.
-                log.warning("core refused outcome %r", outcome, exc_info=True)
+            except (StaleOutcomeError, UnknownCommandError) as error:
+                # A late outcome the core already settled: harmless, but worth a trace. By
+                # type and id: an outcome's repr may show an AccessKeyId.
+                log.warning("core refused %s: %s", _named(outcome), type(error).__name__)
                 self.refused_outcomes.append((outcome, error))
                 commands = []
-            except VodrefError as error:
-                log.exception("core refused outcome %r", outcome)
-                self.refused_outcomes.append((outcome, error))
-                commands = []
-            except Exception as error:  # a bug of ours: its file must still end (UPL-DRV-010)
+            except Exception as error:  # its command would wait forever: a bug of ours,
+                # whose file must still end (UPL-DRV-010)
+                if isinstance(error, VodrefError):
+                    self.refused_outcomes.append((outcome, error))
                 commands = self._contain(outcome, error)
             try:
                 self._dispatch(commands)
@@ -261,11 +266,10 @@ class Driver:
                 self._deadline_may_have_moved()
 
     def _contain(self, outcome: Outcome, error: Exception) -> list[Command]:
-        """UPL-DRV-010: the core raised something unplanned for ``outcome`` (call under the
-        lock). Its command is failed with a local, never retried error instead, so its file
-        ends in Failure through the core's own rules, and the checkpoint stays for a resume.
-        When the core refuses that too, it is not to be trusted any more: :meth:`_break`."""
-        failure = _internal_failure(error, f"handling {type(outcome).__name__}")
+        """UPL-DRV-010 (call under the lock): ``outcome``'s command is failed instead, with
+        a local error, never retried: its file ends in Failure by the core's own rules (the
+        checkpoint stays). If the core refuses that too, it is not to be trusted: _break."""
+        failure = _internal_failure(error, f"handling {_named(outcome)}")
         try:
             return self._core.handle(
                 CommandFailed(command_id=outcome.command_id, error=failure),
@@ -503,10 +507,8 @@ class Driver:
                 if deadline is not None and deadline <= now:
                     try:
                         commands = self._core.handle_timer(now)
-                    except VodrefError:
-                        log.exception("core refused a timer tick")
-                        commands = []
-                    except Exception as error:  # a bug of ours (UPL-DRV-010)
+                    except Exception as error:  # a bug of ours (UPL-DRV-010): a tick the
+                        # core refuses stays due, so nothing time-driven would happen again
                         self._break(_internal_failure(error, "handling a timer"))
                         commands = []
                     self._dispatch(commands)

@@ -17,7 +17,15 @@ from support.uploader import MIN_PART, Tracer, memory_auth_provider
 import vodref.api.vod
 import vodref.errors
 from vodref import Vod
-from vodref.core import Event, FileState, Outcome, PartUploaded, Uploader
+from vodref.core import (
+    Event,
+    FileState,
+    Outcome,
+    OutcomeMismatchError,
+    PartUploaded,
+    UploadAuthProvided,
+    Uploader,
+)
 from vodref.core.commands import Command
 from vodref.sources import BytesSource
 from vodref.testing import MemoryCheckpointStore, MemoryTransport
@@ -126,5 +134,40 @@ def test_a_core_that_cannot_fail_the_file_either_ends_every_unfinished_file(
         assert transport.calls.count("CompleteMultipartUpload") == 1  # the first, once
         with pytest.raises(vodref.errors.UploaderClosedError):
             vod.start_upload()
+    finally:
+        vod.close()
+
+
+class _RefusingAuth(Uploader):
+    """The real core, except that it refuses the auth provider's answer with the core's
+    own OutcomeMismatchError (as for an outcome of the wrong type: the command still waits
+    in the core for its real answer)."""
+
+    def handle(self, event: Event, *, now: float) -> list[Command]:
+        if isinstance(event, UploadAuthProvided):
+            raise OutcomeMismatchError("UploadAuthProvided does not answer it")
+        return super().handle(event, now=now)
+
+
+def test_an_outcome_the_core_refuses_fails_its_file_and_logs_no_credentials(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """UPL-DRV-010: a refusal other than "already settled" (here OutcomeMismatchError) would
+    leave the command waiting forever: its file fails with the internal-error code and
+    wait() returns. The log names the outcome by type, never its repr (which shows the
+    credentials' AccessKeyId)."""
+    monkeypatch.setattr(vodref.api.vod, "Uploader", _RefusingAuth)
+    tracer = Tracer()
+    vod = _vod(tracer, MemoryTransport())
+    try:
+        vod.add_file(BytesSource(SECOND, name="refused.mp4"))
+        vod.start_upload()
+        with caplog.at_level(logging.DEBUG, logger="vodref"):
+            [view] = vod.wait(timeout=20)
+        assert view.state is FileState.FAILURE
+        assert view.error is not None and view.error.code == INTERNAL_ERROR_CODE
+        assert tracer.of("failed") == [("failed", "refused.mp4", INTERNAL_ERROR_CODE)]
+        assert "UploadAuthProvided" in caplog.text
+        assert "STS.a" not in caplog.text  # memory_auth_provider's AccessKeyId
     finally:
         vod.close()
