@@ -31,6 +31,7 @@ from emulator.http import OperationInfo, Request, Response
 from emulator.numbers import parse_decimal
 from emulator.oss.exceptions import OssError
 from emulator.oss.responses import Admission, handle_oss, safe_classify
+from emulator.redaction import redact_path
 
 if TYPE_CHECKING:
     from emulator.state import EmulatorState
@@ -86,9 +87,9 @@ class App:
         """What ``request`` is, without reading its body (except an RPC form body when
         the body is already present)."""
         if self._is_control(request):
-            return OperationInfo(
-                service="control", operation=request.raw_path[len(CONTROL_PREFIX) :] or "Unknown"
-            )
+            # A token path may name a full AccessKeyId: the request log shows it redacted.
+            operation = redact_path(request.raw_path)[len(CONTROL_PREFIX) :]
+            return OperationInfo(service="control", operation=operation or "Unknown")
         if self._is_rpc(request):
             return rpc.classify(request)
         target = safe_classify(request)

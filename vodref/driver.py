@@ -30,6 +30,13 @@ the uploader's GIL time; each costs a futex wake and a context switch on the oth
 - threads blocked in :meth:`Driver.wait_until` are woken by what can change an answer (a
   user event, a timer, a non-part outcome or command, the driver going idle, the last
   pending callback), not by every acknowledged part; they also re-check every 0.2 s.
+
+A bug of vodref's own (anything the core raises for an outcome, except "already settled", or
+for a timer) never leaves a file waiting forever (UPL-DRV-010): the outcome's command is failed
+with a local error coded ``VodrefInternalError``, which ends its file in Failure through the
+core's own rules; if the core refuses that too it can no longer be trusted, and the driver
+itself fails every Ready or Uploading file (with ``on_upload_failed``), abandons what is
+queued and refuses further user calls. A file that finished stays finished.
 """
 
 from __future__ import annotations
@@ -38,8 +45,10 @@ import logging
 import queue
 import threading
 import time
+import traceback
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from typing import Protocol, cast
 
 from .clock import Clock
@@ -52,27 +61,35 @@ from .core import (
     DeleteCheckpoint,
     ErrorKind,
     Event,
+    FileState,
     FileView,
     Notify,
+    NotifyEnded,
+    NotifyFailed,
     NotifyProgress,
     NotifySucceeded,
     Outcome,
-    OutcomeError,
     PartUploaded,
     Request,
     RequestAuth,
     SaveCheckpoint,
     ServiceError,
+    StaleOutcomeError,
+    UnknownCommandError,
     UploadPart,
     VodrefError,
 )
-from .errors import CheckpointStoreError
+from .errors import CheckpointStoreError, UploaderClosedError
 from .performer import Performer
 from .stores import CheckpointStore
 
-__all__ = ["CoreLike", "Driver", "NotificationSink"]
+__all__ = ["INTERNAL_ERROR_CODE", "CoreLike", "Driver", "NotificationSink"]
 
 log = logging.getLogger("vodref.driver")
+
+#: The code a file fails with when vodref itself broke while handling its outcome
+#: (UPL-DRV-010): a bug of ours, never the service's doing.
+INTERNAL_ERROR_CODE = "VodrefInternalError"
 
 
 class CoreLike(Protocol):
@@ -81,6 +98,8 @@ class CoreLike(Protocol):
     def handle_timer(self, now: float) -> list[Command]: ...
 
     def next_deadline(self) -> float | None: ...
+
+    def files(self) -> tuple[FileView, ...]: ...
 
 
 NotificationSink = Callable[[Notify], None]
@@ -93,6 +112,24 @@ def _file_of(notification: Notify) -> str | None:
         return file_id
     view = getattr(notification, "file", None)
     return view.file_id if isinstance(view, FileView) else None
+
+
+def _named(outcome: Outcome) -> str:
+    return f"{type(outcome).__name__} of command {outcome.command_id}"
+
+
+def _internal_failure(error: BaseException, doing: str) -> ServiceError:
+    """Log a bug of vodref's own and describe it as the error its file fails with. Only the
+    exception's type is named, in the log and the message, and the traceback's frames: its
+    text may quote anything (a credentials repr), and logs and callbacks carry no secret."""
+    frames = "".join(traceback.format_tb(error.__traceback__))
+    name = type(error).__name__
+    log.error("vodref internal error (%s) while %s; traceback:\n%s", name, doing, frames)
+    return ServiceError(
+        kind=ErrorKind.LOCAL,
+        code=INTERNAL_ERROR_CODE,
+        message=f"vodref internal error ({name}) while {doing}; the checkpoint is kept",
+    )
 
 
 class Driver:
@@ -145,6 +182,10 @@ class Driver:
         # Outcomes the core refused with an error: a core bug or a driver bug, never normal.
         # Kept for tests and diagnostics.
         self.refused_outcomes: list[tuple[Outcome, VodrefError]] = []
+        # UPL-DRV-010: set when the core could not be trusted any more; the files the driver
+        # then failed itself, as they are seen from then on.
+        self._broken: ServiceError | None = None
+        self._failed_views: dict[str, FileView] = {}
         # Checkpoint store failures seen (messages): results are then not resumable.
         self.store_failures: list[str] = []
         self._timer = threading.Thread(target=self._timer_loop, name="vodref-timer", daemon=True)
@@ -162,8 +203,13 @@ class Driver:
         return self._lock
 
     def submit(self, event: Event) -> None:
-        """Feed a user event. A core ``UsageError`` propagates: nothing changed."""
+        """Feed a user event. A core ``UsageError`` propagates: nothing changed. After an
+        internal error the core could not contain (UPL-DRV-010): ``UploaderClosedError``."""
         with self._lock:
+            if self._broken is not None:
+                raise UploaderClosedError(
+                    "the uploader stopped after an internal error; create a new one"
+                )
             commands = self._core.handle(event, now=self._clock.monotonic())
             self._dispatch(commands)
             self._changed.notify_all()
@@ -194,24 +240,79 @@ class Driver:
         with self._lock:
             self._in_flight.pop(outcome.command_id, None)
             self._canceled.discard(outcome.command_id)
-            if self._closed:
+            if self._closed or self._broken is not None:
                 self._changed.notify_all()
                 return
             try:
                 commands = self._core.handle(cast(Event, outcome), now=self._clock.monotonic())
-            except OutcomeError as error:
-                # A late outcome the core already settled: harmless, but worth a trace.
-                log.warning("core refused outcome %r", outcome, exc_info=True)
+            except (StaleOutcomeError, UnknownCommandError) as error:
+                # A late outcome the core already settled: harmless, but worth a trace. By
+                # type and id: an outcome's repr may show an AccessKeyId.
+                log.warning("core refused %s: %s", _named(outcome), type(error).__name__)
                 self.refused_outcomes.append((outcome, error))
                 commands = []
-            except VodrefError as error:
-                log.exception("core refused outcome %r", outcome)
-                self.refused_outcomes.append((outcome, error))
-                commands = []
-            self._dispatch(commands)
+            except Exception as error:  # its command would wait forever: a bug of ours,
+                # whose file must still end (UPL-DRV-010)
+                if isinstance(error, VodrefError):
+                    self.refused_outcomes.append((outcome, error))
+                commands = self._contain(outcome, error)
+            try:
+                self._dispatch(commands)
+            except Exception as error:  # the rest of the batch is lost: nothing would end
+                self._break(_internal_failure(error, "performing the core's commands"))
             if not self._routine_part(outcome, commands):
                 self._changed.notify_all()
-            self._deadline_may_have_moved()
+            if self._broken is None:
+                self._deadline_may_have_moved()
+
+    def _contain(self, outcome: Outcome, error: Exception) -> list[Command]:
+        """UPL-DRV-010 (call under the lock): ``outcome``'s command is failed instead, with
+        a local error, never retried: its file ends in Failure by the core's own rules (the
+        checkpoint stays). If the core refuses that too, it is not to be trusted: _break."""
+        failure = _internal_failure(error, f"handling {_named(outcome)}")
+        try:
+            return self._core.handle(
+                CommandFailed(command_id=outcome.command_id, error=failure),
+                now=self._clock.monotonic(),
+            )
+        except Exception as second:
+            log.error("the core refused the failure too (%s)", type(second).__name__)
+            self._break(failure)
+            return []
+
+    def _break(self, failure: ServiceError) -> None:
+        """UPL-DRV-010's last resort (call under the lock): fail every Ready or Uploading
+        file here (a finished one stays finished), stop feeding the core, let ``wait()``
+        return once the requests on the wire are back."""
+        if self._broken is not None:
+            return
+        self._broken = failure
+        try:
+            views = self._core.files()
+        except Exception as error:  # nothing to fail that can be named
+            log.error("the core cannot list its files (%s)", type(error).__name__)
+            views = ()
+        for view in views:
+            if view.state in (FileState.READY, FileState.UPLOADING):
+                failed = replace(view, state=FileState.FAILURE, error=failure)
+                self._failed_views[view.file_id] = failed
+                # 0: no core command has that id (the core numbers from 1).
+                self._queue_notification(NotifyFailed(command_id=0, file=failed, error=failure))
+        if self._failed_views:
+            self._queue_notification(NotifyEnded(command_id=0))
+        for request in self._awaiting_auth.values():
+            self._in_flight.pop(request.command_id, None)
+        self._awaiting_auth.clear()
+        self._changed.notify_all()
+
+    @property
+    def broken(self) -> ServiceError | None:
+        """The internal error the driver stopped on (UPL-DRV-010), or None."""
+        return self._broken
+
+    def seen(self, view: FileView) -> FileView:
+        """``view`` as the application sees it: failed, when the driver failed it itself."""
+        return self._failed_views.get(view.file_id, view)
 
     def _routine_part(self, outcome: Outcome, commands: list[Command]) -> bool:
         """A part acknowledged mid-upload: its batch only sends the next part, saves parts
@@ -251,11 +352,7 @@ class Driver:
         for command in commands:
             self.commands_seen += 1
             if isinstance(command, Notify):
-                if self._wants_notification is None or self._wants_notification(command):
-                    # What it reports may name its file's VideoId or upload id, not yet on disk.
-                    self._callbacks_pending += 1
-                    self.notifications_queued += 1
-                    self._callbacks.put((command, _file_of(command) in self._undurable))
+                self._queue_notification(command)
             elif isinstance(command, SaveCheckpoint | DeleteCheckpoint):
                 if self._checkpoint_effect(command):
                     self._barriers += 1
@@ -285,6 +382,13 @@ class Driver:
                     self._pool.submit(self._run, command, durable_first)
             else:
                 log.debug("ignoring effect %r", command)
+
+    def _queue_notification(self, command: Notify) -> None:
+        if self._wants_notification is None or self._wants_notification(command):
+            # What it reports may name its file's VideoId or upload id, not yet on disk.
+            self._callbacks_pending += 1
+            self.notifications_queued += 1
+            self._callbacks.put((command, _file_of(command) in self._undurable))
 
     def _checkpoint_effect(self, command: SaveCheckpoint | DeleteCheckpoint) -> bool:
         """Hand the effect to the store; True for a barrier save, whose batch must wait
@@ -378,7 +482,9 @@ class Driver:
 
     def _perform(self, command: Request) -> Outcome:
         with self._lock:
-            abandoned = command.command_id in self._canceled or self._closed
+            abandoned = (
+                command.command_id in self._canceled or self._closed or self._broken is not None
+            )
         if abandoned:
             return CommandAbandoned(command_id=command.command_id)
         try:
@@ -395,13 +501,15 @@ class Driver:
     def _timer_loop(self) -> None:
         with self._lock:
             while not self._closed:
-                deadline = self._core.next_deadline()
+                # A broken core (UPL-DRV-010) gets no more ticks.
+                deadline = None if self._broken is not None else self._core.next_deadline()
                 now = self._clock.monotonic()
                 if deadline is not None and deadline <= now:
                     try:
                         commands = self._core.handle_timer(now)
-                    except VodrefError:
-                        log.exception("core refused a timer tick")
+                    except Exception as error:  # a bug of ours (UPL-DRV-010): a tick the
+                        # core refuses stays due, so nothing time-driven would happen again
+                        self._break(_internal_failure(error, "handling a timer"))
                         commands = []
                     self._dispatch(commands)
                     self._changed.notify_all()

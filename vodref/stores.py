@@ -143,7 +143,10 @@ class FileCheckpointStore:
         self._completed = 0
         self._directory_sync = threading.Lock()
         self._closed = False
-        self._error: CheckpointStoreError | None = None
+        # Keys whose newest operation could not be written, with why (UPL-CKPT-007): every
+        # flush raises while one is left; a later write or delete of the key that succeeds
+        # clears it.
+        self._failed: dict[str, str] = {}
         self._directory_dirty = False
         self._flushing = 0
         # Writer thread only: what the files of a key hold now (see _write_checkpoint).
@@ -261,7 +264,7 @@ class FileCheckpointStore:
                     self._cond.wait(0.5)
             finally:
                 self._flushing -= 1
-            error, self._error = self._error, None
+            failed = sorted(self._failed.items())
         # One flusher at a time takes the dirty flag and fsyncs: another one, finding the
         # flag taken, must not return before that fsync (its renames depend on it).
         with self._directory_sync:
@@ -269,8 +272,10 @@ class FileCheckpointStore:
                 dirty, self._directory_dirty = self._directory_dirty, False
             if dirty:
                 self._fsync_directory()
-        if error is not None:
-            raise error
+        if failed:
+            raise CheckpointStoreError(
+                "cannot write checkpoint " + "; ".join(f"{key}: {reason}" for key, reason in failed)
+            )
 
     def close(self) -> None:
         with self._cond:
@@ -325,8 +330,8 @@ class FileCheckpointStore:
             try:
                 if operation is _DELETE:
                     self._remove(key)
-                    continue
-                if isinstance(operation, Checkpoint):
+                    item = None
+                elif isinstance(operation, Checkpoint):
                     item = self._stage_checkpoint(key, operation)
                 else:
                     encoded = operation if isinstance(operation, str) else encode_record(operation)
@@ -334,7 +339,9 @@ class FileCheckpointStore:
             except (OSError, CheckpointStoreError) as error:
                 self._note_write_error(key, error)
                 continue
-            if item is not None:
+            if item is None:  # done, or nothing to write: the files hold the newest record
+                self._note_written(key)
+            else:
                 staged.append(item)
         if len(staged) == 1:
             staged[0].error = _fsync_error(staged[0].fd)
@@ -344,19 +351,28 @@ class FileCheckpointStore:
                 item.error = sync_error
         for item in staged:
             try:
-                os.close(item.fd)
                 if item.error is not None:
+                    item.undo()
                     raise item.error
+                os.close(item.fd)
+                item.fd = -1
                 item.commit()
             except (OSError, CheckpointStoreError) as error:
-                if item.temp_name is not None:
-                    with contextlib.suppress(OSError):
-                        os.unlink(item.temp_name)
+                # Nothing of a failed write stays for a later load to trust (UPL-CKPT-007).
+                with contextlib.suppress(OSError):
+                    item.undo()
                 self._note_write_error(item.key, error)
+            else:
+                self._note_written(item.key)
 
     def _note_write_error(self, key: str, error: Exception) -> None:
         with self._cond:
-            self._error = CheckpointStoreError(f"cannot write checkpoint {key}: {error}")
+            self._failed[key] = str(error)
+
+    def _note_written(self, key: str) -> None:
+        if self._failed:
+            with self._cond:
+                self._failed.pop(key, None)
 
     def _fsync_pool(self) -> ThreadPoolExecutor:
         # fsync releases the GIL: a few threads let a batch's fsyncs run at once.
@@ -404,7 +420,7 @@ class FileCheckpointStore:
             self.writes += 1
             after()
 
-        return _Staged(key, fd, temp_name, commit)
+        return _Staged(key, fd, commit, temp_name=temp_name)
 
     def _stage_checkpoint(self, key: str, checkpoint: Checkpoint) -> _Staged | None:
         """Append the new parts to the journal when only parts were added; else snapshot.
@@ -428,7 +444,7 @@ class FileCheckpointStore:
                 separators=(",", ":"),
             )
             self._journals[key] = written.journal  # from now on it may exist
-            fd = self._append(written.journal, line)
+            fd, length = self._append(written.journal, line)
             appended = written
 
             def commit_append() -> None:
@@ -437,7 +453,7 @@ class FileCheckpointStore:
                 appended.last_parts = checkpoint.parts
                 self.appends += 1
 
-            return _Staged(key, fd, None, commit_append)
+            return _Staged(key, fd, commit_append, journal_length=length)
         epoch = os.urandom(6).hex()
         record = checkpoint.to_dict()
         # Part entries are lists of numbers and strings built from typed fields: no field
@@ -458,17 +474,17 @@ class FileCheckpointStore:
 
         return self._stage_atomic(key, json.dumps(record, separators=(",", ":")), commit_snapshot)
 
-    def _append(self, journal: Path, line: str) -> int:
-        """Append ``line`` to ``journal``; the open descriptor, to fsync and close."""
+    def _append(self, journal: Path, line: str) -> tuple[int, int]:
+        """Append ``line`` to ``journal``: the descriptor and the length before the line."""
         fd = os.open(
             journal, os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o600
         )
         try:
-            os.write(fd, (line + "\n").encode("utf-8"))
+            end = os.write(fd, (line + "\n").encode("utf-8"))
+            return fd, os.lseek(fd, 0, os.SEEK_CUR) - end
         except BaseException:
             os.close(fd)
             raise
-        return fd
 
     def _drop_journals(self, key: str) -> None:
         """Remove the key's journals. The directory is searched once per key (journals an
@@ -528,19 +544,38 @@ def _fsync_error(fd: int) -> OSError | None:
 
 
 class _Staged:
-    """A write of one key, on disk but not yet fsynced: ``commit`` (after the fsync
-    succeeded) renames it into place and updates the writer's bookkeeping."""
+    """A write of one key, not yet fsynced: ``commit`` renames it into place and keeps the
+    books; ``undo`` removes the temp file or cuts the journal back, and closes."""
 
-    __slots__ = ("commit", "error", "fd", "key", "temp_name")
+    __slots__ = ("commit", "error", "fd", "journal_length", "key", "temp_name")
 
     def __init__(
-        self, key: str, fd: int, temp_name: str | None, commit: Callable[[], None]
+        self,
+        key: str,
+        fd: int,
+        commit: Callable[[], None],
+        *,
+        temp_name: str | None = None,
+        journal_length: int | None = None,
     ) -> None:
         self.key = key
-        self.fd = fd
+        self.fd = fd  # -1 once closed
         self.temp_name = temp_name  # None: a journal append, nothing to rename
+        self.journal_length = journal_length
         self.commit = commit
         self.error: OSError | None = None
+
+    def undo(self) -> None:
+        fd, self.fd = self.fd, -1
+        try:
+            if fd >= 0 and self.journal_length is not None:
+                os.ftruncate(fd, self.journal_length)
+        finally:
+            if fd >= 0:
+                os.close(fd)
+            if self.temp_name is not None:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(self.temp_name)
 
 
 def encode_record(record: object) -> str:

@@ -17,6 +17,7 @@ from typing import Any
 import requests
 
 from emulator.faults import DEFAULT_CHAOS_EFFECTS, Chaos, Effect, Fault, Match
+from emulator.redaction import is_token_ref, token_ref
 
 
 class ControlClientError(Exception):
@@ -37,7 +38,12 @@ class ClockReading:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class TokenInfo:
-    access_key_id: str
+    """A temporary credential as the control plane lists it (EMU-CTL-006): no secret, no
+    token, the AccessKeyId masked (``STS.***1a2b``); ``token_id`` names it in
+    :meth:`Client.expire_token` and :meth:`Client.revoke_token`."""
+
+    access_key_id: str  # masked
+    token_id: str
     kind: str
     issued_at: float
     expires_at: float | None
@@ -50,6 +56,7 @@ class TokenInfo:
     def from_json(cls, raw: Mapping[str, Any]) -> TokenInfo:
         return cls(
             access_key_id=raw["access_key_id"],
+            token_id=raw["token_id"],
             kind=raw["kind"],
             issued_at=raw["issued_at"],
             expires_at=raw["expires_at"],
@@ -58,6 +65,18 @@ class TokenInfo:
             scope=raw["scope"],
             note=raw["note"],
         )
+
+    def is_for(self, access_key_id: str) -> bool:
+        """Whether this is the credential whose (full) AccessKeyId is ``access_key_id``."""
+        return self.token_id == token_ref(access_key_id)
+
+
+def _token_path(token: TokenInfo | str) -> str:
+    """A listed token, its token_id, or a full AccessKeyId, as the id the path carries:
+    always a token_id, so the AccessKeyId never travels in a path (nor a log line)."""
+    if isinstance(token, TokenInfo):
+        return token.token_id
+    return token if is_token_ref(token) else token_ref(token)
 
 
 FaultLike = Fault | Mapping[str, Any]
@@ -152,11 +171,14 @@ class Client:
     def tokens(self) -> list[TokenInfo]:
         return [TokenInfo.from_json(raw) for raw in self._call("GET", "/tokens")]
 
-    def expire_token(self, access_key_id: str) -> TokenInfo:
-        return TokenInfo.from_json(self._call("POST", f"/tokens/{access_key_id}/expire"))
+    def expire_token(self, token: TokenInfo | str) -> TokenInfo:
+        """Expire ``token`` now: a listed :class:`TokenInfo`, its ``token_id``, or the full
+        AccessKeyId a test holds (sent as its token_id)."""
+        return TokenInfo.from_json(self._call("POST", f"/tokens/{_token_path(token)}/expire"))
 
-    def revoke_token(self, access_key_id: str) -> TokenInfo:
-        return TokenInfo.from_json(self._call("POST", f"/tokens/{access_key_id}/revoke"))
+    def revoke_token(self, token: TokenInfo | str) -> TokenInfo:
+        """Revoke ``token`` (named as for :meth:`expire_token`)."""
+        return TokenInfo.from_json(self._call("POST", f"/tokens/{_token_path(token)}/revoke"))
 
     # -- faults ------------------------------------------------------------------------
     def add_fault(

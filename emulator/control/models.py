@@ -28,6 +28,7 @@ from emulator.faults import (
     faults_from_json,
 )
 from emulator.persistence import InvalidSettings, apply_settings
+from emulator.redaction import is_token_ref, mask_access_key_id, token_ref
 from emulator.vod.exceptions import InvalidVideoNotFound
 from emulator.vod.records import FailureStage
 
@@ -179,9 +180,11 @@ class ControlPlane:
 
     # -- tokens ------------------------------------------------------------------------
     def _token_json(self, credential: Credential, now: float) -> dict[str, Any]:
-        # Secrets stay out of the dump: a test identifies a token by its AccessKeyId.
+        # Secrets stay out of the dump, and the AccessKeyId too (EMU-SEC-005): it is
+        # masked, and a test names the token by its token_id.
         return {
-            "access_key_id": credential.access_key_id,
+            "access_key_id": mask_access_key_id(credential.access_key_id),
+            "token_id": token_ref(credential.access_key_id),
             "kind": credential.kind.value,
             "issued_at": credential.issued_at,
             "expires_at": credential.expires_at,
@@ -198,23 +201,29 @@ class ControlPlane:
         now = self.state.clock.now()
         return [self._token_json(c, now) for c in self.state.credentials.all()]
 
-    def _token(self, access_key_id: str) -> dict[str, Any]:
-        credential = self.state.credentials.get(access_key_id)
+    def _credential(self, name: str) -> Credential:
+        """The temporary credential ``name`` names: its token_id, or its full AccessKeyId
+        (accepted, never echoed: the 404 does not repeat it)."""
+        if is_token_ref(name):
+            found = [c for c in self.state.credentials.all() if token_ref(c.access_key_id) == name]
+            credential = found[0] if found else None
+        else:
+            credential = self.state.credentials.get(name)
         if credential is None or credential.access_key_id == self.state.config.access_key_id:
             raise ControlError(
-                404, "NoSuchToken", f"no temporary credential has AccessKeyId {access_key_id!r}"
+                404, "NoSuchToken", "no temporary credential has that token_id or AccessKeyId"
             )
-        return self._token_json(credential, self.state.clock.now())
+        return credential
 
-    def expire_token(self, access_key_id: str) -> dict[str, Any]:
-        self._token(access_key_id)
+    def expire_token(self, name: str) -> dict[str, Any]:
+        access_key_id = self._credential(name).access_key_id
         self.state.credentials.expire(access_key_id, now=self.state.clock.now())
-        return self._token(access_key_id)
+        return self._token_json(self._credential(access_key_id), self.state.clock.now())
 
-    def revoke_token(self, access_key_id: str) -> dict[str, Any]:
-        self._token(access_key_id)
+    def revoke_token(self, name: str) -> dict[str, Any]:
+        access_key_id = self._credential(name).access_key_id
         self.state.credentials.revoke(access_key_id)
-        return self._token(access_key_id)
+        return self._token_json(self._credential(access_key_id), self.state.clock.now())
 
     # -- faults and chaos --------------------------------------------------------------
     def add_faults(self, raw: object) -> list[dict[str, Any]]:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from emulator.http import OperationInfo, Request
-from emulator.redaction import redact_query
+from emulator.redaction import redact_path, redact_query
 
 DEFAULT_CAPACITY = 1000
 
@@ -86,7 +86,7 @@ class RequestLog:
                 seq=next(self._seq),
                 at=at,
                 method=request.method,
-                path=request.raw_path,
+                path=redact_path(request.raw_path),
                 query=redact_query(request.raw_query),
                 service=info.service,
                 operation=info.operation,

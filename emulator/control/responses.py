@@ -15,6 +15,7 @@ from emulator.control.guard import check_control_request
 from emulator.control.models import ControlError, ControlPlane
 from emulator.control.urls import ROUTES
 from emulator.http import Request, Response
+from emulator.redaction import redact_path
 
 if TYPE_CHECKING:
     from emulator.namespaces import Namespaces
@@ -72,11 +73,12 @@ class ControlHandler:
                 allowed.append(route.method)
                 continue
             return route.handler(self.plane, found.groupdict(), _json_body(request))
+        shown = redact_path(path)  # a token path may name a full AccessKeyId
         if allowed:
             raise ControlError(
-                405, "MethodNotAllowed", f"{request.method} {path}: use {', '.join(allowed)}"
+                405, "MethodNotAllowed", f"{request.method} {shown}: use {', '.join(allowed)}"
             )
-        raise ControlError(404, "NoSuchControlOperation", f"no control operation at {path}")
+        raise ControlError(404, "NoSuchControlOperation", f"no control operation at {shown}")
 
 
 def _no_constants(name: str) -> Any:

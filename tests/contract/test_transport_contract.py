@@ -19,7 +19,7 @@ from vodref.testing import MemoryTransport
 from vodref.transport import OssHttpTransport
 
 
-@pytest.fixture(params=["memory", "socket", "inprocess"])
+@pytest.fixture(params=["memory", "socket", "socket-v4", "inprocess"])
 def transport_case(
     request: pytest.FixtureRequest,
 ) -> Iterator[tuple[Any, ObjectTarget, Credentials]]:
@@ -27,13 +27,16 @@ def transport_case(
         target = ObjectTarget(endpoint="http://memory", bucket="b", key="dir/object.mp4")
         yield MemoryTransport(), target, Credentials(access_key_id="a", access_key_secret="s")
         return
-    if request.param == "socket":
+    if request.param.startswith("socket"):
         emu = request.getfixturevalue("vod_emulator")
         root = Credentials(access_key_id=emu.access_key_id, access_key_secret=emu.access_key_secret)
         oss2.Bucket(
             oss2.Auth(root.access_key_id, root.access_key_secret), emu.url, "contract"
         ).create_bucket()
-        transport = OssHttpTransport(timeout=10.0)
+        # socket-v4: every request signed with Signature V4 (UPL-TRN-007), verified by the
+        # emulator with its region (EMU-SEC-012).
+        region = emu.region if request.param == "socket-v4" else None
+        transport = OssHttpTransport(timeout=10.0, region=region)
         yield (
             transport,
             ObjectTarget(endpoint=emu.url, bucket="contract", key="dir/object.mp4"),
@@ -56,8 +59,8 @@ def transport_case(
 
 
 def test_transport_contract(transport_case: tuple[Any, ObjectTarget, Credentials]) -> None:
-    """UPL-TRN-001 UPL-TRN-002 UPL-TRN-003: the same operations answer the same way on every
-    transport:
+    """UPL-TRN-001 UPL-TRN-002 UPL-TRN-003 UPL-TRN-007: the same operations answer the same
+    way on every transport (V1 and V4 signed over the socket):
     CRC-64 of parts and objects, ListParts with CRCs, NoSuchUpload as a typed error, HEAD of
     a missing object is None."""
     transport, target, credentials = transport_case

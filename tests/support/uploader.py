@@ -194,12 +194,13 @@ def assume_role(emu: Any, session: str = "vodref-test") -> dict[str, str]:
 
 
 def expire_upload_tokens(emu: Any) -> list[str]:
-    """Expire every live VOD UploadAuth now (the emulator's control plane)."""
+    """Expire every live VOD UploadAuth now (the emulator's control plane); their
+    token_ids."""
     expired = []
     for token in emu.control.tokens():
         if token.kind == "upload-auth" and not token.expired and not token.revoked:
-            emu.control.expire_token(token.access_key_id)
-            expired.append(token.access_key_id)
+            emu.control.expire_token(token)
+            expired.append(token.token_id)
     return expired
 
 

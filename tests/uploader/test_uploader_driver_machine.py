@@ -327,7 +327,7 @@ class DriverMachine(RuleBasedStateMachine):
     def expire_tokens(self) -> None:
         for token in self.emu.control.tokens():
             if token.kind == "upload-auth" and not token.expired:
-                self.emu.control.expire_token(token.access_key_id)
+                self.emu.control.expire_token(token)
 
     @rule()
     def settle(self) -> None:

@@ -201,14 +201,19 @@ def test_a_resume_adopts_acknowledged_parts_the_checkpoint_missed(
 # ---------------------------------------------------------------------- UP-SKEW
 
 
+@pytest.mark.parametrize("signature", ["v1", "v4"])
 def test_a_skewed_clock_is_corrected_from_the_servers_date(
-    emu: Any, make_vod: Any, root_transport: Any, sizes_dir: Path
+    emu: Any, make_vod: Any, root_transport: Any, sizes_dir: Path, signature: str
 ) -> None:
-    """UP-SKEW-001: the driver's clock is 20 minutes behind the emulator's: the first OSS
-    request gets RequestTimeTooSkewed, the transport adopts the server's Date and the upload
-    goes on with no error reaching the core. Before: retried with the same clock, then the
-    file failed."""
-    skewed = OssHttpTransport(timeout=10.0, wall_clock=lambda: time.time() - 1200)
+    """UP-SKEW-001 UPL-TRN-007: the driver's clock is 20 minutes behind the emulator's: the
+    first OSS request gets RequestTimeTooSkewed, the transport adopts the server's Date and
+    the upload goes on with no error reaching the core, V1- or V4-signed. Before: retried
+    with the same clock, then the file failed."""
+    skewed = OssHttpTransport(
+        timeout=10.0,
+        wall_clock=lambda: time.time() - 1200,
+        region=emu.region if signature == "v4" else None,
+    )
     try:
         vod = make_vod(transport=skewed, retry_policy=RetryPolicy(max_retries=0, budget=0))
         path = write_file(sizes_dir, "skew.mp4", 3 * MIN_PART)

@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import io
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import oss2
 import pytest
 import requests
-from requests.adapters import BaseAdapter
+from requests.adapters import BaseAdapter, HTTPAdapter
 from requests.structures import CaseInsensitiveDict
+from support.uploader import MIN_PART, file_crc, stored_object, write_file
 
-from vodref.core import Credentials, ObjectTarget
+from vodref.core import Credentials, FileState, ObjectTarget
 from vodref.errors import TransportError
 from vodref.transport import OssHttpTransport
 
@@ -131,4 +133,37 @@ def test_upload_part_network_failure_is_typed_and_names_no_signature() -> None:
         transport.upload_part(TARGET, CREDENTIALS, upload_id="U", number=1, data=b"x")
     assert failed.value.error.kind.name == "NETWORK"
     assert "Signature" not in str(failed.value) and "secret" not in str(failed.value)
+    transport.close()
+
+
+class _SchemeRecorder(HTTPAdapter):
+    """A real adapter that notes each UploadPart's Authorization scheme."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.part_schemes: list[str] = []
+
+    def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> Any:
+        if "partNumber=" in (request.url or ""):
+            self.part_schemes.append(str(request.headers.get("authorization", "")).split()[0])
+        return super().send(request, *args, **kwargs)
+
+
+def test_v4_signing_uploads_parts_over_the_emulator(
+    emu: Any, make_vod: Any, root_transport: Any, tmp_path: Path
+) -> None:
+    """UPL-TRN-007 UPL-TRN-006: a transport made with ``region=`` signs every request with
+    Signature V4 scoped to that region (the emulator verifies V4 and its region,
+    EMU-SEC-012), UploadPart included: the upload succeeds, every part was V4-signed, and
+    the object's CRC-64 is the file's."""
+    recorder = _SchemeRecorder()
+    transport = OssHttpTransport(
+        timeout=10.0, session=oss2.Session(adapter=recorder), region=emu.region
+    )
+    path = write_file(tmp_path, "v4.mp4", 3 * MIN_PART + 17, seed=4)
+    vod = make_vod(transport=transport)
+    [view] = vod.upload(path, timeout=30)
+    assert view.state is FileState.SUCCESS, view.error
+    assert recorder.part_schemes and set(recorder.part_schemes) == {"OSS4-HMAC-SHA256"}
+    assert stored_object(emu, root_transport, view) == (path.stat().st_size, file_crc(path))
     transport.close()

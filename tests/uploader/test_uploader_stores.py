@@ -4,8 +4,11 @@ tests/contract/test_store_contract.py.)"""
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import stat
+import threading
 from pathlib import Path
 
 import pytest
@@ -75,4 +78,84 @@ def test_file_store_journals_new_parts(tmp_path: Path) -> None:
     fresh.flush()
     assert list((tmp_path / "cp").iterdir()) == []
     store.close()
+    fresh.close()
+
+
+def test_a_failed_group_fsync_fails_every_writer_and_leaves_the_old_records(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """UPL-CKPT-003 UPL-CKPT-007: the fsync of one batch fails (EIO) for its three writes (a
+    new snapshot, a journal append, a plain record): every flush waiting for that batch
+    raises CheckpointStoreError naming the keys, and keeps raising until they are saved
+    again; no temp file and no journal line of the failed batch is left, so the store (and
+    a reopened one, as a resume would open it) loads the records written before; later
+    saves work."""
+    directory = tmp_path / "cp"
+    store = FileCheckpointStore(directory, min_write_interval=30.0)
+    snap, append, plain = "v1:snap", "v1:append", "v1:plain"
+    store.save(snap, sample_checkpoint(1, fingerprint=snap))
+    store.save(append, sample_checkpoint(1, fingerprint=append))
+    store.save(plain, {"n": 1})
+    store.flush()
+    real_fsync = os.fsync
+    failing = threading.Event()
+
+    def fsync(fd: int) -> None:
+        if failing.is_set() and not stat.S_ISDIR(os.fstat(fd).st_mode):
+            raise OSError(errno.EIO, "Input/output error")
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    failing.set()
+    # Within the 30 s window: the writer waits, then takes all three in one batch when the
+    # flushes wake it.
+    store.save(snap, sample_checkpoint(2, upload_id="u2", fingerprint=snap))
+    store.save(append, sample_checkpoint(3, fingerprint=append))
+    store.save(plain, {"n": 2})
+    outcomes: list[BaseException | None] = []
+
+    def flush() -> None:
+        try:
+            store.flush()
+        except BaseException as error:  # collected for the assertion below
+            outcomes.append(error)
+        else:
+            outcomes.append(None)
+
+    writers = [threading.Thread(target=flush) for _ in range(3)]
+    for writer in writers:
+        writer.start()
+    for writer in writers:
+        writer.join(30)
+    failing.clear()
+    assert len(outcomes) == 3
+    for outcome in outcomes:
+        assert isinstance(outcome, CheckpointStoreError)
+        assert all(key in str(outcome) for key in (snap, append, plain))
+    with pytest.raises(CheckpointStoreError):  # the newest saves are still not on disk
+        store.flush()
+    assert list(directory.glob("*.tmp")) == []
+    reopened = FileCheckpointStore(directory)
+    for each in (store, reopened):
+        loaded = each.load(snap)
+        assert loaded is not None
+        assert Checkpoint.from_dict(loaded) == sample_checkpoint(1, fingerprint=snap)
+        loaded = each.load(append)
+        assert loaded is not None
+        assert Checkpoint.from_dict(loaded) == sample_checkpoint(1, fingerprint=append)
+        assert each.load(plain) == {"n": 1}
+    reopened.close()
+    store.save(snap, sample_checkpoint(2, upload_id="u2", fingerprint=snap))
+    store.save(append, sample_checkpoint(4, fingerprint=append))
+    store.save(plain, {"n": 3})
+    store.flush()
+    store.close()
+    fresh = FileCheckpointStore(directory)
+    loaded = fresh.load(snap)
+    assert loaded is not None
+    assert Checkpoint.from_dict(loaded) == sample_checkpoint(2, upload_id="u2", fingerprint=snap)
+    loaded = fresh.load(append)
+    assert loaded is not None
+    assert Checkpoint.from_dict(loaded) == sample_checkpoint(4, fingerprint=append)
+    assert fresh.load(plain) == {"n": 3}
     fresh.close()

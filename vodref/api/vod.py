@@ -234,10 +234,10 @@ class Vod:
     # (the only place that knows the core's query API)
 
     def _views(self) -> list[FileView]:
-        return list(self._core.files())
+        return [self._driver.seen(view) for view in self._core.files()]
 
     def _view(self, file_id: str) -> FileView:
-        return self._core.file(file_id)
+        return self._driver.seen(self._core.file(file_id))
 
     def _uploader_state(self) -> UploaderState:
         return self._core.state
@@ -493,6 +493,8 @@ class Vod:
     # ------------------------------------------------------------------ waiting, closing
 
     def _queue_done(self) -> bool:
+        if self._driver.broken is not None:  # UPL-DRV-010: the core is not to be trusted
+            return self._driver.idle()
         state = self._uploader_state()
         if state is UploaderState.STARTED:
             return False
@@ -550,7 +552,7 @@ class Vod:
         # bucket lifecycle rule's.
         # From a callback, the callbacks queued after it cannot run before close() returns.
         self._driver.wait_until(
-            lambda: not self._core.pending_aborts(),
+            lambda: self._driver.broken is not None or not self._core.pending_aborts(),
             ABORT_GRACE,
             drain_callbacks=not self._driver.on_callback_thread(),
         )

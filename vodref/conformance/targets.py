@@ -156,7 +156,7 @@ class EmulatorTarget:
         if action == "expire-tokens":
             for token in control.tokens():
                 if not token.expired:
-                    control.expire_token(token.access_key_id)
+                    control.expire_token(token)
         else:
             raise ValueError(f"unknown suite action {action!r}")
 

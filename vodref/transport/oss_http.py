@@ -38,7 +38,7 @@ import oss2
 import requests
 from defusedxml import ElementTree
 
-from ..core import Credentials, ErrorKind, ObjectTarget, ServiceError
+from ..core import Credentials, ErrorKind, InvalidOptionError, ObjectTarget, ServiceError
 from ..errors import TransportError
 from .base import ObjectInfo, PartInfo, StoredObject, UploadedPart
 from .network import network_failure
@@ -130,6 +130,43 @@ class _ClockedAuth(oss2.ProviderAuth):  # type: ignore[misc]
         req.headers["authorization"] = f"OSS {credentials.get_access_key_id()}:{signature}"
 
 
+class _ClockedAuthV4(oss2.ProviderAuthV4):  # type: ignore[misc]
+    """oss2's Signature V4 (``oss2.ProviderAuthV4``: scoped to the bucket's region and the
+    product ``oss``), dated by ``now`` as :class:`_ClockedAuth` is. Used when the transport
+    is given a ``region`` (UPL-TRN-007). Every step but the date is oss2's own."""
+
+    def __init__(
+        self, key_id: str, secret: str, token: str | None, now: Callable[[], float]
+    ) -> None:
+        super().__init__(oss2.credentials.StaticCredentialsProvider(key_id, secret, token))
+        self._now = now
+
+    def _sign_request(
+        self, req: Any, bucket_name: str, key: str, in_additional_headers: Any = None
+    ) -> None:
+        if req.region is None:
+            raise oss2.exceptions.ClientError("The region should not be None in signature V4.")
+        credentials = self.credentials_provider.get_credentials()
+        if credentials.get_security_token():
+            req.headers["x-oss-security-token"] = credentials.get_security_token()
+        stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(int(self._now())))
+        req.headers["x-oss-date"] = stamp
+        req.headers["x-oss-content-sha256"] = "UNSIGNED-PAYLOAD"
+        # As for V1, oss2 keeps these steps private; the emulator verifies V4 (scope, region).
+        extra = self._ProviderAuthV4__get_additional_signed_headers(in_additional_headers)
+        scope = self._ProviderAuthV4__get_scope(stamp[:8], req)
+        signature = self._ProviderAuthV4__make_signature(
+            req, bucket_name, key, extra, credentials, stamp
+        )
+        authorization = (
+            f"OSS4-HMAC-SHA256 Credential={credentials.get_access_key_id()}/{scope}, "
+            f"Signature={signature}"
+        )
+        if extra:
+            authorization += f", AdditionalHeaders={';'.join(extra)}"
+        req.headers["authorization"] = authorization
+
+
 class _PartRequest:
     """What oss2's auth reads to sign a request (``oss2.http.Request``'s ``method``,
     ``headers`` and ``params``), without that class's per-request debug formatting."""
@@ -155,7 +192,13 @@ def _put_part(bucket: Any, key: str, upload_id: str, number: int, data: bytes) -
     the same URL (``bucket._make_url``), query, headers, signature (the bucket's auth) and
     timeout/proxies; a non-2xx reply becomes the same ``oss2.exceptions`` error through
     ``oss2.exceptions.make_exception``, and a requests failure the same
-    ``oss2.exceptions.RequestError``. Returns the reply's headers."""
+    ``oss2.exceptions.RequestError``. Returns the reply's headers.
+
+    Only oss2's V1 signature (:class:`_ClockedAuth`) is made here: any other auth (V4,
+    whose scope needs the request's region and product) goes through oss2's own
+    ``Bucket.upload_part``, which signs it as it signs every other request (UPL-TRN-007)."""
+    if type(bucket.auth) is not _ClockedAuth:
+        return bucket.upload_part(key, upload_id, number, data).headers
     params = {"uploadId": upload_id, "partNumber": str(number)}
     request = _PartRequest("PUT", params, bucket.app_name)
     bucket.auth._sign_request(request, bucket.bucket_name, key)
@@ -181,7 +224,10 @@ class OssHttpTransport:
     """The real transport. ``session`` may carry a custom requests adapter (in-process).
 
     ``wall_clock`` is the local Unix time the signatures start from (a test skews it); the
-    transport adds the offset it learned from a ``RequestTimeTooSkewed`` reply."""
+    transport adds the offset it learned from a ``RequestTimeTooSkewed`` reply.
+
+    ``region`` (the OSS region, e.g. ``cn-shanghai``): sign with Signature V4 scoped to it
+    (UPL-TRN-007); None signs with V1, as ``oss2.Auth`` / ``oss2.StsAuth`` do."""
 
     def __init__(
         self,
@@ -191,7 +237,11 @@ class OssHttpTransport:
         session: oss2.Session | None = None,
         is_cname: bool = False,
         wall_clock: Callable[[], float] = time.time,
+        region: str | None = None,
     ) -> None:
+        if region is not None and (not isinstance(region, str) or not region.strip()):
+            raise InvalidOptionError(f"region must be a non-empty string, not {region!r}")
+        self._region = region
         self._timeout = timeout
         if session is None:
             session = oss2.Session(pool_size=pool_size)
@@ -218,7 +268,8 @@ class OssHttpTransport:
         with self._lock:
             bucket = self._buckets.get(cache_key)
             if bucket is None:
-                auth = _ClockedAuth(
+                signer = _ClockedAuth if self._region is None else _ClockedAuthV4
+                auth = signer(
                     credentials.access_key_id,
                     credentials.access_key_secret,
                     credentials.security_token or None,
@@ -235,6 +286,7 @@ class OssHttpTransport:
                     connect_timeout=self._timeout,
                     enable_crc=False,
                     is_cname=self._is_cname,
+                    region=self._region,
                 )
                 self._buckets[cache_key] = bucket
             return bucket

@@ -17,6 +17,7 @@ from emulator.control.recorder import RequestLog
 from emulator.faults import SERVICE_UNAVAILABLE, Effect, Fault, Match
 from emulator.http import Headers, OperationInfo, Request
 from emulator.pytest_plugin import EmulatorEndpoint
+from emulator.redaction import token_ref
 
 
 @pytest.fixture
@@ -140,7 +141,9 @@ def test_state_dump_shows_everything(
     [video] = state["vod"]["videos"]
     assert (video["video_id"], video["status"]) == (target.video_id, "Uploading")
     [token] = state["tokens"]
-    assert token["access_key_id"] == target.access_key_id
+    full = target.access_key_id
+    assert token["access_key_id"] == f"{full[:4]}***{full[-4:]}"  # masked (EMU-SEC-005)
+    assert token["token_id"] == token_ref(full)
     assert token["expires_at"] > token["issued_at"] and token["expired"] is False
     assert "access_key_secret" not in token and "security_token" not in token
     operations = [(r["service"], r["operation"], r["status"]) for r in state["requests"]]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import oss2
 import pytest
+import requests
 from aliyunsdksts.request.v20150401 import AssumeRoleRequest
 from support.control import VodApi
 
@@ -25,7 +26,7 @@ def test_upload_auth_expires_on_advance_and_refresh_continues_the_same_upload(
     control.freeze()
     control.update_settings(upload_auth_ttl_seconds=2)
     target = vod_api.create_upload_video()
-    [token] = [t for t in control.tokens() if t.access_key_id == target.access_key_id]
+    [token] = [t for t in control.tokens() if t.is_for(target.access_key_id)]
     assert token.expires_at == pytest.approx(token.issued_at + 2)
 
     upload_id = target.bucket.init_multipart_upload(target.key).upload_id
@@ -70,10 +71,10 @@ def test_expire_and_revoke_one_token_now(
         assert refused.value.code in ("SecurityTokenExpired", "InvalidAccessKeyId")
     healthy.bucket.put_object(healthy.key, b"x")
 
-    by_id = {t.access_key_id: t for t in control.tokens()}
-    assert by_id[healthy.access_key_id].expired is False
-    assert by_id[healthy.access_key_id].kind == "upload-auth"
-    assert by_id[healthy.access_key_id].scope["key"] == healthy.key
+    [listed] = [t for t in control.tokens() if t.is_for(healthy.access_key_id)]
+    assert listed.expired is False
+    assert listed.kind == "upload-auth"
+    assert listed.scope["key"] == healthy.key
 
 
 def test_sts_ttl_setting_applies_to_new_assume_role_credentials(
@@ -90,3 +91,36 @@ def test_sts_ttl_setting_applies_to_new_assume_role_credentials(
     vod_api.client.do_action_with_exception(request)
     [token] = [t for t in emu.control.tokens() if t.kind == "sts"]
     assert (token.issued_at, token.expires_at) == (instant, instant + 900)
+
+
+def test_tokens_are_shown_masked_and_named_by_token_id(
+    vod_emulator_each_mode: EmulatorEndpoint, vod_api: VodApi
+) -> None:
+    """EMU-CTL-006 EMU-SEC-005 EMU-SEC-015: the listing shows an AccessKeyId as its first
+    and last 4 characters and names the token by a token_id; the full id is accepted as
+    input (expire by raw HTTP) and never echoed: not in the answer, a 404 or 405 message,
+    the token list, the state dump or the request log."""
+    emu = vod_emulator_each_mode
+    control = emu.control
+    target = vod_api.create_upload_video("masked.mp4")
+    full = target.access_key_id
+    [listed] = [t for t in control.tokens() if t.is_for(full)]
+    assert listed.access_key_id == f"{full[:4]}***{full[-4:]}"
+    assert listed.token_id.startswith("tok-") and full not in listed.token_id
+    session = requests.Session()
+    session.trust_env = False
+    with session:
+        answer = session.post(f"{emu.url}/_emulator/tokens/{full}/expire")
+        assert answer.status_code == 200 and answer.json()["expired"] is True
+        missing = session.post(f"{emu.url}/_emulator/tokens/{full}0/revoke")
+        assert (missing.status_code, missing.json()["error"]["code"]) == (404, "NoSuchToken")
+        wrong = session.get(f"{emu.url}/_emulator/tokens/{full}/expire")
+        assert wrong.status_code == 405
+        shown = [answer.text, missing.text, wrong.text]
+        for path in ("/_emulator/tokens", "/_emulator/state", "/_emulator/requests"):
+            shown.append(session.get(f"{emu.url}{path}").text)
+    for text in shown:
+        assert full not in text and full[4:-4] not in text
+    revoked = control.revoke_token(listed)
+    assert revoked.revoked and revoked.token_id == listed.token_id
+    assert control.expire_token(full).token_id == listed.token_id  # sent as its token_id

@@ -36,7 +36,9 @@ class TestPlainClassGetsAFreshEmulatorPerTest:
     """EMU-INP-004: every test method of a decorated class runs (none disappear) with
     its own emulator state."""
 
-    seen_states: ClassVar[list[int]] = []
+    # The states themselves, not their id(): an id is reused once its object is freed, so
+    # a fresh state could look like an old one (and the other way round).
+    seen_states: ClassVar[list[object]] = []
 
     def test_first(self, vod: MockVod) -> None:
         self._put_and_count(vod)
@@ -45,8 +47,8 @@ class TestPlainClassGetsAFreshEmulatorPerTest:
         self._put_and_count(vod)
 
     def _put_and_count(self, vod: MockVod) -> None:
-        assert id(vod.state) not in self.seen_states
-        self.seen_states.append(id(vod.state))
+        assert all(vod.state is not earlier for earlier in self.seen_states)
+        self.seen_states.append(vod.state)
         bucket = _bucket(vod)
         assert list(oss2.ObjectIterator(bucket)) == []  # nothing left by the other test
         bucket.put_object("mine", b"1")

@@ -159,7 +159,7 @@ def test_sigkill_mid_upload_then_continue_with_the_same_upload_id(
         assert clock.frozen and clock.now == frozen_at + 30
         assert control.settings()["upload_auth_ttl_seconds"] == 1234
         [token] = [t for t in control.tokens() if t.kind == "upload-auth"]
-        assert token.access_key_id == upload_auth["AccessKeyId"]
+        assert token.is_for(upload_auth["AccessKeyId"])
         assert token.expires_at == pytest.approx(token.issued_at + 1234)
     # The UploadAuth issued before the crash still authorises its one key.
     address = json.loads(base64.b64decode(video["UploadAddress"]))

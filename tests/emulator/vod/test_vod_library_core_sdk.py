@@ -86,7 +86,7 @@ def test_get_play_info_url_plays_the_video_until_auth_timeout(
     # The play credential reads that one object and calls no API.
     key_id = stream["PlayURL"].split("OSSAccessKeyId=")[1].split("&")[0]
     token = rpc_emulator.control.tokens()
-    assert [t.kind for t in token if t.access_key_id == key_id] == ["play-auth"]
+    assert [t.kind for t in token if t.is_for(key_id)] == ["play-auth"]
 
 
 def test_get_play_info_refuses_unplayable_videos(rpc_emulator: RunningEmulator) -> None:

@@ -1,0 +1,173 @@
+"""A bug of vodref's own while an outcome is reported (UPL-DRV-010): the file ends Failed with
+its callback, `wait()` returns, a finished file stays finished.
+
+The bug is injected by a core that raises `RuntimeError` (not a `VodrefError`: what no test
+of the core can plan for) from `handle`, once or from some point on; the uploader runs over
+the in-memory transport, which is what driver tests use (UPL-TRN-003)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+import pytest
+from support.uploader import MIN_PART, Tracer, memory_auth_provider
+
+import vodref.api.vod
+import vodref.errors
+from vodref import Vod
+from vodref.core import (
+    Event,
+    FileState,
+    Outcome,
+    OutcomeMismatchError,
+    PartUploaded,
+    UploadAuthProvided,
+    Uploader,
+)
+from vodref.core.commands import Command
+from vodref.sources import BytesSource
+from vodref.testing import MemoryCheckpointStore, MemoryTransport
+
+INTERNAL_ERROR_CODE = "VodrefInternalError"  # the code UPL-DRV-010 names
+FIRST = bytes(range(256)) * 400  # 100 KiB: one part
+SECOND = bytes(range(251)) * 2000  # about 490 KiB: five parts
+# The exception's text: it may quote anything (a secret), so no log line may show it.
+BUG_TEXT = "-".join(("AccessKeySecret", "quoted", "by", "a", "bug"))
+
+
+class _Crashing(Uploader):
+    """The real core, except that ``handle`` raises a RuntimeError for the outcomes
+    ``crashes(event)`` picks, before the core sees them (``always``: from then on, for every
+    outcome, so that reporting the failure fails too)."""
+
+    crash_after_parts = 2
+    always = False
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.parts = 0
+        self.broken = False
+
+    def handle(self, event: Event, *, now: float) -> list[Command]:
+        if isinstance(event, PartUploaded):
+            self.parts += 1
+            if self.parts == self.crash_after_parts:
+                self.broken = True
+                raise RuntimeError(BUG_TEXT)
+        if self.broken and self.always and isinstance(event, Outcome):
+            raise RuntimeError(BUG_TEXT)
+        return super().handle(event, now=now)
+
+
+class _AlwaysCrashing(_Crashing):
+    always = True
+
+
+def _vod(tracer: Tracer, transport: MemoryTransport) -> Vod:
+    return Vod(
+        part_size=MIN_PART,
+        parallel=1,
+        max_concurrent_files=1,
+        transport=transport,
+        auth_provider=memory_auth_provider(time.time()),
+        checkpoint_store=MemoryCheckpointStore(),
+        **tracer.callbacks(),
+    )
+
+
+def test_a_bug_while_reporting_a_part_fails_that_file_and_wait_returns(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """UPL-DRV-010: the core raises a RuntimeError on the second file's second part: that
+    file ends in Failure with the internal-error code and on_upload_failed, wait() returns,
+    the file before it stays a success; the log names the error's type, never its text."""
+    monkeypatch.setattr(vodref.api.vod, "Uploader", _Crashing)
+    tracer = Tracer()
+    transport = MemoryTransport()
+    vod = _vod(tracer, transport)
+    try:
+        vod.add_file(BytesSource(FIRST, name="first.mp4"))
+        vod.add_file(BytesSource(SECOND, name="second.mp4"))
+        vod.start_upload()
+        with caplog.at_level(logging.ERROR, logger="vodref.driver"):
+            first, second = vod.wait(timeout=20)
+        assert first.state is FileState.SUCCESS
+        assert second.state is FileState.FAILURE
+        assert second.error is not None and second.error.code == INTERNAL_ERROR_CODE
+        assert "RuntimeError" in second.error.message
+        assert tracer.of("succeeded") == [("succeeded", "first.mp4")]
+        assert tracer.of("failed") == [("failed", "second.mp4", INTERNAL_ERROR_CODE)]
+        assert tracer.of("end") == [("end",)]
+        assert "RuntimeError" in caplog.text
+        assert BUG_TEXT not in caplog.text
+    finally:
+        vod.close()
+
+
+def test_a_core_that_cannot_fail_the_file_either_ends_every_unfinished_file(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """UPL-DRV-010: the core also refuses the failure it is then given (it raises for every
+    outcome from then on): every unfinished file ends in Failure with its callback, the
+    finished one stays a success (no second upload of it), wait() returns, later user calls
+    raise a typed error, and close() returns."""
+    monkeypatch.setattr(vodref.api.vod, "Uploader", _AlwaysCrashing)
+    tracer = Tracer()
+    transport = MemoryTransport()
+    vod = _vod(tracer, transport)
+    try:
+        vod.add_file(BytesSource(FIRST, name="first.mp4"))
+        vod.add_file(BytesSource(SECOND, name="second.mp4"))
+        vod.add_file(BytesSource(FIRST + b"x", name="third.mp4"))
+        vod.start_upload()
+        first, second, third = vod.wait(timeout=20)
+        assert first.state is FileState.SUCCESS
+        assert (second.state, third.state) == (FileState.FAILURE, FileState.FAILURE)
+        assert second.error is not None and second.error.code == INTERNAL_ERROR_CODE
+        assert tracer.of("succeeded") == [("succeeded", "first.mp4")]
+        assert sorted(tracer.of("failed")) == [
+            ("failed", "second.mp4", INTERNAL_ERROR_CODE),
+            ("failed", "third.mp4", INTERNAL_ERROR_CODE),
+        ]
+        assert transport.calls.count("CompleteMultipartUpload") == 1  # the first, once
+        with pytest.raises(vodref.errors.UploaderClosedError):
+            vod.start_upload()
+    finally:
+        vod.close()
+
+
+class _RefusingAuth(Uploader):
+    """The real core, except that it refuses the auth provider's answer with the core's
+    own OutcomeMismatchError (as for an outcome of the wrong type: the command still waits
+    in the core for its real answer)."""
+
+    def handle(self, event: Event, *, now: float) -> list[Command]:
+        if isinstance(event, UploadAuthProvided):
+            raise OutcomeMismatchError("UploadAuthProvided does not answer it")
+        return super().handle(event, now=now)
+
+
+def test_an_outcome_the_core_refuses_fails_its_file_and_logs_no_credentials(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """UPL-DRV-010: a refusal other than "already settled" (here OutcomeMismatchError) would
+    leave the command waiting forever: its file fails with the internal-error code and
+    wait() returns. The log names the outcome by type, never its repr (which shows the
+    credentials' AccessKeyId)."""
+    monkeypatch.setattr(vodref.api.vod, "Uploader", _RefusingAuth)
+    tracer = Tracer()
+    vod = _vod(tracer, MemoryTransport())
+    try:
+        vod.add_file(BytesSource(SECOND, name="refused.mp4"))
+        vod.start_upload()
+        with caplog.at_level(logging.DEBUG, logger="vodref"):
+            [view] = vod.wait(timeout=20)
+        assert view.state is FileState.FAILURE
+        assert view.error is not None and view.error.code == INTERNAL_ERROR_CODE
+        assert tracer.of("failed") == [("failed", "refused.mp4", INTERNAL_ERROR_CODE)]
+        assert "UploadAuthProvided" in caplog.text
+        assert "STS.a" not in caplog.text  # memory_auth_provider's AccessKeyId
+    finally:
+        vod.close()
