@@ -149,9 +149,15 @@ class FileCheckpointStore:
         # Writer thread only: what the files of a key hold now (see _write_checkpoint).
         self._written: dict[str, Written] = {}
         # Writer thread only: key -> the one journal it may have on disk (None: none, so a
-        # snapshot or delete unlinks nothing more), once the directory was searched for the
-        # key's journals; after that no write searches the directory again (issue 12).
+        # snapshot or delete unlinks nothing more), once the key's leftover journals were
+        # removed; after that no write looks for them again (issue 12).
         self._journals: dict[str, Path | None] = {}
+        # Writer thread only: the journals earlier processes left, by file stem, from one
+        # directory listing made at the first need (see _drop_journals).
+        self._leftover_journals: dict[str, list[str]] | None = None
+        # key -> the journal a loaded snapshot names (under _cond): removed with the key's
+        # leftovers even when it appeared after the listing.
+        self._loaded_journals: dict[str, Path] = {}
         self._syncers: ThreadPoolExecutor | None = None  # made when a batch has two writes
         self.writes = 0
         self.appends = 0
@@ -199,7 +205,10 @@ class FileCheckpointStore:
         record = decode_record(data, key)
         epoch = record.pop(_JOURNAL_FIELD, None)
         if isinstance(epoch, str) and isinstance(record.get("parts"), list):
-            record["parts"] = self._replay(self._journal_path(path, epoch), record["parts"])
+            journal = self._journal_path(path, epoch)
+            with self._cond:
+                self._loaded_journals[key] = journal
+            record["parts"] = self._replay(journal, record["parts"])
         return record
 
     @staticmethod
@@ -471,29 +480,44 @@ class FileCheckpointStore:
         return fd
 
     def _drop_journals(self, key: str) -> None:
-        """Remove the key's journals. The directory is searched once per key (journals an
-        earlier process left); after that only the one journal appended to is removed."""
-        path = self._path(key)
+        """Remove the key's journals. The first time for a key, those earlier processes
+        left: the directory is listed once per store, not once per key (a listing per new
+        key cost ~3 getdents64 per small file in a directory that grows by a lock file per
+        file, issue 12), plus the journal a snapshot loaded meanwhile names. A journal
+        another process made for the key after the listing and that no loaded snapshot
+        names is an orphan of an older epoch: it is never applied, only left on disk. After
+        that only the one journal this store appended to is removed."""
         if key in self._journals:
             known = self._journals[key]
             candidates = [] if known is None else [known]
         else:
-            # listdir and a prefix test, not glob: glob's per-name fnmatch in Python cost
-            # ~1 ms per new key once a run left a few hundred files (lock files stay).
-            prefix = f"{path.stem}."
-            try:
-                names = os.listdir(self.directory)
-            except FileNotFoundError:
-                names = []
-            candidates = [
-                self.directory / name
-                for name in names
-                if name.startswith(prefix) and name.endswith(".log") and len(name) > len(prefix) + 4
-            ]
+            names = self._leftovers().pop(self._path(key).stem, [])
+            candidates = [self.directory / name for name in names]
+            with self._cond:
+                named = self._loaded_journals.pop(key, None)
+            if named is not None and named not in candidates:
+                candidates.append(named)
         for journal in candidates:
             with contextlib.suppress(FileNotFoundError):
                 journal.unlink()
         self._journals[key] = None
+
+    def _leftovers(self) -> dict[str, list[str]]:
+        """The directory's journals (``<stem>.<epoch>.log``) by stem, listed once: listdir
+        and string tests, not glob (glob's per-name fnmatch in Python cost ~1 ms a call
+        once a run left a few hundred files)."""
+        if self._leftover_journals is None:
+            try:
+                names = os.listdir(self.directory)
+            except FileNotFoundError:
+                names = []
+            found: dict[str, list[str]] = {}
+            for name in names:
+                stem, dot, epoch = name.partition(".")
+                if dot and stem and epoch.endswith(".log") and len(epoch) > 4:
+                    found.setdefault(stem, []).append(name)
+            self._leftover_journals = found
+        return self._leftover_journals
 
     def _remove(self, key: str) -> None:
         self._written.pop(key, None)

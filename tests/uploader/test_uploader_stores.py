@@ -5,8 +5,10 @@ tests/contract/test_store_contract.py.)"""
 from __future__ import annotations
 
 import json
+import os
 import stat
 from pathlib import Path
+from typing import Any
 
 import pytest
 from support.uploader import sample_checkpoint
@@ -76,3 +78,50 @@ def test_file_store_journals_new_parts(tmp_path: Path) -> None:
     assert list((tmp_path / "cp").iterdir()) == []
     store.close()
     fresh.close()
+
+
+def _journal_count(directory: Path) -> int:
+    return len(list(directory.glob("*.log")))
+
+
+def test_file_store_lists_its_directory_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """UPL-CKPT-006: the directory is listed once per store, not once per new key, and the
+    journals earlier processes left are still removed: those found by that listing, and one
+    made after it that a loaded snapshot names."""
+    directory = tmp_path / "cp"
+    earlier = FileCheckpointStore(directory)
+    for count in (70, 80):  # a snapshot, then a journal of ten parts
+        earlier.save(KEY, sample_checkpoint(count))
+        earlier.flush()
+    earlier.close()
+    assert _journal_count(directory) == 1
+    listings: list[str] = []
+    real_listdir = os.listdir
+
+    def counting_listdir(path: Any) -> list[str]:
+        listings.append(str(path))
+        return real_listdir(path)
+
+    monkeypatch.setattr(os, "listdir", counting_listdir)
+    store = FileCheckpointStore(directory)
+    try:
+        for number in range(20):
+            store.save(f"v1:other-{number}", sample_checkpoint(3))
+        store.flush()
+        late = FileCheckpointStore(directory)  # another holder: a journal after the listing
+        late.save("v1:late", sample_checkpoint(70))
+        late.flush()
+        late.save("v1:late", sample_checkpoint(75))
+        late.close()
+        assert _journal_count(directory) == 2
+        for key, count in ((KEY, 80), ("v1:late", 75)):
+            loaded = store.load(key)
+            assert loaded is not None and Checkpoint.from_dict(loaded) == sample_checkpoint(count)
+            store.save(key, sample_checkpoint(5, upload_id="u2"))  # a new snapshot
+        store.flush()
+        assert _journal_count(directory) == 0
+        assert listings.count(str(directory)) == 2  # once per store: this one, `late`
+    finally:
+        store.close()
