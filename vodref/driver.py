@@ -333,7 +333,7 @@ class Driver:
         with self._lock:
             covered = self._barriers
         try:
-            self.flush_store()
+            self._flush_barriers()
         except Exception as error:  # a store's bug (an OSError...): noted like any failure,
             # so the request after it still gets its fate and nothing waits forever
             log.exception("checkpoint store flush failed")
@@ -478,6 +478,18 @@ class Driver:
             self._callback_thread.join(timeout)
         self._timer.join(timeout)
         self.flush_store()
+
+    def _flush_barriers(self) -> None:
+        """The store's ``flush_barriers`` when it has one (UPL-CKPT-007: saves that only
+        add parts keep their coalescing window), else its ``flush``; a failure is noted."""
+        flush = getattr(self._store, "flush_barriers", None)
+        if flush is None:
+            self.flush_store()
+            return
+        try:
+            flush()
+        except CheckpointStoreError as error:
+            self.note_store_failure(error)
 
     def flush_store(self) -> None:
         """Make every checkpoint save durable; a failure is noted, never raised."""

@@ -37,7 +37,7 @@ import platformdirs
 from .core import Checkpoint
 from .errors import CheckpointStoreError, UnreadableCheckpointError
 from .store_files import Staged, create_temp, fsync_error
-from .store_journal import Written, added_parts, checkpoint_header
+from .store_journal import Written, added_parts, checkpoint_header, replay_journal
 from .store_locks import FileLock, take_file_lock
 
 __all__ = [
@@ -136,12 +136,17 @@ class FileCheckpointStore:
         self._paths: dict[str, Path] = {}
         # key -> encoded record, or _DELETE; the newest operation per key wins.
         self._pending: dict[str, object] = {}
-        self._writing: set[str] = set()
         # Operations handed over, and how many of them the writer has finished: a flush
         # waits for those before it only. Waiting for "nothing pending" made flushers queue
         # behind every later save while several files upload (issue 12).
         self._enqueued = 0
         self._completed = 0
+        # flush_barriers (UPL-CKPT-007): the newest target asked for, how far every
+        # operation but the deferred parts-only saves is written, and when each pending
+        # key's operation was first saved.
+        self._barrier_wanted = 0
+        self._completed_barriers = 0
+        self._since: dict[str, float] = {}
         self._directory_sync = threading.Lock()
         self._closed = False
         self._error: CheckpointStoreError | None = None
@@ -209,33 +214,8 @@ class FileCheckpointStore:
             journal = self._journal_path(path, epoch)
             with self._cond:
                 self._loaded_journals[key] = journal
-            record["parts"] = self._replay(journal, record["parts"])
+            record["parts"] = replay_journal(journal, record["parts"])
         return record
-
-    @staticmethod
-    def _replay(journal: Path, parts: list[Any]) -> list[Any]:
-        """The snapshot's parts plus the journal's, by part number (later entries win); a
-        torn last line (a crash mid-append) is ignored."""
-        try:
-            # A torn or foreign line is skipped below, whatever its bytes.
-            text = journal.read_bytes().decode("utf-8", errors="replace")
-        except FileNotFoundError:
-            return parts
-        except OSError as error:
-            raise CheckpointStoreError(
-                f"cannot read checkpoint journal {journal}: {error}"
-            ) from None
-        by_number = {e[0]: e for e in parts if isinstance(e, list) and e and isinstance(e[0], int)}
-        for line in text.split("\n"):
-            try:
-                entries = json.loads(line)
-            except ValueError:
-                continue
-            if isinstance(entries, list):
-                for entry in entries:
-                    if isinstance(entry, list) and entry and isinstance(entry[0], int):
-                        by_number[entry[0]] = entry
-        return [by_number[number] for number in sorted(by_number)]
 
     def save(self, key: str, record: Record | SupportsToDict) -> None:
         self._path(key)
@@ -254,6 +234,8 @@ class FileCheckpointStore:
             if self._closed:
                 raise CheckpointStoreError("checkpoint store is closed")
             idle = not self._pending
+            if key not in self._pending:
+                self._since[key] = time.monotonic()
             self._pending[key] = operation
             self._enqueued += 1
             if idle:
@@ -262,15 +244,34 @@ class FileCheckpointStore:
                 self._cond.notify_all()
 
     def flush(self) -> None:
+        self._flush(barriers_only=False)
+
+    def flush_barriers(self) -> None:
+        """Block until every earlier delete, and every earlier save that changes more than
+        the parts of what the key's files hold, is durable (UPL-CKPT-007): what a barrier
+        (a VideoId, an upload id) needs. A save that only adds parts to what is on disk
+        keeps its coalescing window (it is written at most ``min_write_interval`` after it
+        was made, as when nobody flushes), so a file that completes within it is deleted
+        without its last parts ever being written (issue 12: a journal created, fsynced and
+        unlinked per small file while other files' barriers kept flushing)."""
+        self._flush(barriers_only=True)
+
+    def _flush(self, *, barriers_only: bool) -> None:
         with self._cond:
-            self._flushing += 1
+            target = self._enqueued
+            if barriers_only:
+                self._barrier_wanted = max(self._barrier_wanted, target)
+            else:
+                self._flushing += 1
             self._cond.notify_all()
             try:
-                target = self._enqueued
-                while self._completed < target and self._writer.is_alive():
+                while (
+                    self._completed_barriers if barriers_only else self._completed
+                ) < target and self._writer.is_alive():
                     self._cond.wait(0.5)
             finally:
-                self._flushing -= 1
+                if not barriers_only:
+                    self._flushing -= 1
             error, self._error = self._error, None
         # One flusher at a time takes the dirty flag and fsyncs: another one, finding the
         # flag taken, must not return before that fsync (its renames depend on it).
@@ -297,6 +298,7 @@ class FileCheckpointStore:
 
     def _write_loop(self) -> None:
         last_write = 0.0
+        kept_until = float("inf")  # the newest deferred save's window ends (UPL-CKPT-007)
         while True:
             with self._cond:
                 while not self._pending and not self._closed:
@@ -305,22 +307,54 @@ class FileCheckpointStore:
                     return
                 # Let a few more saves arrive (a part lands every ~3 ms at 350 MiB/s with
                 # 1 MiB parts): one write then covers them all. Close and flush don't wait.
-                resume_at = last_write + self._min_write_interval
-                while not self._closed and not self._flushing:
+                resume_at = min(last_write + self._min_write_interval, kept_until)
+                while not self._closed and not self._flushing and not self._barriers_wanted():
                     remaining = resume_at - time.monotonic()
                     if remaining <= 0:
                         break
                     self._cond.wait(remaining)  # woken early only by flush or close
+                now = time.monotonic()
                 batch = self._pending
-                self._pending = {}
-                self._writing = set(batch)
+                kept = (
+                    self._deferrable(batch, now)
+                    if not self._closed and not self._flushing and now < resume_at
+                    else {}
+                )
+                self._pending = kept
+                for key in batch:
+                    if key not in kept:
+                        self._since.pop(key, None)
+                kept_until = min(
+                    (self._since[key] + self._min_write_interval for key in kept),
+                    default=float("inf"),
+                )
                 covered = self._enqueued
-            last_write = time.monotonic()
-            self._write_batch(batch)
+            last_write = now
+            self._write_batch({k: v for k, v in batch.items() if k not in kept} if kept else batch)
             with self._cond:
-                self._writing = set()
-                self._completed = covered
+                self._completed_barriers = covered
+                if not kept:
+                    self._completed = covered
                 self._cond.notify_all()
+
+    def _barriers_wanted(self) -> bool:
+        return self._barrier_wanted > self._completed_barriers
+
+    def _deferrable(self, batch: Mapping[str, object], now: float) -> dict[str, object]:
+        """The saves of an early batch (a barrier flush woke the writer) that may wait out
+        the coalescing window: a checkpoint that only changes the parts of what its key's
+        files hold (same header: its VideoId and upload id are already on disk), saved less
+        than ``min_write_interval`` ago (writer thread, under the lock)."""
+        kept: dict[str, object] = {}
+        for key, operation in batch.items():
+            if (
+                isinstance(operation, Checkpoint)
+                and now - self._since.get(key, now) < self._min_write_interval
+            ):
+                written = self._written.get(key)
+                if written is not None and written.header == checkpoint_header(operation):
+                    kept[key] = operation
+        return kept
 
     def _write_batch(self, batch: Mapping[str, object]) -> None:
         """Group commit (issue 12): every write of the batch is staged first (a temp file,
