@@ -480,7 +480,7 @@ class Driver:
         self.flush_store()
 
     def _flush_barriers(self) -> None:
-        """The store's ``flush_barriers`` when it has one (UPL-CKPT-007: saves that only
+        """The store's ``flush_barriers`` when it has one (UPL-CKPT-008: saves that only
         add parts keep their coalescing window), else its ``flush``; a failure is noted."""
         flush = getattr(self._store, "flush_barriers", None)
         if flush is None:

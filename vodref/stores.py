@@ -152,7 +152,7 @@ class FileCheckpointStore:
         # behind every later save while several files upload (issue 12).
         self._enqueued = 0
         self._completed = 0
-        # flush_barriers (UPL-CKPT-007): the newest target asked for, how far every
+        # flush_barriers (UPL-CKPT-008): the newest target asked for, how far every
         # operation but the deferred parts-only saves is written, and when each pending
         # key's operation was first saved.
         self._barrier_wanted = 0
@@ -259,7 +259,7 @@ class FileCheckpointStore:
 
     def flush_barriers(self) -> None:
         """Block until every earlier delete, and every earlier save that changes more than
-        the parts of what the key's files hold, is durable (UPL-CKPT-007): what a barrier
+        the parts of what the key's files hold, is durable (UPL-CKPT-008): what a barrier
         (a VideoId, an upload id) needs. A save that only adds parts to what is on disk
         keeps its coalescing window (it is written at most ``min_write_interval`` after it
         was made, as when nobody flushes), so a file that completes within it is deleted
@@ -310,7 +310,7 @@ class FileCheckpointStore:
 
     def _write_loop(self) -> None:
         last_write = 0.0
-        kept_until = float("inf")  # the newest deferred save's window ends (UPL-CKPT-007)
+        kept_until = float("inf")  # the newest deferred save's window ends (UPL-CKPT-008)
         while True:
             with self._cond:
                 while not self._pending and not self._closed:

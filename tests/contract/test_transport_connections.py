@@ -19,7 +19,7 @@ def _connections_opened(transport: OssHttpTransport, url: str) -> int:
 
 
 def test_small_files_share_one_connection(vod_emulator: Any) -> None:
-    """UPL-TRN-007: PutObject and CompleteMultipartUpload replies are read to their end, so
+    """UPL-TRN-009: PutObject and CompleteMultipartUpload replies are read to their end, so
     one file after another goes over the same pooled connection (before: oss2's results read
     only the headers and every file opened a new TCP connection)."""
     emu = vod_emulator

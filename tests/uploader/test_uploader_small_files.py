@@ -212,7 +212,7 @@ class _BarrierFlushStore(_OrderedStore):
 
 
 def test_a_barrier_uses_the_stores_barrier_flush() -> None:
-    """UPL-CKPT-007 UPL-DUR-001: a store with ``flush_barriers`` has it called for a
+    """UPL-CKPT-008 UPL-DUR-001: a store with ``flush_barriers`` has it called for a
     barrier, before the request that depends on the save."""
     log: list[str] = []
     done = threading.Event()

@@ -129,7 +129,7 @@ def test_file_store_lists_its_directory_once(
 
 
 def test_barrier_flush_leaves_parts_only_saves_their_window(tmp_path: Path) -> None:
-    """UPL-CKPT-007: ``flush_barriers`` makes durable every earlier delete and every save
+    """UPL-CKPT-008: ``flush_barriers`` makes durable every earlier delete and every save
     that changes more than the parts on disk (a new key, a new upload id), and leaves a
     save that only adds parts to its coalescing window: a delete within it means those
     parts are never written. ``flush`` still writes everything, and so does the writer
