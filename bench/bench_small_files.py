@@ -16,7 +16,9 @@ Contenders, each uploading the same N files (distinct random content, page-cache
   files of 100 KiB or more go multipart, a file checkpoint store: barrier saves of VideoId
   and upload id, CRC-64 per part and per object) and ``max_concurrent_files=K``. Each file
   costs a CreateUploadVideo (the VOD call, through ``VodAuthProvider``) plus its OSS
-  requests: 4 for a 200 KiB file (CreateUploadVideo, Initiate, UploadPart, Complete);
+  requests: 4 for a 200 KiB file (CreateUploadVideo, Initiate, UploadPart, Complete). The
+  VOD client is ``vodref.vod_rpc.RpcVodApi`` (``--vod-api acs``: ``AcsVodApi``, i.e.
+  aliyun-python-sdk-core);
 - ``vodref xK put``: the same with ``multipart_threshold`` raised above the file size (the
   documented option that relaxes the JS rule): CreateUploadVideo + PutObject;
 - ``oss2``: ``oss2.Bucket.put_object`` in a loop, one object per file, CRC on (oss2's
@@ -57,6 +59,7 @@ from vodref.core import FileState
 from vodref.stores import FileCheckpointStore
 from vodref.testing import MemoryCheckpointStore
 from vodref.vod_api import AcsVodApi, VodAuthProvider
+from vodref.vod_rpc import RpcVodApi
 
 KIB = 1024
 TARGET = 2.0
@@ -66,10 +69,11 @@ TARGET = 2.0
 
 
 def worker_vodref(
-    url: str, paths: list[str], concurrent: int, threshold: int | None, store: str
+    url: str, paths: list[str], concurrent: int, threshold: int | None, store: str, vod_api: str
 ) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as directory:
-        api = AcsVodApi(DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET, endpoint=url)
+        client = RpcVodApi if vod_api == "rpc" else AcsVodApi
+        api = client(DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET, endpoint=url)
         extra: dict[str, Any] = {}
         if threshold is not None:
             extra["multipart_threshold"] = threshold
@@ -110,7 +114,12 @@ def run_worker(arguments: argparse.Namespace) -> None:
     before = resource.getrusage(resource.RUSAGE_SELF)
     if arguments.client == "vodref":
         result = worker_vodref(
-            arguments.url, paths, arguments.concurrent, arguments.threshold, arguments.store
+            arguments.url,
+            paths,
+            arguments.concurrent,
+            arguments.threshold,
+            arguments.store,
+            arguments.vod_api,
         )
     else:
         result = worker_oss2(arguments.url, paths)
@@ -166,7 +175,9 @@ def label(contender: Contender) -> str:
     return f"vodref x{concurrent}{put}" + (" mem" if store == "memory" else "")
 
 
-def measure(url: str, contender: Contender, files: Path, count: int) -> dict[str, Any]:
+def measure(
+    url: str, contender: Contender, files: Path, count: int, vod_api: str
+) -> dict[str, Any]:
     client, concurrent, threshold, store = contender
     with Client(url) as control:
         # The log's sequence numbers go on across a reset, which empties the log.
@@ -186,6 +197,8 @@ def measure(url: str, contender: Contender, files: Path, count: int) -> dict[str
         str(concurrent),
         "--store",
         store,
+        "--vod-api",
+        vod_api,
     ]
     if threshold is not None:
         command += ["--threshold", str(threshold)]
@@ -223,6 +236,13 @@ def main() -> None:
     worker.add_argument("--concurrent", type=int, default=1)
     worker.add_argument("--threshold", type=int, default=None)
     worker.add_argument("--store", choices=("file", "memory"), default="file")
+    for command_parser in (worker, parser):
+        command_parser.add_argument(
+            "--vod-api",
+            choices=("rpc", "acs"),
+            default="rpc",
+            help="vodref's VOD client: RpcVodApi (default) or AcsVodApi (aliyunsdkcore)",
+        )
     parser.add_argument("--count", type=int, default=500)
     parser.add_argument("--size-kib", type=int, default=200)
     parser.add_argument("--runs", type=int, default=3)
@@ -246,7 +266,8 @@ def main() -> None:
     emulator, url = start_emulator()
     print(
         f"emulator {url} (separate process); {arguments.count} files of "
-        f"{arguments.size_kib} KiB; {arguments.runs} run(s) each; load average {start_load}"
+        f"{arguments.size_kib} KiB; {arguments.runs} run(s) each; vodref's VOD client "
+        f"{'RpcVodApi' if arguments.vod_api == 'rpc' else 'AcsVodApi'}; load average {start_load}"
     )
     above = size + 1
     plan: list[Contender] = [
@@ -258,12 +279,12 @@ def main() -> None:
     ]
     try:
         results: dict[Contender, list[dict[str, Any]]] = {}
-        measure(url, plan[2], files, arguments.count)  # warm-up, discarded
+        measure(url, plan[2], files, arguments.count, arguments.vod_api)  # warm-up, discarded
         for run in range(arguments.runs):
             order = plan if run % 2 == 0 else list(reversed(plan))
             for contender in order:
                 results.setdefault(contender, []).append(
-                    measure(url, contender, files, arguments.count)
+                    measure(url, contender, files, arguments.count, arguments.vod_api)
                 )
         print(
             f"\n{'client':<22} {'files/s':>18} {'CPU ms/file':>18} {'req/file':>9} "

@@ -45,7 +45,6 @@ import logging
 import queue
 import threading
 import time
-import traceback
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
@@ -80,16 +79,13 @@ from .core import (
     VodrefError,
 )
 from .errors import CheckpointStoreError, UploaderClosedError
+from .internal_errors import INTERNAL_ERROR_CODE, internal_failure, named_outcome
 from .performer import Performer
 from .stores import CheckpointStore
 
 __all__ = ["INTERNAL_ERROR_CODE", "CoreLike", "Driver", "NotificationSink"]
 
 log = logging.getLogger("vodref.driver")
-
-#: The code a file fails with when vodref itself broke while handling its outcome
-#: (UPL-DRV-010): a bug of ours, never the service's doing.
-INTERNAL_ERROR_CODE = "VodrefInternalError"
 
 
 class CoreLike(Protocol):
@@ -112,24 +108,6 @@ def _file_of(notification: Notify) -> str | None:
         return file_id
     view = getattr(notification, "file", None)
     return view.file_id if isinstance(view, FileView) else None
-
-
-def _named(outcome: Outcome) -> str:
-    return f"{type(outcome).__name__} of command {outcome.command_id}"
-
-
-def _internal_failure(error: BaseException, doing: str) -> ServiceError:
-    """Log a bug of vodref's own and describe it as the error its file fails with. Only the
-    exception's type is named, in the log and the message, and the traceback's frames: its
-    text may quote anything (a credentials repr), and logs and callbacks carry no secret."""
-    frames = "".join(traceback.format_tb(error.__traceback__))
-    name = type(error).__name__
-    log.error("vodref internal error (%s) while %s; traceback:\n%s", name, doing, frames)
-    return ServiceError(
-        kind=ErrorKind.LOCAL,
-        code=INTERNAL_ERROR_CODE,
-        message=f"vodref internal error ({name}) while {doing}; the checkpoint is kept",
-    )
 
 
 class Driver:
@@ -248,7 +226,7 @@ class Driver:
             except (StaleOutcomeError, UnknownCommandError) as error:
                 # A late outcome the core already settled: harmless, but worth a trace. By
                 # type and id: an outcome's repr may show an AccessKeyId.
-                log.warning("core refused %s: %s", _named(outcome), type(error).__name__)
+                log.warning("core refused %s: %s", named_outcome(outcome), type(error).__name__)
                 self.refused_outcomes.append((outcome, error))
                 commands = []
             except Exception as error:  # its command would wait forever: a bug of ours,
@@ -259,7 +237,7 @@ class Driver:
             try:
                 self._dispatch(commands)
             except Exception as error:  # the rest of the batch is lost: nothing would end
-                self._break(_internal_failure(error, "performing the core's commands"))
+                self._break(internal_failure(error, "performing the core's commands"))
             if not self._routine_part(outcome, commands):
                 self._changed.notify_all()
             if self._broken is None:
@@ -269,7 +247,7 @@ class Driver:
         """UPL-DRV-010 (call under the lock): ``outcome``'s command is failed instead, with
         a local error, never retried: its file ends in Failure by the core's own rules (the
         checkpoint stays). If the core refuses that too, it is not to be trusted: _break."""
-        failure = _internal_failure(error, f"handling {_named(outcome)}")
+        failure = internal_failure(error, f"handling {named_outcome(outcome)}")
         try:
             return self._core.handle(
                 CommandFailed(command_id=outcome.command_id, error=failure),
@@ -437,7 +415,7 @@ class Driver:
         with self._lock:
             covered = self._barriers
         try:
-            self.flush_store()
+            self._flush_barriers()
         except Exception as error:  # a store's bug (an OSError...): noted like any failure,
             # so the request after it still gets its fate and nothing waits forever
             log.exception("checkpoint store flush failed")
@@ -509,7 +487,7 @@ class Driver:
                         commands = self._core.handle_timer(now)
                     except Exception as error:  # a bug of ours (UPL-DRV-010): a tick the
                         # core refuses stays due, so nothing time-driven would happen again
-                        self._break(_internal_failure(error, "handling a timer"))
+                        self._break(internal_failure(error, "handling a timer"))
                         commands = []
                     self._dispatch(commands)
                     self._changed.notify_all()
@@ -586,6 +564,18 @@ class Driver:
             self._callback_thread.join(timeout)
         self._timer.join(timeout)
         self.flush_store()
+
+    def _flush_barriers(self) -> None:
+        """The store's ``flush_barriers`` when it has one (UPL-CKPT-008: saves that only
+        add parts keep their coalescing window), else its ``flush``; a failure is noted."""
+        flush = getattr(self._store, "flush_barriers", None)
+        if flush is None:
+            self.flush_store()
+            return
+        try:
+            flush()
+        except CheckpointStoreError as error:
+            self.note_store_failure(error)
 
     def flush_store(self) -> None:
         """Make every checkpoint save durable; a failure is noted, never raised."""

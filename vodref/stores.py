@@ -25,7 +25,6 @@ import contextlib
 import hashlib
 import json
 import os
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -36,9 +35,17 @@ from typing import Any, Protocol
 import platformdirs
 
 from .core import Checkpoint
-from .errors import CheckpointStoreError, UnreadableCheckpointError
-from .store_journal import Written, added_parts, checkpoint_header
+from .errors import CheckpointStoreError
+from .store_files import Staged, create_temp, fsync_error
+from .store_journal import (
+    Written,
+    added_parts,
+    checkpoint_header,
+    journals_by_stem,
+    replay_journal,
+)
 from .store_locks import FileLock, take_file_lock
+from .store_records import assert_no_secrets, decode_record, encode_record
 
 __all__ = [
     "CheckpointStore",
@@ -61,12 +68,6 @@ class SupportsToDict(Protocol):
     def to_dict(self) -> dict[str, Any]: ...
 
 
-# Field names that must never reach a checkpoint, compared case- and separator-insensitively.
-_SECRET_FIELD_NAMES = frozenset(
-    {"accesskeysecret", "securitytoken", "uploadauth", "secret", "password", "token"}
-)
-
-
 class CheckpointStore(Protocol):
     def load(self, key: str) -> dict[str, Any] | None:
         """The record saved under ``key``, or None. A corrupt record raises
@@ -84,21 +85,6 @@ class CheckpointStore(Protocol):
         ...
 
     def close(self) -> None: ...
-
-
-def assert_no_secrets(record: object, path: str = "record") -> None:
-    """Raise :class:`CheckpointStoreError` if a field is named like a secret."""
-    if isinstance(record, Mapping):
-        for name, value in record.items():
-            normalised = str(name).replace("_", "").replace("-", "").lower()
-            if normalised in _SECRET_FIELD_NAMES:
-                raise CheckpointStoreError(
-                    f"refusing to store {path}.{name}: secrets never go into checkpoints"
-                )
-            assert_no_secrets(value, f"{path}.{name}")
-    elif isinstance(record, list | tuple):
-        for index, value in enumerate(record):
-            assert_no_secrets(value, f"{path}[{index}]")
 
 
 def default_checkpoint_dir() -> Path:
@@ -123,6 +109,7 @@ class FileCheckpointStore:
         which costs nothing on resume: the parts themselves are found by ListParts, and the
         first save of a file (its VideoId and upload id) is written at once."""
         self.directory = Path(directory) if directory is not None else default_checkpoint_dir()
+        self._directory_name = os.fspath(self.directory)
         self._min_write_interval = min_write_interval
         try:
             self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -131,16 +118,26 @@ class FileCheckpointStore:
             raise CheckpointStoreError(
                 f"cannot create checkpoint directory {self.directory}: {error.strerror}"
             ) from None
-        self._cond = threading.Condition()
+        lock = threading.RLock()
+        self._cond = threading.Condition(lock)  # flushers wait on it for the writer's progress
+        # The writer waits on its own condition (same lock): a flush or a save wakes the
+        # writer only, not every other flusher (issue 12: notify_all on one condition woke
+        # every waiting flusher at each flush, 17 % of the GIL time with 8 files at once).
+        self._writer_wake = threading.Condition(lock)
         self._paths: dict[str, Path] = {}
         # key -> encoded record, or _DELETE; the newest operation per key wins.
         self._pending: dict[str, object] = {}
-        self._writing: set[str] = set()
         # Operations handed over, and how many of them the writer has finished: a flush
         # waits for those before it only. Waiting for "nothing pending" made flushers queue
         # behind every later save while several files upload (issue 12).
         self._enqueued = 0
         self._completed = 0
+        # flush_barriers (UPL-CKPT-008): the newest target asked for, how far every
+        # operation but the deferred parts-only saves is written, and when each pending
+        # key's operation was first saved.
+        self._barrier_wanted = 0
+        self._completed_barriers = 0
+        self._since: dict[str, float] = {}
         self._directory_sync = threading.Lock()
         self._closed = False
         # Keys whose newest operation could not be written, with why (UPL-CKPT-007): every
@@ -152,9 +149,15 @@ class FileCheckpointStore:
         # Writer thread only: what the files of a key hold now (see _write_checkpoint).
         self._written: dict[str, Written] = {}
         # Writer thread only: key -> the one journal it may have on disk (None: none, so a
-        # snapshot or delete unlinks nothing more), once the directory was searched for the
-        # key's journals; after that no write searches the directory again (issue 12).
+        # snapshot or delete unlinks nothing more), once the key's leftover journals were
+        # removed; after that no write looks for them again (issue 12).
         self._journals: dict[str, Path | None] = {}
+        # Writer thread only: the journals earlier processes left, by file stem, from one
+        # directory listing made at the first need (see _drop_journals).
+        self._leftover_journals: dict[str, list[str]] | None = None
+        # key -> the journal a loaded snapshot names (under _cond): removed with the key's
+        # leftovers even when it appeared after the listing.
+        self._loaded_journals: dict[str, Path] = {}
         self._syncers: ThreadPoolExecutor | None = None  # made when a batch has two writes
         self.writes = 0
         self.appends = 0
@@ -202,33 +205,11 @@ class FileCheckpointStore:
         record = decode_record(data, key)
         epoch = record.pop(_JOURNAL_FIELD, None)
         if isinstance(epoch, str) and isinstance(record.get("parts"), list):
-            record["parts"] = self._replay(self._journal_path(path, epoch), record["parts"])
+            journal = self._journal_path(path, epoch)
+            with self._cond:
+                self._loaded_journals[key] = journal
+            record["parts"] = replay_journal(journal, record["parts"])
         return record
-
-    @staticmethod
-    def _replay(journal: Path, parts: list[Any]) -> list[Any]:
-        """The snapshot's parts plus the journal's, by part number (later entries win); a
-        torn last line (a crash mid-append) is ignored."""
-        try:
-            # A torn or foreign line is skipped below, whatever its bytes.
-            text = journal.read_bytes().decode("utf-8", errors="replace")
-        except FileNotFoundError:
-            return parts
-        except OSError as error:
-            raise CheckpointStoreError(
-                f"cannot read checkpoint journal {journal}: {error}"
-            ) from None
-        by_number = {e[0]: e for e in parts if isinstance(e, list) and e and isinstance(e[0], int)}
-        for line in text.split("\n"):
-            try:
-                entries = json.loads(line)
-            except ValueError:
-                continue
-            if isinstance(entries, list):
-                for entry in entries:
-                    if isinstance(entry, list) and entry and isinstance(entry[0], int):
-                        by_number[entry[0]] = entry
-        return [by_number[number] for number in sorted(by_number)]
 
     def save(self, key: str, record: Record | SupportsToDict) -> None:
         self._path(key)
@@ -247,23 +228,44 @@ class FileCheckpointStore:
             if self._closed:
                 raise CheckpointStoreError("checkpoint store is closed")
             idle = not self._pending
+            if key not in self._pending:
+                self._since[key] = time.monotonic()
             self._pending[key] = operation
             self._enqueued += 1
             if idle:
                 # Only a writer waiting for work needs waking; one that already has work is
                 # waiting out its coalescing window or writing (issue 12: a wake-up per part).
-                self._cond.notify_all()
+                self._writer_wake.notify()
 
     def flush(self) -> None:
+        self._flush(barriers_only=False)
+
+    def flush_barriers(self) -> None:
+        """Block until every earlier delete, and every earlier save that changes more than
+        the parts of what the key's files hold, is durable (UPL-CKPT-008): what a barrier
+        (a VideoId, an upload id) needs. A save that only adds parts to what is on disk
+        keeps its coalescing window (it is written at most ``min_write_interval`` after it
+        was made, as when nobody flushes), so a file that completes within it is deleted
+        without its last parts ever being written (issue 12: a journal created, fsynced and
+        unlinked per small file while other files' barriers kept flushing)."""
+        self._flush(barriers_only=True)
+
+    def _flush(self, *, barriers_only: bool) -> None:
         with self._cond:
-            self._flushing += 1
-            self._cond.notify_all()
+            target = self._enqueued
+            if barriers_only:
+                self._barrier_wanted = max(self._barrier_wanted, target)
+            else:
+                self._flushing += 1
+            self._writer_wake.notify()
             try:
-                target = self._enqueued
-                while self._completed < target and self._writer.is_alive():
+                while (
+                    self._completed_barriers if barriers_only else self._completed
+                ) < target and self._writer.is_alive():
                     self._cond.wait(0.5)
             finally:
-                self._flushing -= 1
+                if not barriers_only:
+                    self._flushing -= 1
             failed = sorted(self._failed.items())
         # One flusher at a time takes the dirty flag and fsyncs: another one, finding the
         # flag taken, must not return before that fsync (its renames depend on it).
@@ -283,6 +285,7 @@ class FileCheckpointStore:
                 return
             self._closed = True
             self._cond.notify_all()
+            self._writer_wake.notify()
         self._writer.join()
         if self._syncers is not None:
             self._syncers.shutdown(wait=True)
@@ -292,30 +295,63 @@ class FileCheckpointStore:
 
     def _write_loop(self) -> None:
         last_write = 0.0
+        kept_until = float("inf")  # the newest deferred save's window ends (UPL-CKPT-008)
         while True:
             with self._cond:
                 while not self._pending and not self._closed:
-                    self._cond.wait()
+                    self._writer_wake.wait()
                 if not self._pending and self._closed:
                     return
                 # Let a few more saves arrive (a part lands every ~3 ms at 350 MiB/s with
                 # 1 MiB parts): one write then covers them all. Close and flush don't wait.
-                resume_at = last_write + self._min_write_interval
-                while not self._closed and not self._flushing:
+                resume_at = min(last_write + self._min_write_interval, kept_until)
+                while not self._closed and not self._flushing and not self._barriers_wanted():
                     remaining = resume_at - time.monotonic()
                     if remaining <= 0:
                         break
-                    self._cond.wait(remaining)  # woken early only by flush or close
+                    self._writer_wake.wait(remaining)  # woken early only by flush or close
+                now = time.monotonic()
                 batch = self._pending
-                self._pending = {}
-                self._writing = set(batch)
+                kept = (
+                    self._deferrable(batch, now)
+                    if not self._closed and not self._flushing and now < resume_at
+                    else {}
+                )
+                self._pending = kept
+                for key in batch:
+                    if key not in kept:
+                        self._since.pop(key, None)
+                kept_until = min(
+                    (self._since[key] + self._min_write_interval for key in kept),
+                    default=float("inf"),
+                )
                 covered = self._enqueued
-            last_write = time.monotonic()
-            self._write_batch(batch)
+            last_write = now
+            self._write_batch({k: v for k, v in batch.items() if k not in kept} if kept else batch)
             with self._cond:
-                self._writing = set()
-                self._completed = covered
+                self._completed_barriers = covered
+                if not kept:
+                    self._completed = covered
                 self._cond.notify_all()
+
+    def _barriers_wanted(self) -> bool:
+        return self._barrier_wanted > self._completed_barriers
+
+    def _deferrable(self, batch: Mapping[str, object], now: float) -> dict[str, object]:
+        """The saves of an early batch (a barrier flush woke the writer) that may wait out
+        the coalescing window: a checkpoint that only changes the parts of what its key's
+        files hold (same header: its VideoId and upload id are already on disk), saved less
+        than ``min_write_interval`` ago (writer thread, under the lock)."""
+        kept: dict[str, object] = {}
+        for key, operation in batch.items():
+            if (
+                isinstance(operation, Checkpoint)
+                and now - self._since.get(key, now) < self._min_write_interval
+            ):
+                written = self._written.get(key)
+                if written is not None and written.header == checkpoint_header(operation):
+                    kept[key] = operation
+        return kept
 
     def _write_batch(self, batch: Mapping[str, object]) -> None:
         """Group commit (issue 12): every write of the batch is staged first (a temp file,
@@ -325,7 +361,7 @@ class FileCheckpointStore:
         serves many) instead of queueing one behind another on this thread: the writer was
         the small-file bottleneck. A temp file is renamed only after its own fsync
         succeeded; a failed one is removed and fails only its own key's save."""
-        staged: list[_Staged] = []
+        staged: list[Staged] = []
         for key, operation in batch.items():
             try:
                 if operation is _DELETE:
@@ -343,12 +379,12 @@ class FileCheckpointStore:
                 self._note_written(key)
             else:
                 staged.append(item)
-        if len(staged) == 1:
-            staged[0].error = _fsync_error(staged[0].fd)
-        elif staged:
-            outcomes = self._fsync_pool().map(_fsync_error, [i.fd for i in staged])
-            for item, sync_error in zip(staged, outcomes, strict=True):
-                item.error = sync_error
+        if staged:
+            # The others on the pool, the first one here: a hand-off fewer per batch.
+            others = [self._fsync_pool().submit(fsync_error, i.fd) for i in staged[1:]]
+            staged[0].error = fsync_error(staged[0].fd)
+            for item, future in zip(staged[1:], others, strict=True):
+                item.error = future.result()
         for item in staged:
             try:
                 if item.error is not None:
@@ -382,7 +418,7 @@ class FileCheckpointStore:
             )
         return self._syncers
 
-    def _stage_record(self, key: str, encoded: str) -> _Staged:
+    def _stage_record(self, key: str, encoded: str) -> Staged:
         """A plain record: replaces the key's files (a snapshot without a journal)."""
 
         def commit() -> None:
@@ -391,13 +427,12 @@ class FileCheckpointStore:
 
         return self._stage_atomic(key, encoded, commit)
 
-    def _stage_atomic(self, key: str, encoded: str, after: Callable[[], None]) -> _Staged:
+    def _stage_atomic(self, key: str, encoded: str, after: Callable[[], None]) -> Staged:
         """A temp file holding ``encoded``, not yet fsynced; its commit renames it over the
         key's file, then runs ``after``."""
         path = self._path(key)
-        # mkstemp creates the file 0600 (O_EXCL), and a umask only ever removes bits. Plain
-        # os calls, no file object: fewer system calls, each one a GIL hand-off.
-        fd, temp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".tmp", dir=self.directory)
+        # Plain os calls, no file object: fewer system calls, each one a GIL hand-off.
+        fd, temp_name = create_temp(self._directory_name, path.stem)
         try:
             data = encoded.encode("utf-8")
             written = 0
@@ -420,9 +455,9 @@ class FileCheckpointStore:
             self.writes += 1
             after()
 
-        return _Staged(key, fd, commit, temp_name=temp_name)
+        return Staged(key, fd, commit, temp_name=temp_name)
 
-    def _stage_checkpoint(self, key: str, checkpoint: Checkpoint) -> _Staged | None:
+    def _stage_checkpoint(self, key: str, checkpoint: Checkpoint) -> Staged | None:
         """Append the new parts to the journal when only parts were added; else snapshot.
         None: nothing to write."""
         header = checkpoint_header(checkpoint)
@@ -453,7 +488,7 @@ class FileCheckpointStore:
                 appended.last_parts = checkpoint.parts
                 self.appends += 1
 
-            return _Staged(key, fd, commit_append, journal_length=length)
+            return Staged(key, fd, commit_append, journal_length=length)
         epoch = os.urandom(6).hex()
         record = checkpoint.to_dict()
         # Part entries are lists of numbers and strings built from typed fields: no field
@@ -487,29 +522,33 @@ class FileCheckpointStore:
             raise
 
     def _drop_journals(self, key: str) -> None:
-        """Remove the key's journals. The directory is searched once per key (journals an
-        earlier process left); after that only the one journal appended to is removed."""
-        path = self._path(key)
+        """Remove the key's journals. The first time for a key, those earlier processes
+        left: the directory is listed once per store, not once per key (a listing per new
+        key cost ~3 getdents64 per small file in a directory that grows by a lock file per
+        file, issue 12), plus the journal a snapshot loaded meanwhile names. A journal
+        another process made for the key after the listing and that no loaded snapshot
+        names is an orphan of an older epoch: it is never applied, only left on disk. After
+        that only the one journal this store appended to is removed."""
         if key in self._journals:
             known = self._journals[key]
             candidates = [] if known is None else [known]
         else:
-            # listdir and a prefix test, not glob: glob's per-name fnmatch in Python cost
-            # ~1 ms per new key once a run left a few hundred files (lock files stay).
-            prefix = f"{path.stem}."
-            try:
-                names = os.listdir(self.directory)
-            except FileNotFoundError:
-                names = []
-            candidates = [
-                self.directory / name
-                for name in names
-                if name.startswith(prefix) and name.endswith(".log") and len(name) > len(prefix) + 4
-            ]
+            names = self._leftovers().pop(self._path(key).stem, [])
+            candidates = [self.directory / name for name in names]
+            with self._cond:
+                named = self._loaded_journals.pop(key, None)
+            if named is not None and named not in candidates:
+                candidates.append(named)
         for journal in candidates:
             with contextlib.suppress(FileNotFoundError):
                 journal.unlink()
         self._journals[key] = None
+
+    def _leftovers(self) -> dict[str, list[str]]:
+        """The directory's journals by stem, listed once (see _drop_journals)."""
+        if self._leftover_journals is None:
+            self._leftover_journals = journals_by_stem(self.directory)
+        return self._leftover_journals
 
     def _remove(self, key: str) -> None:
         self._written.pop(key, None)
@@ -533,67 +572,3 @@ class FileCheckpointStore:
 
 
 _JOURNAL_FIELD = "_journal"
-
-
-def _fsync_error(fd: int) -> OSError | None:
-    try:
-        os.fsync(fd)
-    except OSError as error:
-        return error
-    return None
-
-
-class _Staged:
-    """A write of one key, not yet fsynced: ``commit`` renames it into place and keeps the
-    books; ``undo`` removes the temp file or cuts the journal back, and closes."""
-
-    __slots__ = ("commit", "error", "fd", "journal_length", "key", "temp_name")
-
-    def __init__(
-        self,
-        key: str,
-        fd: int,
-        commit: Callable[[], None],
-        *,
-        temp_name: str | None = None,
-        journal_length: int | None = None,
-    ) -> None:
-        self.key = key
-        self.fd = fd  # -1 once closed
-        self.temp_name = temp_name  # None: a journal append, nothing to rename
-        self.journal_length = journal_length
-        self.commit = commit
-        self.error: OSError | None = None
-
-    def undo(self) -> None:
-        fd, self.fd = self.fd, -1
-        try:
-            if fd >= 0 and self.journal_length is not None:
-                os.ftruncate(fd, self.journal_length)
-        finally:
-            if fd >= 0:
-                os.close(fd)
-            if self.temp_name is not None:
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(self.temp_name)
-
-
-def encode_record(record: object) -> str:
-    """A record (a mapping or a ``Checkpoint``) as compact JSON, refused if it holds a
-    secret."""
-    value = record if isinstance(record, Mapping) else record.to_dict()  # type: ignore[attr-defined]
-    assert_no_secrets(value)
-    return json.dumps(value, separators=(",", ":"), sort_keys=True)
-
-
-def decode_record(raw: str | bytes, key: str) -> dict[str, Any]:
-    """The JSON object stored under ``key``. Anything else (not UTF-8, torn, not JSON, not
-    an object) raises :class:`UnreadableCheckpointError` carrying the bytes (UPL-DUR-005)."""
-    data = raw.encode("utf-8", "surrogateescape") if isinstance(raw, str) else raw
-    try:
-        value = json.loads(data.decode("utf-8"))
-    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
-        raise UnreadableCheckpointError(f"checkpoint {key} is not UTF-8 JSON", raw=data) from None
-    if not isinstance(value, dict):
-        raise UnreadableCheckpointError(f"checkpoint {key} is not a JSON object", raw=data)
-    return value

@@ -203,3 +203,36 @@ def test_a_request_in_a_later_batch_still_waits_for_its_barrier() -> None:
             assert driver.undurable_files() == set()
     finally:
         driver.close()
+
+
+class _BarrierFlushStore(_OrderedStore):
+    def flush_barriers(self) -> None:
+        super().flush()
+        self.log.append("flush_barriers")
+
+
+def test_a_barrier_uses_the_stores_barrier_flush() -> None:
+    """UPL-CKPT-008 UPL-DUR-001: a store with ``flush_barriers`` has it called for a
+    barrier, before the request that depends on the save."""
+    log: list[str] = []
+    done = threading.Event()
+    target = ObjectTarget(endpoint="http://e", bucket="b", key="k")
+    credentials = Credentials(access_key_id="id", access_key_secret="s", security_token="t")
+    save = SaveCheckpoint(
+        command_id=1, file_id="f", key="v1:f", checkpoint=sample_checkpoint(0), barrier=True
+    )
+    initiate = InitiateMultipart(command_id=2, file_id="f", target=target, credentials=credentials)
+    driver = Driver(
+        core=_ScriptedCore([[save, initiate]]),
+        performer=_OrderedPerformer(log, done),  # type: ignore[arg-type]
+        store=_BarrierFlushStore(log),
+        clock=SystemClock(),
+        notify=lambda notification: None,
+        workers=2,
+    )
+    try:
+        driver.submit(StartUpload())
+        assert done.wait(10)
+        assert log[: log.index("perform f") + 1] == ["save", "flush", "flush_barriers", "perform f"]
+    finally:
+        driver.close()

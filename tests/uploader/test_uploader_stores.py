@@ -9,7 +9,9 @@ import json
 import os
 import stat
 import threading
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from support.uploader import sample_checkpoint
@@ -159,3 +161,103 @@ def test_a_failed_group_fsync_fails_every_writer_and_leaves_the_old_records(
     assert Checkpoint.from_dict(loaded) == sample_checkpoint(4, fingerprint=append)
     assert fresh.load(plain) == {"n": 3}
     fresh.close()
+
+
+def _journal_count(directory: Path) -> int:
+    return len(list(directory.glob("*.log")))
+
+
+def test_file_store_lists_its_directory_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """UPL-CKPT-006: the directory is listed once per store, not once per new key, and the
+    journals earlier processes left are still removed: those found by that listing, and one
+    made after it that a loaded snapshot names."""
+    directory = tmp_path / "cp"
+    earlier = FileCheckpointStore(directory)
+    for count in (70, 80):  # a snapshot, then a journal of ten parts
+        earlier.save(KEY, sample_checkpoint(count))
+        earlier.flush()
+    earlier.close()
+    assert _journal_count(directory) == 1
+    listings: list[str] = []
+    real_listdir = os.listdir
+
+    def counting_listdir(path: Any) -> list[str]:
+        listings.append(str(path))
+        return real_listdir(path)
+
+    monkeypatch.setattr(os, "listdir", counting_listdir)
+    store = FileCheckpointStore(directory)
+    try:
+        for number in range(20):
+            store.save(f"v1:other-{number}", sample_checkpoint(3))
+        store.flush()
+        late = FileCheckpointStore(directory)  # another holder: a journal after the listing
+        late.save("v1:late", sample_checkpoint(70))
+        late.flush()
+        late.save("v1:late", sample_checkpoint(75))
+        late.close()
+        assert _journal_count(directory) == 2
+        for key, count in ((KEY, 80), ("v1:late", 75)):
+            loaded = store.load(key)
+            assert loaded is not None and Checkpoint.from_dict(loaded) == sample_checkpoint(count)
+            store.save(key, sample_checkpoint(5, upload_id="u2"))  # a new snapshot
+        store.flush()
+        assert _journal_count(directory) == 0
+        assert listings.count(str(directory)) == 2  # once per store: this one, `late`
+    finally:
+        store.close()
+
+
+def test_barrier_flush_leaves_parts_only_saves_their_window(tmp_path: Path) -> None:
+    """UPL-CKPT-008: ``flush_barriers`` makes durable every earlier delete and every save
+    that changes more than the parts on disk (a new key, a new upload id), and leaves a
+    save that only adds parts to its coalescing window: a delete within it means those
+    parts are never written. ``flush`` still writes everything, and so does the writer
+    once the window ends."""
+    directory = tmp_path / "cp"
+    store = FileCheckpointStore(directory, min_write_interval=60.0)  # outlasts the test
+    try:
+        store.save(KEY, sample_checkpoint(3))
+        store.flush()
+        store.save(KEY, sample_checkpoint(4))  # parts only: deferred
+        store.save("v1:new", sample_checkpoint(2, upload_id="u9"))  # a new key: written
+        store.flush_barriers()
+        assert store.appends == 0
+        loaded = store.load(KEY)  # the store answers with its newest save
+        assert loaded is not None and Checkpoint.from_dict(loaded) == sample_checkpoint(4)
+        on_disk = FileCheckpointStore(directory)
+        try:
+            new, old = on_disk.load("v1:new"), on_disk.load(KEY)
+        finally:
+            on_disk.close()
+        assert new is not None
+        assert Checkpoint.from_dict(new) == sample_checkpoint(2, upload_id="u9")
+        assert old is not None and Checkpoint.from_dict(old) == sample_checkpoint(3)
+        store.save(KEY, sample_checkpoint(5, upload_id="u2"))  # a new upload id: written
+        store.flush_barriers()
+        store.save(KEY, sample_checkpoint(6, upload_id="u2"))  # parts only again
+        store.flush_barriers()
+        store.delete(KEY)
+        store.flush_barriers()
+        assert store.appends == 0 and store.load(KEY) is None
+        assert _journal_count(directory) == 0
+        store.save("v1:new", sample_checkpoint(3, upload_id="u9"))  # parts only
+        store.flush()  # a full flush writes it
+        assert store.appends == 1
+    finally:
+        store.close()
+    quick = FileCheckpointStore(directory, min_write_interval=0.05)
+    try:
+        quick.save("v1:new", sample_checkpoint(4, upload_id="u9"))
+        quick.flush()  # the first write of the key in this store: a snapshot
+        quick.save("v1:new", sample_checkpoint(5, upload_id="u9"))
+        quick.flush_barriers()
+        for _ in range(400):  # the window ends: the writer writes it without a flush
+            if quick.appends:
+                break
+            time.sleep(0.05)
+        assert quick.appends == 1
+    finally:
+        quick.close()

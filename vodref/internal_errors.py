@@ -1,0 +1,37 @@
+"""What a bug of vodref's own becomes (UPL-DRV-010): the local error its file fails with, and
+a log line that names only the exception's type and its traceback's frames. Split out of
+driver.py."""
+
+from __future__ import annotations
+
+import logging
+import traceback
+
+from .core import ErrorKind, Outcome, ServiceError
+
+__all__ = ["INTERNAL_ERROR_CODE", "internal_failure", "named_outcome"]
+
+# The driver's logger: these lines are the driver's own account of what it contained.
+log = logging.getLogger("vodref.driver")
+
+#: The code a file fails with when vodref itself broke while handling its outcome
+#: (UPL-DRV-010): a bug of ours, never the service's doing.
+INTERNAL_ERROR_CODE = "VodrefInternalError"
+
+
+def named_outcome(outcome: Outcome) -> str:
+    return f"{type(outcome).__name__} of command {outcome.command_id}"
+
+
+def internal_failure(error: BaseException, doing: str) -> ServiceError:
+    """Log a bug of vodref's own and describe it as the error its file fails with. Only the
+    exception's type is named, in the log and the message, and the traceback's frames: its
+    text may quote anything (a credentials repr), and logs and callbacks carry no secret."""
+    frames = "".join(traceback.format_tb(error.__traceback__))
+    name = type(error).__name__
+    log.error("vodref internal error (%s) while %s; traceback:\n%s", name, doing, frames)
+    return ServiceError(
+        kind=ErrorKind.LOCAL,
+        code=INTERNAL_ERROR_CODE,
+        message=f"vodref internal error ({name}) while {doing}; the checkpoint is kept",
+    )
