@@ -79,7 +79,12 @@ from .core import (
     VodrefError,
 )
 from .errors import CheckpointStoreError, UploaderClosedError
-from .internal_errors import INTERNAL_ERROR_CODE, internal_failure, named_outcome
+from .internal_errors import (
+    INTERNAL_ERROR_CODE,
+    internal_failure,
+    log_unexpected,
+    named_outcome,
+)
 from .performer import Performer
 from .stores import CheckpointStore
 
@@ -447,10 +452,10 @@ class Driver:
             local.reporting = True
             try:
                 self._report(outcome)
-            except BaseException:
+            except BaseException as error:
                 # A driver bug: the follow-on request still runs (on the pool), so the core
                 # does not wait for it forever.
-                log.exception("reporting an outcome failed")
+                log_unexpected(log, error, "reporting an outcome")
                 leftover, local.follow_on, local.reporting = local.follow_on, None, False
                 if leftover is not None and not self._closed:
                     self._pool.submit(self._run, *leftover)
@@ -468,10 +473,10 @@ class Driver:
         try:
             return self._performer.perform(command)
         except BaseException as error:  # perform() catches everything; belt and braces
-            log.exception("performer crashed")
+            message = log_unexpected(log, error, "the performer crashed")
             return CommandFailed(
                 command_id=command.command_id,
-                error=ServiceError(kind=ErrorKind.LOCAL, code="DriverError", message=str(error)),
+                error=ServiceError(kind=ErrorKind.LOCAL, code="DriverError", message=message),
             )
 
     # ----------------------------------------------------------------- timers

@@ -8,8 +8,9 @@ import logging
 import traceback
 
 from .core import ErrorKind, Outcome, ServiceError
+from .redact import redact
 
-__all__ = ["INTERNAL_ERROR_CODE", "internal_failure", "named_outcome"]
+__all__ = ["INTERNAL_ERROR_CODE", "internal_failure", "log_unexpected", "named_outcome"]
 
 # The driver's logger: these lines are the driver's own account of what it contained.
 log = logging.getLogger("vodref.driver")
@@ -35,3 +36,15 @@ def internal_failure(error: BaseException, doing: str) -> ServiceError:
         code=INTERNAL_ERROR_CODE,
         message=f"vodref internal error ({name}) while {doing}; the checkpoint is kept",
     )
+
+
+def log_unexpected(logger: logging.Logger, error: BaseException, doing: str) -> str:
+    """Log an exception nobody expected (an auth provider's bug, or ours) with its type, its
+    message redacted, and its traceback's frames; returns the redacted message. Not
+    ``logger.exception``: that formats the whole chain, and a chained requests or oss2
+    error quotes the signed URL (AccessKeyId, Signature, SecurityToken)."""
+    message = redact(str(error) or repr(error))
+    frames = "".join(traceback.format_tb(error.__traceback__))
+    name = type(error).__name__
+    logger.error("%s: %s (%s); traceback:\n%s", doing, name, message, frames)
+    return message

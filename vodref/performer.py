@@ -53,6 +53,7 @@ from .core import (
     classify,
 )
 from .errors import MalformedAuthError, SourceChangedError, SourceError, TransportError
+from .internal_errors import log_unexpected
 from .sources import FileSource
 from .transport import ObjectTransport
 from .upload_auth import decode_upload_address, decode_upload_auth
@@ -153,10 +154,11 @@ class Performer:
                 ),
             )
         except Exception as error:  # an auth provider's bug, or ours: never hang the core
-            log.exception("request %s failed unexpectedly", type(command).__name__)
+            message = log_unexpected(
+                log, error, f"request {type(command).__name__} failed unexpectedly"
+            )
             return CommandFailed(
-                command_id=command_id,
-                error=_local_error(type(error).__name__, str(error) or repr(error)),
+                command_id=command_id, error=_local_error(type(error).__name__, message)
             )
 
     def _context(self, file_id: str) -> FileContext:

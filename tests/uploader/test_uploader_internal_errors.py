@@ -12,6 +12,7 @@ import time
 from typing import Any
 
 import pytest
+import requests
 from support.uploader import MIN_PART, Tracer, memory_auth_provider
 
 import vodref.api.vod
@@ -171,3 +172,42 @@ def test_an_outcome_the_core_refuses_fails_its_file_and_logs_no_credentials(
         assert "STS.a" not in caplog.text  # memory_auth_provider's AccessKeyId
     finally:
         vod.close()
+
+
+def test_an_auth_provider_bug_quoting_a_signed_url_fails_the_file_without_the_secrets(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """UPL-DRV-011: an auth provider raises a ValueError whose text, and the requests error
+    it is chained from, quote a signed request (AccessKeyId, Signature, SecurityToken): the
+    file fails with the text masked, and no log line shows any of the three values."""
+    key_id, signature, token = "LTAIdoNotShow1", "c2lnbmF0dXJl", "CAIStoken0SEcret"
+    url = f"/?AccessKeyId={key_id}&Signature={signature}&SecurityToken={token}"
+
+    def provider(request: Any) -> Any:
+        try:
+            raise requests.ConnectionError(f"Max retries exceeded with url: {url}")
+        except requests.ConnectionError as error:
+            raise ValueError(f"could not get credentials from {url}") from error
+
+    tracer = Tracer()
+    vod = Vod(
+        part_size=MIN_PART,
+        transport=MemoryTransport(),
+        auth_provider=provider,
+        checkpoint_store=MemoryCheckpointStore(),
+        **tracer.callbacks(),
+    )
+    try:
+        vod.add_file(BytesSource(FIRST, name="first.mp4"))
+        with caplog.at_level(logging.DEBUG):
+            vod.start_upload()
+            (view,) = vod.wait(timeout=20)
+    finally:
+        vod.close()
+    assert view.state is FileState.FAILURE and view.error is not None
+    assert view.error.code == "ValueError" and "could not get credentials" in view.error.message
+    shown = view.error.message + "\n".join(r.getMessage() for r in caplog.records)
+    shown += "".join(str(r.exc_info) for r in caplog.records if r.exc_info)
+    for secret in (key_id, signature, token):
+        assert secret not in shown
+    assert "failed unexpectedly" in shown  # the log line is there, masked
