@@ -51,6 +51,7 @@ from emulator.server.wire import (
     error_xml,
     parse_request_line,
     read_header_fields,
+    socket_reader,
 )
 
 # The logger keeps the name it had before the server was split into modules.
@@ -157,10 +158,11 @@ class EmulatorRequestHandler(BaseHTTPRequestHandler):
     _ABSOLUTE_PREFIXES: ClassVar[tuple[str, ...]] = ("http://", "https://")
 
     def setup(self) -> None:
-        # StreamRequestHandler applies ``timeout`` to the socket: every recv (request
-        # line, headers, body) must make progress within it, which bounds slowloris.
-        self.timeout = self.server.read_timeout  # type: ignore[misc]
+        # Every recv (request line, headers, body) must make progress within the read
+        # timeout, which bounds slowloris; the kernel enforces it (wire.socket_reader).
         super().setup()
+        self.rfile.close()
+        self.rfile = socket_reader(self.connection, self.server.read_timeout)
 
     def log_message(self, format: str, *args: Any) -> None:
         log.debug("%s " + format, self.address_string(), *args)
