@@ -114,6 +114,8 @@ class DiskBlobStore:
         self.fsync = fsync
         # Cleared once the file system refuses O_DIRECT (module docstring).
         self._direct = _O_DIRECT != 0
+        # Shard directories known to exist: each is made once, not tried on every put.
+        self._shards: set[str] = set()
         root.mkdir(parents=True, exist_ok=True)
         (root / "tmp").mkdir(exist_ok=True)
         for leftover in (root / "tmp").iterdir():
@@ -127,7 +129,9 @@ class DiskBlobStore:
     def put(self, data: BlobData) -> str:
         blob_id = new_blob_id()
         final = self._path(blob_id)
-        final.parent.mkdir(exist_ok=True)
+        if blob_id[:2] not in self._shards:
+            final.parent.mkdir(exist_ok=True)
+            self._shards.add(blob_id[:2])
         tmp = self.root / "tmp" / blob_id
         direct = self._direct and isinstance(data, mmap.mmap) and len(data) >= _DIRECT_ALIGN
         fd = self._create(tmp, direct)
@@ -138,7 +142,12 @@ class DiskBlobStore:
                 os.fsync(fd)
         finally:
             os.close(fd)
-        os.replace(tmp, final)
+        try:
+            os.replace(tmp, final)
+        except FileNotFoundError:  # the shard directory was removed behind our back
+            self._shards.discard(blob_id[:2])
+            final.parent.mkdir(exist_ok=True)
+            os.replace(tmp, final)
         if self.fsync:
             dir_fd = os.open(final.parent, os.O_RDONLY)
             try:
@@ -173,6 +182,8 @@ class DiskBlobStore:
                 if error.errno != errno.EINVAL:
                     raise
                 self._direct = False
+            if not view:
+                return  # all written with O_DIRECT: nothing left for the page cache
             fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) & ~_O_DIRECT)
         while view:
             written = os.write(fd, view)
