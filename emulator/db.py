@@ -59,6 +59,15 @@ class Database:
                 self._conn.execute("COMMIT")
 
     @contextmanager
+    def single_write(self) -> Iterator[sqlite3.Connection]:
+        """Reads, then at most one writing statement, under the lock but without
+        BEGIN/COMMIT: the write commits alone (atomic and, with a data directory, as
+        durable as a transaction), and the lock keeps what was read unchanged until it
+        has. Two statements fewer than :meth:`transaction` on a hot path."""
+        with self._lock:
+            yield self._conn
+
+    @contextmanager
     def read(self) -> Iterator[sqlite3.Connection]:
         """Read under the lock (a consistent view between writers)."""
         with self._lock:
