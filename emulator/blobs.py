@@ -1,15 +1,19 @@
 """Where object and part bytes live: in memory, or in files under a data directory.
 
 Blob ids are generated here (random hex), never derived from an object key, so a key can
-never become a filesystem path. A disk blob is written to a temporary file, fsynced and
-renamed into place before :meth:`BlobStore.put` returns, so a half-written part is never
-visible; the caller commits the metadata row that refers to it only afterwards, and
-:meth:`BlobStore.ids` lets start-up code delete blobs that no row refers to.
+never become a filesystem path. A disk blob is written under its new id and fsynced, with
+its directory, before :meth:`BlobStore.put` returns; the caller commits the metadata row
+that refers to it only afterwards, so no row ever refers to a half-written file, and
+:meth:`BlobStore.ids` lets start-up code delete the ones no row refers to (a crash
+mid-write leaves such an orphan). The file is created in its own shard directory rather
+than in one temporary directory and renamed: the file system then places each inode by
+its shard (on ext4, allocating every inode in one busy directory's group scanned past
+recently deleted inodes, ~0.3 CPU-s/GiB at 1 MiB parts), and no rename is paid.
 
 A page-aligned body (the socket server's mappings) is written with ``O_DIRECT`` where the
 file system takes it: its bytes go from the server's reused buffer to the disk without a
-page-cache copy, whose fresh pages cost more CPU than the write itself. The fsync and the
-rename are the same either way; a file system that refuses ``O_DIRECT`` gets plain writes.
+page-cache copy, whose fresh pages cost more CPU than the write itself. The fsyncs are the
+same either way; a file system that refuses ``O_DIRECT`` gets plain writes.
 """
 
 from __future__ import annotations
@@ -107,13 +111,17 @@ class MemoryBlobStore:
 
 
 class DiskBlobStore:
-    """Blobs as files ``root/ab/<id>``; writes are temp file + fsync + rename."""
+    """Blobs as files ``root/ab/<id>``, each created, written and fsynced in place
+    (module docstring). ``root/tmp`` only holds what an older version left, cleared at
+    start."""
 
     def __init__(self, root: Path, *, fsync: bool = True) -> None:
         self.root = root
         self.fsync = fsync
         # Cleared once the file system refuses O_DIRECT (module docstring).
         self._direct = _O_DIRECT != 0
+        # Shard directories known to exist: each is made once, not tried on every put.
+        self._shards: set[str] = set()
         root.mkdir(parents=True, exist_ok=True)
         (root / "tmp").mkdir(exist_ok=True)
         for leftover in (root / "tmp").iterdir():
@@ -127,18 +135,25 @@ class DiskBlobStore:
     def put(self, data: BlobData) -> str:
         blob_id = new_blob_id()
         final = self._path(blob_id)
-        final.parent.mkdir(exist_ok=True)
-        tmp = self.root / "tmp" / blob_id
+        if blob_id[:2] not in self._shards:
+            final.parent.mkdir(exist_ok=True)
+            self._shards.add(blob_id[:2])
         direct = self._direct and isinstance(data, mmap.mmap) and len(data) >= _DIRECT_ALIGN
-        fd = self._create(tmp, direct)
+        try:
+            fd = self._create(final, direct)
+        except FileNotFoundError:  # the shard directory was removed behind our back
+            final.parent.mkdir(exist_ok=True)
+            fd = self._create(final, direct)
         try:
             with memoryview(data) as whole:
                 self._write_all(fd, whole, direct and self._direct)
             if self.fsync:
                 os.fsync(fd)
-        finally:
+        except BaseException:
             os.close(fd)
-        os.replace(tmp, final)
+            final.unlink(missing_ok=True)  # never leave a partial blob behind on error
+            raise
+        os.close(fd)
         if self.fsync:
             dir_fd = os.open(final.parent, os.O_RDONLY)
             try:
@@ -147,16 +162,16 @@ class DiskBlobStore:
                 os.close(dir_fd)
         return blob_id
 
-    def _create(self, tmp: Path, direct: bool) -> int:
+    def _create(self, path: Path, direct: bool) -> int:
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
         if direct:
             try:
-                return os.open(tmp, flags | _O_DIRECT, 0o600)
+                return os.open(path, flags | _O_DIRECT, 0o600)
             except OSError as error:
                 if error.errno != errno.EINVAL:
                     raise
                 self._direct = False  # this file system has no O_DIRECT
-        return os.open(tmp, flags, 0o600)
+        return os.open(path, flags, 0o600)
 
     def _write_all(self, fd: int, view: memoryview, direct: bool) -> None:
         """Write all of ``view``: its aligned head with O_DIRECT when ``direct``, then
@@ -173,6 +188,8 @@ class DiskBlobStore:
                 if error.errno != errno.EINVAL:
                     raise
                 self._direct = False
+            if not view:
+                return  # all written with O_DIRECT: nothing left for the page cache
             fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) & ~_O_DIRECT)
         while view:
             written = os.write(fd, view)

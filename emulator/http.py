@@ -23,26 +23,33 @@ if TYPE_CHECKING:
 class Headers:
     """An ordered, case-insensitive multi-map of header names to values."""
 
-    __slots__ = ("_first", "_items")
+    __slots__ = ("_all", "_items")
 
     def __init__(self, items: Iterable[tuple[str, str]] = ()) -> None:
         self._items: list[tuple[str, str]] = [(k, v) for k, v in items]
-        # Lower-cased name -> first value, built on first lookup: a request's headers are
-        # looked up dozens of times (auth, routing, conditions) and never change.
-        self._first: dict[str, str] | None = None
+        # Lower-cased name -> every value in order, built on first lookup: a request's
+        # headers are looked up dozens of times (auth, routing, conditions) and never
+        # change, so each name is lower-cased once.
+        self._all: dict[str, list[str]] | None = None
+
+    def _index(self) -> dict[str, list[str]]:
+        index: dict[str, list[str]] = {}
+        for key, value in self._items:
+            lowered = key.lower()
+            values = index.get(lowered)
+            if values is None:
+                index[lowered] = [value]
+            else:
+                values.append(value)
+        self._all = index
+        return index
 
     def get(self, name: str, default: str | None = None) -> str | None:
-        first = self._first
-        if first is None:
-            first = {}
-            for key, value in self._items:
-                first.setdefault(key.lower(), value)
-            self._first = first
-        return first.get(name.lower(), default)
+        values = (self._all or self._index()).get(name.lower())
+        return default if values is None else values[0]
 
     def get_all(self, name: str) -> list[str]:
-        lowered = name.lower()
-        return [value for key, value in self._items if key.lower() == lowered]
+        return list((self._all or self._index()).get(name.lower(), ()))
 
     def __contains__(self, name: object) -> bool:
         return isinstance(name, str) and self.get(name) is not None

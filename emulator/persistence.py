@@ -11,7 +11,7 @@ service rows and live here, in one small key/value table of the same database:
 Both are written whenever the control plane changes them, in one transaction each, so a
 SIGKILL leaves either the old or the new value, never a mix.
 
-Garbage collection: a blob is written (temp file, fsync, rename) *before* the row that
+Garbage collection: a blob is written and fsynced under its new id *before* the row that
 refers to it is committed, so a crash between the two leaves an orphan blob, never a row
 pointing at nothing. :func:`collect_orphan_blobs` deletes such orphans; it must run at
 start-up, before requests are served, because a request in flight legitimately owns a

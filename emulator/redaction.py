@@ -17,6 +17,7 @@ which the control plane accepts) is shown with that segment replaced (:func:`red
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from urllib.parse import unquote_plus
@@ -54,6 +55,19 @@ def is_secret_name(name: str) -> bool:
     return any(marker in lowered for marker in _SECRET_MARKERS)
 
 
+@functools.lru_cache(maxsize=512)
+def _is_secret_short_name(raw_name: str) -> bool:
+    return is_secret_name(unquote_plus(raw_name))
+
+
+def _is_secret_raw_name(raw_name: str) -> bool:
+    """:func:`is_secret_name` of a still percent-encoded query name. The same few names
+    come in every request, so short ones are cached (at most 512 of 64 characters)."""
+    if len(raw_name) <= 64:
+        return _is_secret_short_name(raw_name)
+    return is_secret_name(unquote_plus(raw_name))
+
+
 def redact_query(raw_query: str) -> str:
     """``raw_query`` with the value of every secret parameter replaced (see module)."""
     if not raw_query:
@@ -61,7 +75,7 @@ def redact_query(raw_query: str) -> str:
     pieces = []
     for piece in raw_query.split("&"):
         name = piece.partition("=")[0]
-        pieces.append(f"{name}={REDACTED}" if is_secret_name(unquote_plus(name)) else piece)
+        pieces.append(f"{name}={REDACTED}" if _is_secret_raw_name(name) else piece)
     return "&".join(pieces)
 
 

@@ -363,42 +363,33 @@ class OssBackend:
         *,
         md5_digest: bytes,
     ) -> PartInfo:
-        """Store one part (replacing an earlier one with the same number). The hot path:
-        one CRC call over the body, one blob write, one small transaction. The upload is
-        checked inside that transaction only: a request for an unknown upload costs a blob
-        write that is deleted again, which keeps the common case to three statements."""
-        part = PartInfo(
-            part_number=part_number,
-            size=len(body),
-            etag=etag_of_md5(md5_digest),
-            crc64=crc64(body),
-            last_modified=self.clock.now(),
-        )
+        """Store one part (replacing one with the same number). The hot path: one CRC
+        call, one blob write, then one statement finding the upload and the part it
+        replaces and one writing the part (Database.single_write); an unknown upload
+        costs a blob write that is deleted again."""
+        size, etag, crc, now = len(body), etag_of_md5(md5_digest), crc64(body), self.clock.now()
+        part = PartInfo(part_number=part_number, size=size, etag=etag, crc64=crc, last_modified=now)
         blob_id = self.blobs.put(body)
         try:
-            with self.db.transaction() as conn:
-                self._require_upload(conn, bucket, key, upload_id)
-                old = conn.execute(
-                    "SELECT blob_id FROM oss_parts WHERE upload_id = ? AND part_number = ?",
-                    (upload_id, part_number),
+            with self.db.single_write() as conn:
+                found = conn.execute(
+                    "SELECT p.blob_id FROM oss_uploads AS u LEFT JOIN oss_parts AS p"
+                    " ON p.upload_id = u.upload_id AND p.part_number = ?"
+                    " WHERE u.upload_id = ? AND u.bucket = ? AND u.key = ?",
+                    (part_number, upload_id, bucket, key),
                 ).fetchone()
+                if found is None:
+                    self._require_bucket(conn, bucket)  # the right error (_require_upload)
+                    raise errors.no_such_upload(upload_id)
                 conn.execute(
                     "INSERT OR REPLACE INTO oss_parts VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        upload_id,
-                        part_number,
-                        blob_id,
-                        part.size,
-                        part.etag,
-                        str(part.crc64),
-                        part.last_modified,
-                    ),
+                    (upload_id, part_number, blob_id, size, etag, str(crc), now),
                 )
         except BaseException:
             self.blobs.delete(blob_id)
             raise
-        if old is not None:
-            self.blobs.delete(old["blob_id"])
+        if found[0] is not None:
+            self.blobs.delete(found[0])
         return part
 
     def list_parts(

@@ -345,7 +345,14 @@ def _dispatch(
     state: EmulatorState, request: Request, call: Call, admitted: Admission | None
 ) -> Response:
     if admitted is not None:
-        call, handler = replace(admitted.call, request=request, now=call.now), admitted.handler
+        admitted_call = admitted.call
+        call = Call(
+            request=request,
+            target=admitted_call.target,
+            request_id=admitted_call.request_id,
+            now=call.now,
+        )
+        handler = admitted.handler
     elif call.target.operation == "Options":
         return preflight(request)
     else:

@@ -15,7 +15,6 @@ import logging
 import mmap
 import socket
 import threading
-from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
@@ -51,12 +50,15 @@ from emulator.server.wire import (
     error_xml,
     parse_request_line,
     read_header_fields,
+    socket_reader,
 )
 
 # The logger keeps the name it had before the server was split into modules.
 log = logging.getLogger("emulator.server")
 
 _COALESCE_LIMIT = 64 * 1024
+# Set by the server from the body it sends, never copied from the app's response.
+_FRAMING_HEADERS = frozenset(("content-length", "connection", "transfer-encoding"))
 # RPC forms and control-plane JSON: small documents (the control plane's own cap).
 SMALL_BODY_LIMIT = 1 << 20
 # How much of a refused body is read and dropped, and how long each read may wait.
@@ -157,10 +159,11 @@ class EmulatorRequestHandler(BaseHTTPRequestHandler):
     _ABSOLUTE_PREFIXES: ClassVar[tuple[str, ...]] = ("http://", "https://")
 
     def setup(self) -> None:
-        # StreamRequestHandler applies ``timeout`` to the socket: every recv (request
-        # line, headers, body) must make progress within it, which bounds slowloris.
-        self.timeout = self.server.read_timeout  # type: ignore[misc]
+        # Every recv (request line, headers, body) must make progress within the read
+        # timeout, which bounds slowloris; the kernel enforces it (wire.socket_reader).
         super().setup()
+        self.rfile.close()
+        self.rfile = socket_reader(self.connection, self.server.read_timeout)
 
     def log_message(self, format: str, *args: Any) -> None:
         log.debug("%s " + format, self.address_string(), *args)
@@ -318,10 +321,19 @@ class EmulatorRequestHandler(BaseHTTPRequestHandler):
             return
         body, reservation, admission = received
         admitted = None if admission is None else (info, admission)
-        try:
-            response = app.handle(
-                replace(request, body=body), decision=decision, decided=True, admitted=admitted
+        if body:
+            request = Request(
+                method=request.method,
+                raw_path=raw_path,
+                raw_query=raw_query,
+                headers=request.headers,
+                body=body,
+                host=host,
+                client_address=request.client_address,
+                via_proxy=via_proxy,
             )
+        try:
+            response = app.handle(request, decision=decision, decided=True, admitted=admitted)
             self._write(response)
         finally:
             reservation.release()
@@ -475,6 +487,24 @@ class EmulatorRequestHandler(BaseHTTPRequestHandler):
         """Sleep, cut short by server shutdown; True if the server is stopping."""
         return self.server.stopping.wait(max(seconds, 0.0))
 
+    def _head(self, response: Response, length: int) -> bytes:
+        """The status line and headers, as send_response_only and send_header would put
+        them, built in one go (the framing headers are the server's own)."""
+        status = response.status
+        reason = self.responses[status][0] if status in self.responses else ""
+        lines = [f"{self.protocol_version} {status} {reason}\r\n"]
+        lines += [
+            f"{name}: {value}\r\n"
+            for name, value in response.headers
+            if name.lower() not in _FRAMING_HEADERS
+        ]
+        if status not in (204, 304):
+            lines.append(f"Content-Length: {length}\r\n")
+        if self.close_connection:
+            lines.append("Connection: close\r\n")
+        lines.append("\r\n")
+        return "".join(lines).encode("latin-1")
+
     def _write(self, response: Response) -> None:
         effect = response.transport
         action = effect.action if effect is not None else None
@@ -499,15 +529,7 @@ class EmulatorRequestHandler(BaseHTTPRequestHandler):
         else:
             length = response.content_length or 0
         no_body = is_head or response.status in (204, 304) or response.status < 200
-        self.send_response_only(response.status)
-        for name, value in response.headers:
-            if name.lower() not in ("content-length", "connection", "transfer-encoding"):
-                self.send_header(name, value)
-        if response.status not in (204, 304):
-            self.send_header("Content-Length", str(length))
-        if self.close_connection:
-            self.send_header("Connection", "close")
-        self._headers_buffer.append(b"\r\n")
+        self._headers_buffer = [self._head(response, length)]
         if no_body:
             self.flush_headers()
             close_body(body)

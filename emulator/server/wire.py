@@ -9,7 +9,9 @@ and the answers; this module only reads and checks bytes, so every limit lives i
   ``max_header_bytes`` in total (431 otherwise); a line without a colon, a name with
   spaces or obsolete line folding is 400 (:func:`read_header_fields`);
 - the body's framing and reading live in :mod:`emulator.framing` (RFC 9112 strictness)
-  and :mod:`emulator.body_memory` (memory that follows the bytes, within a budget).
+  and :mod:`emulator.body_memory` (memory that follows the bytes, within a budget);
+- the connection's read timeout is the kernel's (:func:`socket_reader`): every read must
+  make progress within it, as before, without a ``poll(2)`` ahead of each ``recv``.
 
 Errors: a head that breaks a rule raises :class:`HeadError` (the status and reason to
 answer, before anything else is read).
@@ -17,6 +19,9 @@ answer, before anything else is read).
 
 from __future__ import annotations
 
+import io
+import socket
+import struct
 from collections.abc import Iterable
 from io import BufferedIOBase
 
@@ -25,6 +30,9 @@ from emulator.oss import xmlutil
 from emulator.oss.wire import new_request_id
 
 MAX_HEADERS = 100
+# The buffer of a connection's reader: a head is read through it; a read longer than this
+# goes straight from the socket into the caller's memory (io.BufferedReader).
+READ_BUFFER = 8192
 # The longest request line or header line read, plus one byte to detect an overlong one.
 MAX_LINE = 65536
 
@@ -113,3 +121,44 @@ def read_header_fields(rfile: BufferedIOBase, limit: int) -> Headers:
             raise HeadError(400, "Bad header line")
         items.append((name, value.strip()))
     return Headers(items)
+
+
+class _SocketReader(io.RawIOBase):
+    """A connection's raw input for :func:`socket_reader`.
+
+    A read longer than :data:`READ_BUFFER` is one the buffered reader above wants whole
+    (``read(n)``/``readinto`` of a body; its own refills are never longer), so it asks the
+    kernel for all of it at once (``MSG_WAITALL``): one ``recv`` per body instead of one
+    per arriving segment, each of which would drop and retake the GIL. The kernel's
+    receive timeout (``SO_RCVTIMEO``) still ends a read that makes no progress; it
+    surfaces as :class:`TimeoutError`, as a socket timeout did.
+    """
+
+    def __init__(self, connection: socket.socket) -> None:
+        super().__init__()
+        self._connection = connection
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview | bytearray) -> int:  # type: ignore[override]
+        flags = socket.MSG_WAITALL if len(buffer) > READ_BUFFER else 0
+        try:
+            return self._connection.recv_into(buffer, 0, flags)
+        except BlockingIOError as error:  # SO_RCVTIMEO expired with nothing read
+            raise TimeoutError("the client sent nothing within the read timeout") from error
+
+
+def socket_reader(connection: socket.socket, timeout: float) -> io.BufferedReader:
+    """A buffered reader of ``connection`` whose reads each wait at most ``timeout``.
+
+    The timeout is set in the kernel (``SO_RCVTIMEO``, and ``SO_SNDTIMEO`` for writes)
+    and the socket stays blocking for Python: a Python-level timeout makes every ``recv``
+    and ``send`` a ``poll`` plus the call, each releasing the GIL. A send that times out
+    raises ``BlockingIOError`` (an :class:`OSError`)."""
+    seconds = max(timeout, 0.001)
+    whole = int(seconds)
+    value = struct.pack("@ll", whole, int((seconds - whole) * 1_000_000))
+    connection.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, value)
+    connection.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, value)
+    return io.BufferedReader(_SocketReader(connection), READ_BUFFER)

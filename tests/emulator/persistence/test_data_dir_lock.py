@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -177,3 +178,26 @@ def test_mock_vod_closes_the_state_it_made(tmp_path: Path) -> None:
         first.state.oss.ensure_bucket("kept-bucket")
     with mock_vod(config=config) as second:
         assert "kept-bucket" in {bucket["name"] for bucket in second.state.oss.dump()["buckets"]}
+
+
+def test_the_holder_keeps_its_database_to_itself(tmp_path: Path) -> None:
+    """EMU-PER-004: while a state holds the data directory, its database is locked to it
+    (SQLite's exclusive locking: no per-transaction file locks); once closed, another
+    reader sees every committed row."""
+    data_dir = tmp_path / "data"
+    state = EmulatorState(EmulatorConfig(data_dir=data_dir))
+    try:
+        state.oss.create_bucket("held-bucket")
+        other = sqlite3.connect(data_dir / "meta.sqlite3", timeout=0)
+        try:
+            with pytest.raises(sqlite3.OperationalError, match="locked"):
+                other.execute("SELECT name FROM oss_buckets").fetchall()
+        finally:
+            other.close()
+    finally:
+        state.close()
+    reader = sqlite3.connect(data_dir / "meta.sqlite3")
+    try:
+        assert ("held-bucket",) in reader.execute("SELECT name FROM oss_buckets").fetchall()
+    finally:
+        reader.close()

@@ -164,6 +164,39 @@ def test_slow_client_times_out(served: Served) -> None:
         assert time.monotonic() - started < 5
 
 
+def _signed_put_head(served: Served, key: str, length: int) -> bytes:
+    target = served.bucket.sign_url("PUT", key, 60).split(str(served.port), 1)[1]
+    return (
+        f"PUT {target} HTTP/1.1\r\nHost: 127.0.0.1:{served.port}\r\n"
+        f"Content-Length: {length}\r\n\r\n"
+    ).encode()
+
+
+def test_trickled_body_is_read_whole(served: Served) -> None:
+    """EMU-SRV-002: a large body arriving in small pieces, each within the read timeout,
+    is read whole (the server asks the kernel for the whole body in one read)."""
+    body = bytes(range(256)) * 2400  # 600 KiB: read into a mapping
+    with socket.create_connection(("127.0.0.1", served.port), timeout=10) as sock:
+        sock.sendall(_signed_put_head(served, "trickled.bin", len(body)))
+        for offset in range(0, len(body), 100_000):
+            time.sleep(0.05)
+            sock.sendall(body[offset : offset + 100_000])
+        assert sock.recv(65536).startswith(b"HTTP/1.1 200")
+    assert served.bucket.get_object("trickled.bin").read() == body
+
+
+def test_client_stalled_mid_body_is_disconnected(served: Served) -> None:
+    """EMU-SRV-002 EMU-SEC-001: a client that stops sending half-way through a body is
+    disconnected after the read timeout, nothing is stored and its reservation in the
+    body budget is released."""
+    body = b"x" * (600 * 1024)
+    with socket.create_connection(("127.0.0.1", served.port), timeout=10) as sock:
+        sock.sendall(_signed_put_head(served, "stalled.bin", len(body)) + body[:300_000])
+        assert sock.recv(65536) == b""  # closed without an answer, not left waiting
+    assert not served.bucket.object_exists("stalled.bin")
+    assert served.server.body_budget.used == 0
+
+
 def test_proxy_form(served: Served) -> None:
     """EMU-SRV-003: absolute-URI requests for *.aliyuncs.com are served locally
     (virtual-hosted OSS here); any other host is refused and nothing is forwarded."""
