@@ -113,7 +113,7 @@ def test_upload_lifecycle_events_arrive_signed(rpc_emulator: RunningEmulator) ->
             receiver.url, timestamp, AUTH_KEY
         )
         assert item.headers["Content-Type"] == "application/json"
-    records = rpc_emulator.control.callbacks()
+    records = _settled(rpc_emulator, 3)
     assert [r["status"] for r in records] == ["delivered"] * 3
     # The control plane and the state dump never show the AuthKey or a signature.
     dumped = json.dumps(rpc_emulator.control.state())
