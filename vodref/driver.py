@@ -31,12 +31,14 @@ the uploader's GIL time; each costs a futex wake and a context switch on the oth
   user event, a timer, a non-part outcome or command, the driver going idle, the last
   pending callback), not by every acknowledged part; they also re-check every 0.2 s.
 
-A bug of vodref's own (anything the core raises for an outcome, except "already settled", or
-for a timer) never leaves a file waiting forever (UPL-DRV-010): the outcome's command is failed
-with a local error coded ``VodrefInternalError``, which ends its file in Failure through the
-core's own rules; if the core refuses that too it can no longer be trusted, and the driver
-itself fails every Ready or Uploading file (with ``on_upload_failed``), abandons what is
-queued and refuses further user calls. A file that finished stays finished.
+A bug of vodref's own (anything the core raises for an outcome, including an application's
+credentials answer, except "already settled" and, for that answer, ``UsageError``) never
+leaves a file waiting (UPL-DRV-010): the outcome's command is failed with a local error coded
+``VodrefInternalError``, which ends its file in Failure through the core's own rules; if the
+core refuses that too, or raises a non-``VodrefError`` for a timer or a user call, it can no
+longer be trusted, and the driver itself fails every Ready or Uploading file (with
+``on_upload_failed``), abandons what is queued and refuses further user calls
+(``UploaderClosedError``, also for the call that met the bug). A finished file stays so.
 """
 
 from __future__ import annotations
@@ -45,7 +47,6 @@ import logging
 import queue
 import threading
 import time
-import traceback
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
@@ -77,8 +78,10 @@ from .core import (
     StaleOutcomeError,
     UnknownCommandError,
     UploadPart,
+    UsageError,
     VodrefError,
 )
+from .driver_containment import INTERNAL_ERROR_CODE, internal_failure, named
 from .errors import CheckpointStoreError, UploaderClosedError
 from .performer import Performer
 from .stores import CheckpointStore
@@ -86,10 +89,6 @@ from .stores import CheckpointStore
 __all__ = ["INTERNAL_ERROR_CODE", "CoreLike", "Driver", "NotificationSink"]
 
 log = logging.getLogger("vodref.driver")
-
-#: The code a file fails with when vodref itself broke while handling its outcome
-#: (UPL-DRV-010): a bug of ours, never the service's doing.
-INTERNAL_ERROR_CODE = "VodrefInternalError"
 
 
 class CoreLike(Protocol):
@@ -104,6 +103,8 @@ class CoreLike(Protocol):
 
 NotificationSink = Callable[[Notify], None]
 
+_BROKEN = "the uploader stopped after an internal error; create a new one"
+
 
 def _file_of(notification: Notify) -> str | None:
     """The file a notification is about (None for the queue's own, e.g. the end)."""
@@ -112,24 +113,6 @@ def _file_of(notification: Notify) -> str | None:
         return file_id
     view = getattr(notification, "file", None)
     return view.file_id if isinstance(view, FileView) else None
-
-
-def _named(outcome: Outcome) -> str:
-    return f"{type(outcome).__name__} of command {outcome.command_id}"
-
-
-def _internal_failure(error: BaseException, doing: str) -> ServiceError:
-    """Log a bug of vodref's own and describe it as the error its file fails with. Only the
-    exception's type is named, in the log and the message, and the traceback's frames: its
-    text may quote anything (a credentials repr), and logs and callbacks carry no secret."""
-    frames = "".join(traceback.format_tb(error.__traceback__))
-    name = type(error).__name__
-    log.error("vodref internal error (%s) while %s; traceback:\n%s", name, doing, frames)
-    return ServiceError(
-        kind=ErrorKind.LOCAL,
-        code=INTERNAL_ERROR_CODE,
-        message=f"vodref internal error ({name}) while {doing}; the checkpoint is kept",
-    )
 
 
 class Driver:
@@ -203,14 +186,19 @@ class Driver:
         return self._lock
 
     def submit(self, event: Event) -> None:
-        """Feed a user event. A core ``UsageError`` propagates: nothing changed. After an
-        internal error the core could not contain (UPL-DRV-010): ``UploaderClosedError``."""
+        """Feed a user event. A core ``UsageError`` (any ``VodrefError``) propagates: nothing
+        changed. Anything else is a bug of ours that may have left the core half changed
+        (UPL-DRV-010): the driver breaks (``_break``) and raises ``UploaderClosedError``."""
         with self._lock:
             if self._broken is not None:
-                raise UploaderClosedError(
-                    "the uploader stopped after an internal error; create a new one"
-                )
-            commands = self._core.handle(event, now=self._clock.monotonic())
+                raise UploaderClosedError(_BROKEN)
+            try:
+                commands = self._core.handle(event, now=self._clock.monotonic())
+            except VodrefError:
+                raise
+            except Exception as error:
+                self._break(internal_failure(error, f"handling {type(event).__name__}"))
+                raise UploaderClosedError(_BROKEN) from None  # its text may quote a secret
             self._dispatch(commands)
             self._changed.notify_all()
             self._deadline_may_have_moved()
@@ -219,13 +207,24 @@ class Driver:
         """Answer the credential request the file is waiting on.
 
         ``build`` turns the waiting request into its outcome; it may raise (bad input), in
-        which case nothing changes. Raises LookupError when the file awaits nothing."""
+        which case nothing changes, and so may the core with a ``UsageError`` (credentials
+        that contradict the file's): the file still waits, for a better answer or until
+        ``credentials_timeout``. Anything else the core raises is a bug of ours: the file
+        ends now, as for an outcome (UPL-DRV-010), and the call returns. Raises
+        LookupError when the file awaits nothing."""
         with self._lock:
             request = self._awaiting_auth.get(file_id)
             if request is None:
                 raise LookupError(file_id)
             outcome = build(request)
-            commands = self._core.handle(cast(Event, outcome), now=self._clock.monotonic())
+            try:
+                commands = self._core.handle(cast(Event, outcome), now=self._clock.monotonic())
+            except UsageError:
+                raise
+            except Exception as error:
+                if isinstance(error, VodrefError):
+                    self.refused_outcomes.append((outcome, error))
+                commands = self._contain(outcome, error)
             del self._awaiting_auth[file_id]
             self._in_flight.pop(request.command_id, None)
             self._dispatch(commands)
@@ -248,7 +247,7 @@ class Driver:
             except (StaleOutcomeError, UnknownCommandError) as error:
                 # A late outcome the core already settled: harmless, but worth a trace. By
                 # type and id: an outcome's repr may show an AccessKeyId.
-                log.warning("core refused %s: %s", _named(outcome), type(error).__name__)
+                log.warning("core refused %s: %s", named(outcome), type(error).__name__)
                 self.refused_outcomes.append((outcome, error))
                 commands = []
             except Exception as error:  # its command would wait forever: a bug of ours,
@@ -259,7 +258,7 @@ class Driver:
             try:
                 self._dispatch(commands)
             except Exception as error:  # the rest of the batch is lost: nothing would end
-                self._break(_internal_failure(error, "performing the core's commands"))
+                self._break(internal_failure(error, "performing the core's commands"))
             if not self._routine_part(outcome, commands):
                 self._changed.notify_all()
             if self._broken is None:
@@ -269,7 +268,7 @@ class Driver:
         """UPL-DRV-010 (call under the lock): ``outcome``'s command is failed instead, with
         a local error, never retried: its file ends in Failure by the core's own rules (the
         checkpoint stays). If the core refuses that too, it is not to be trusted: _break."""
-        failure = _internal_failure(error, f"handling {_named(outcome)}")
+        failure = internal_failure(error, f"handling {named(outcome)}")
         try:
             return self._core.handle(
                 CommandFailed(command_id=outcome.command_id, error=failure),
@@ -509,7 +508,7 @@ class Driver:
                         commands = self._core.handle_timer(now)
                     except Exception as error:  # a bug of ours (UPL-DRV-010): a tick the
                         # core refuses stays due, so nothing time-driven would happen again
-                        self._break(_internal_failure(error, "handling a timer"))
+                        self._break(internal_failure(error, "handling a timer"))
                         commands = []
                     self._dispatch(commands)
                     self._changed.notify_all()
