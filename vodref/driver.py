@@ -217,14 +217,7 @@ class Driver:
             if request is None:
                 raise LookupError(file_id)
             outcome = build(request)
-            try:
-                commands = self._core.handle(cast(Event, outcome), now=self._clock.monotonic())
-            except UsageError:
-                raise
-            except Exception as error:
-                if isinstance(error, VodrefError):
-                    self.refused_outcomes.append((outcome, error))
-                commands = self._contain(outcome, error)
+            commands = self._feed(outcome, answering=True)
             del self._awaiting_auth[file_id]
             self._in_flight.pop(request.command_id, None)
             self._dispatch(commands)
@@ -242,19 +235,7 @@ class Driver:
             if self._closed or self._broken is not None:
                 self._changed.notify_all()
                 return
-            try:
-                commands = self._core.handle(cast(Event, outcome), now=self._clock.monotonic())
-            except (StaleOutcomeError, UnknownCommandError) as error:
-                # A late outcome the core already settled: harmless, but worth a trace. By
-                # type and id: an outcome's repr may show an AccessKeyId.
-                log.warning("core refused %s: %s", named(outcome), type(error).__name__)
-                self.refused_outcomes.append((outcome, error))
-                commands = []
-            except Exception as error:  # its command would wait forever: a bug of ours,
-                # whose file must still end (UPL-DRV-010)
-                if isinstance(error, VodrefError):
-                    self.refused_outcomes.append((outcome, error))
-                commands = self._contain(outcome, error)
+            commands = self._feed(outcome)
             try:
                 self._dispatch(commands)
             except Exception as error:  # the rest of the batch is lost: nothing would end
@@ -263,6 +244,25 @@ class Driver:
                 self._changed.notify_all()
             if self._broken is None:
                 self._deadline_may_have_moved()
+
+    def _feed(self, outcome: Outcome, *, answering: bool = False) -> list[Command]:
+        """The core's commands for ``outcome`` (call under the lock). ``answering``: the
+        application's answer, whose ``UsageError`` propagates (nothing changed)."""
+        try:
+            return self._core.handle(cast(Event, outcome), now=self._clock.monotonic())
+        except (StaleOutcomeError, UnknownCommandError) as error:
+            # A late outcome the core already settled: harmless, but worth a trace. By
+            # type and id: an outcome's repr may show an AccessKeyId.
+            log.warning("core refused %s: %s", named(outcome), type(error).__name__)
+            self.refused_outcomes.append((outcome, error))
+            return []
+        except Exception as error:  # its command would wait forever: a bug of ours,
+            # whose file must still end (UPL-DRV-010)
+            if answering and isinstance(error, UsageError):
+                raise
+            if isinstance(error, VodrefError):
+                self.refused_outcomes.append((outcome, error))
+            return self._contain(outcome, error)
 
     def _contain(self, outcome: Outcome, error: Exception) -> list[Command]:
         """UPL-DRV-010 (call under the lock): ``outcome``'s command is failed instead, with

@@ -19,6 +19,7 @@ import vodref.api.vod
 import vodref.errors
 from vodref import Vod
 from vodref.core import (
+    AuthMismatchError,
     Event,
     FileState,
     Outcome,
@@ -257,5 +258,52 @@ def test_a_bug_during_a_user_call_stops_the_uploader_and_ends_every_unfinished_f
         assert "RuntimeError" in caplog.text and BUG_TEXT not in caplog.text
         with pytest.raises(vodref.errors.UploaderClosedError):
             vod.start_upload()
+    finally:
+        vod.close()
+
+
+class _RefusingTheFirstAnswer(Uploader):
+    """The real core, except that it refuses the first UploadAuth it is given as
+    contradicting the file (a ``UsageError``: the application's mistake, not a bug)."""
+
+    refused = False
+
+    def handle(self, event: Event, *, now: float) -> list[Command]:
+        if isinstance(event, UploadAuthProvided) and not self.refused:
+            self.refused = True
+            raise AuthMismatchError("credentials for another video")
+        return super().handle(event, now=now)
+
+
+def test_an_answer_the_core_refuses_as_misuse_raises_and_the_file_still_waits(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """UPL-DRV-010: a UsageError for the application's answer is not contained: the call
+    raises it, nothing changed, the file still waits for credentials, and a second answer
+    uploads it."""
+    monkeypatch.setattr(vodref.api.vod, "Uploader", _RefusingTheFirstAnswer)
+    grant = memory_auth_provider(time.time())(cast(Any, None))
+    waiting: queue.Queue[Any] = queue.Queue()
+    tracer = Tracer()
+    callbacks = tracer.callbacks()
+    callbacks["on_upload_started"] = waiting.put
+    vod = Vod(
+        part_size=MIN_PART,
+        transport=MemoryTransport(),
+        auth_provider=None,
+        checkpoint_store=MemoryCheckpointStore(),
+        **callbacks,
+    )
+    try:
+        vod.add_file(BytesSource(FIRST, name="refused-once.mp4"))
+        vod.start_upload()
+        started = waiting.get(timeout=20)
+        with pytest.raises(AuthMismatchError):
+            vod.set_upload_auth_and_address(started, grant.upload_auth, grant.upload_address)
+        [view] = vod.list_files()
+        assert view.state is FileState.UPLOADING and view.target is None
+        vod.set_upload_auth_and_address(started, grant.upload_auth, grant.upload_address, "v1")
+        [view] = vod.wait(timeout=20)
+        assert view.state is FileState.SUCCESS and tracer.of("failed") == []
     finally:
         vod.close()
