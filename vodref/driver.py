@@ -31,12 +31,8 @@ the uploader's GIL time; each costs a futex wake and a context switch on the oth
   user event, a timer, a non-part outcome or command, the driver going idle, the last
   pending callback), not by every acknowledged part; they also re-check every 0.2 s.
 
-A bug of vodref's own (anything the core raises for an outcome, except "already settled", or
-for a timer) never leaves a file waiting forever (UPL-DRV-010): the outcome's command is failed
-with a local error coded ``VodrefInternalError``, which ends its file in Failure through the
-core's own rules; if the core refuses that too it can no longer be trusted, and the driver
-itself fails every Ready or Uploading file (with ``on_upload_failed``), abandons what is
-queued and refuses further user calls. A file that finished stays finished.
+A bug of vodref's own never leaves a file waiting (UPL-DRV-010): see
+:mod:`vodref.internal_errors`.
 """
 
 from __future__ import annotations
@@ -47,7 +43,6 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
 from typing import Protocol, cast
 
 from .clock import Clock
@@ -60,7 +55,6 @@ from .core import (
     DeleteCheckpoint,
     ErrorKind,
     Event,
-    FileState,
     FileView,
     Notify,
     NotifyEnded,
@@ -76,6 +70,7 @@ from .core import (
     StaleOutcomeError,
     UnknownCommandError,
     UploadPart,
+    UsageError,
     VodrefError,
 )
 from .errors import CheckpointStoreError, UploaderClosedError
@@ -84,6 +79,7 @@ from .internal_errors import (
     internal_failure,
     log_unexpected,
     named_outcome,
+    unfinished_failed,
 )
 from .performer import Performer
 from .stores import CheckpointStore
@@ -104,6 +100,8 @@ class CoreLike(Protocol):
 
 
 NotificationSink = Callable[[Notify], None]
+
+_BROKEN = "the uploader stopped after an internal error; create a new one"
 
 
 def _file_of(notification: Notify) -> str | None:
@@ -162,11 +160,9 @@ class Driver:
         self.commands_seen = 0
         self.notifications_queued = 0  # for the callback thread (diagnostics, tests)
         self.requests_handed_off = 0  # given to the pool, not run by the reporting worker
-        # Outcomes the core refused with an error: a core bug or a driver bug, never normal.
-        # Kept for tests and diagnostics.
+        # Outcomes the core refused (a bug, never normal): for tests and diagnostics.
         self.refused_outcomes: list[tuple[Outcome, VodrefError]] = []
-        # UPL-DRV-010: set when the core could not be trusted any more; the files the driver
-        # then failed itself, as they are seen from then on.
+        # UPL-DRV-010: why the core is no longer trusted; the files the driver failed itself.
         self._broken: ServiceError | None = None
         self._failed_views: dict[str, FileView] = {}
         # Checkpoint store failures seen (messages): results are then not resumable.
@@ -186,14 +182,19 @@ class Driver:
         return self._lock
 
     def submit(self, event: Event) -> None:
-        """Feed a user event. A core ``UsageError`` propagates: nothing changed. After an
-        internal error the core could not contain (UPL-DRV-010): ``UploaderClosedError``."""
+        """Feed a user event. A core ``UsageError`` (any ``VodrefError``) propagates: nothing
+        changed. Anything else is a bug of ours that may have left the core half changed
+        (UPL-DRV-010): the driver breaks (``_break``) and raises ``UploaderClosedError``."""
         with self._lock:
             if self._broken is not None:
-                raise UploaderClosedError(
-                    "the uploader stopped after an internal error; create a new one"
-                )
-            commands = self._core.handle(event, now=self._clock.monotonic())
+                raise UploaderClosedError(_BROKEN)
+            try:
+                commands = self._core.handle(event, now=self._clock.monotonic())
+            except VodrefError:
+                raise
+            except Exception as error:
+                self._break(internal_failure(error, f"handling {type(event).__name__}"))
+                raise UploaderClosedError(_BROKEN) from None  # its text may quote a secret
             self._dispatch(commands)
             self._changed.notify_all()
             self._deadline_may_have_moved()
@@ -202,13 +203,17 @@ class Driver:
         """Answer the credential request the file is waiting on.
 
         ``build`` turns the waiting request into its outcome; it may raise (bad input), in
-        which case nothing changes. Raises LookupError when the file awaits nothing."""
+        which case nothing changes, and so may the core with a ``UsageError`` (credentials
+        that contradict the file's): the file still waits, for a better answer or until
+        ``credentials_timeout``. Anything else the core raises is a bug of ours: the file
+        ends now, as for an outcome (UPL-DRV-010), and the call returns. Raises
+        LookupError when the file awaits nothing."""
         with self._lock:
             request = self._awaiting_auth.get(file_id)
             if request is None:
                 raise LookupError(file_id)
             outcome = build(request)
-            commands = self._core.handle(cast(Event, outcome), now=self._clock.monotonic())
+            commands = self._feed(outcome, answering=True)
             del self._awaiting_auth[file_id]
             self._in_flight.pop(request.command_id, None)
             self._dispatch(commands)
@@ -226,19 +231,7 @@ class Driver:
             if self._closed or self._broken is not None:
                 self._changed.notify_all()
                 return
-            try:
-                commands = self._core.handle(cast(Event, outcome), now=self._clock.monotonic())
-            except (StaleOutcomeError, UnknownCommandError) as error:
-                # A late outcome the core already settled: harmless, but worth a trace. By
-                # type and id: an outcome's repr may show an AccessKeyId.
-                log.warning("core refused %s: %s", named_outcome(outcome), type(error).__name__)
-                self.refused_outcomes.append((outcome, error))
-                commands = []
-            except Exception as error:  # its command would wait forever: a bug of ours,
-                # whose file must still end (UPL-DRV-010)
-                if isinstance(error, VodrefError):
-                    self.refused_outcomes.append((outcome, error))
-                commands = self._contain(outcome, error)
+            commands = self._feed(outcome)
             try:
                 self._dispatch(commands)
             except Exception as error:  # the rest of the batch is lost: nothing would end
@@ -247,6 +240,25 @@ class Driver:
                 self._changed.notify_all()
             if self._broken is None:
                 self._deadline_may_have_moved()
+
+    def _feed(self, outcome: Outcome, *, answering: bool = False) -> list[Command]:
+        """The core's commands for ``outcome`` (call under the lock). ``answering``: the
+        application's answer, whose ``UsageError`` propagates (nothing changed)."""
+        try:
+            return self._core.handle(cast(Event, outcome), now=self._clock.monotonic())
+        except (StaleOutcomeError, UnknownCommandError) as error:
+            # A late outcome the core already settled: harmless, but worth a trace. By
+            # type and id: an outcome's repr may show an AccessKeyId.
+            log.warning("core refused %s: %s", named_outcome(outcome), type(error).__name__)
+            self.refused_outcomes.append((outcome, error))
+            return []
+        except Exception as error:  # its command would wait forever: a bug of ours,
+            # whose file must still end (UPL-DRV-010)
+            if answering and isinstance(error, UsageError):
+                raise
+            if isinstance(error, VodrefError):
+                self.refused_outcomes.append((outcome, error))
+            return self._contain(outcome, error)
 
     def _contain(self, outcome: Outcome, error: Exception) -> list[Command]:
         """UPL-DRV-010 (call under the lock): ``outcome``'s command is failed instead, with
@@ -270,17 +282,10 @@ class Driver:
         if self._broken is not None:
             return
         self._broken = failure
-        try:
-            views = self._core.files()
-        except Exception as error:  # nothing to fail that can be named
-            log.error("the core cannot list its files (%s)", type(error).__name__)
-            views = ()
-        for view in views:
-            if view.state in (FileState.READY, FileState.UPLOADING):
-                failed = replace(view, state=FileState.FAILURE, error=failure)
-                self._failed_views[view.file_id] = failed
-                # 0: no core command has that id (the core numbers from 1).
-                self._queue_notification(NotifyFailed(command_id=0, file=failed, error=failure))
+        self._failed_views = unfinished_failed(self._core.files, failure)
+        for failed in self._failed_views.values():
+            # 0: no core command has that id (the core numbers from 1).
+            self._queue_notification(NotifyFailed(command_id=0, file=failed, error=failure))
         if self._failed_views:
             self._queue_notification(NotifyEnded(command_id=0))
         for request in self._awaiting_auth.values():

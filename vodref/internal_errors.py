@@ -1,16 +1,34 @@
 """What a bug of vodref's own becomes (UPL-DRV-010): the local error its file fails with, and
 a log line that names only the exception's type and its traceback's frames. Split out of
-driver.py."""
+driver.py.
+
+A bug of vodref's own (anything the core raises for an outcome, including an application's
+credentials answer, except "already settled" and, for that answer, ``UsageError``) never
+leaves a file waiting (UPL-DRV-010): the outcome's command is failed with a local error coded
+``VodrefInternalError``, which ends its file in Failure through the core's own rules; if the
+core refuses that too, or raises a non-``VodrefError`` for a timer or a user call, it can no
+longer be trusted, and the driver itself fails every Ready or Uploading file (with
+``on_upload_failed``), abandons what is queued and refuses further user calls
+(``UploaderClosedError``, also for the call that met the bug). A finished file stays so.
+"""
 
 from __future__ import annotations
 
 import logging
 import traceback
+from collections.abc import Callable
+from dataclasses import replace
 
-from .core import ErrorKind, Outcome, ServiceError
+from .core import ErrorKind, FileState, FileView, Outcome, ServiceError
 from .redact import redact
 
-__all__ = ["INTERNAL_ERROR_CODE", "internal_failure", "log_unexpected", "named_outcome"]
+__all__ = [
+    "INTERNAL_ERROR_CODE",
+    "internal_failure",
+    "log_unexpected",
+    "named_outcome",
+    "unfinished_failed",
+]
 
 # The driver's logger: these lines are the driver's own account of what it contained.
 log = logging.getLogger("vodref.driver")
@@ -48,3 +66,21 @@ def log_unexpected(logger: logging.Logger, error: BaseException, doing: str) -> 
     name = type(error).__name__
     logger.error("%s: %s (%s); traceback:\n%s", doing, name, message, frames)
     return message
+
+
+def unfinished_failed(
+    files: Callable[[], tuple[FileView, ...]], failure: ServiceError
+) -> dict[str, FileView]:
+    """UPL-DRV-010's last resort: every Ready or Uploading file of ``files()`` as failed
+    with ``failure``, by file id (a finished file stays finished). A core that cannot even
+    list its files leaves nothing to name."""
+    try:
+        views = files()
+    except Exception as error:
+        log.error("the core cannot list its files (%s)", type(error).__name__)
+        return {}
+    return {
+        view.file_id: replace(view, state=FileState.FAILURE, error=failure)
+        for view in views
+        if view.state in (FileState.READY, FileState.UPLOADING)
+    }

@@ -8,8 +8,9 @@ the in-memory transport, which is what driver tests use (UPL-TRN-003)."""
 from __future__ import annotations
 
 import logging
+import queue
 import time
-from typing import Any
+from typing import Any, cast
 
 import pytest
 import requests
@@ -19,11 +20,13 @@ import vodref.api.vod
 import vodref.errors
 from vodref import Vod
 from vodref.core import (
+    AuthMismatchError,
     Event,
     FileState,
     Outcome,
     OutcomeMismatchError,
     PartUploaded,
+    PauseFile,
     UploadAuthProvided,
     Uploader,
 )
@@ -211,3 +214,136 @@ def test_an_auth_provider_bug_quoting_a_signed_url_fails_the_file_without_the_se
     for secret in (key_id, signature, token):
         assert secret not in shown
     assert "failed unexpectedly" in shown  # the log line is there, masked
+
+
+class _CrashingOnUserCalls(Uploader):
+    """The real core, except that it raises a RuntimeError for the events of one type
+    (``crash_on``): a user call or the application's credentials answer."""
+
+    crash_on: type[Event] = PauseFile
+
+    def handle(self, event: Event, *, now: float) -> list[Command]:
+        if isinstance(event, self.crash_on):
+            raise RuntimeError(BUG_TEXT)
+        return super().handle(event, now=now)
+
+
+class _CrashingOnAnswer(_CrashingOnUserCalls):
+    crash_on = UploadAuthProvided
+
+
+def test_a_bug_while_taking_the_applications_credentials_ends_the_file_at_once(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """UPL-DRV-010: the core raises a RuntimeError for the UploadAuth the application gives
+    (no auth provider; here from its own thread, once on_upload_started said the file
+    waits). The file does not wait for ``credentials_timeout`` (300 s here): it fails at
+    once with the internal-error code and on_upload_failed, the application's call returns
+    (the bug is not the application's), the log shows no secret."""
+    monkeypatch.setattr(vodref.api.vod, "Uploader", _CrashingOnAnswer)
+    grant = memory_auth_provider(time.time())(cast(Any, None))
+    tracer = Tracer()
+    waiting: queue.Queue[Any] = queue.Queue()
+    callbacks = tracer.callbacks()
+    callbacks["on_upload_started"] = waiting.put
+    vod = Vod(
+        part_size=MIN_PART,
+        transport=MemoryTransport(),
+        auth_provider=None,
+        credentials_timeout=300.0,
+        checkpoint_store=MemoryCheckpointStore(),
+        **callbacks,
+    )
+    try:
+        vod.add_file(BytesSource(SECOND, name="answered.mp4"))
+        vod.start_upload()
+        with caplog.at_level(logging.DEBUG, logger="vodref"):
+            started = waiting.get(timeout=20)
+            vod.set_upload_auth_and_address(started, grant.upload_auth, grant.upload_address, "v1")
+            [view] = vod.wait(timeout=20)
+        assert view.state is FileState.FAILURE
+        assert view.error is not None and view.error.code == INTERNAL_ERROR_CODE
+        assert tracer.of("failed") == [("failed", "answered.mp4", INTERNAL_ERROR_CODE)]
+        assert "RuntimeError" in caplog.text and BUG_TEXT not in caplog.text
+    finally:
+        vod.close()
+
+
+def test_a_bug_during_a_user_call_stops_the_uploader_and_ends_every_unfinished_file(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """UPL-DRV-010: the core raises a RuntimeError for a user call (pause_file), which may
+    have left it half changed: the call raises UploaderClosedError (its message without the
+    bug's text), the unfinished file fails with its callback, the finished one stays a
+    success, wait() returns and later calls raise UploaderClosedError too."""
+    monkeypatch.setattr(vodref.api.vod, "Uploader", _CrashingOnUserCalls)
+    tracer = Tracer()
+    vod = _vod(tracer, MemoryTransport())
+    try:
+        vod.add_file(BytesSource(FIRST, name="first.mp4"))
+        vod.start_upload()
+        vod.wait(timeout=20)
+        waiting = vod.add_file(BytesSource(SECOND, name="waiting.mp4"))
+        with (
+            caplog.at_level(logging.ERROR, logger="vodref.driver"),
+            pytest.raises(vodref.errors.UploaderClosedError) as raised,
+        ):
+            vod.pause_file(waiting)
+        assert BUG_TEXT not in str(raised.value) and raised.value.__cause__ is None
+        first, second = vod.wait(timeout=20)
+        assert first.state is FileState.SUCCESS
+        assert second.state is FileState.FAILURE
+        assert second.error is not None and second.error.code == INTERNAL_ERROR_CODE
+        assert tracer.of("failed") == [("failed", "waiting.mp4", INTERNAL_ERROR_CODE)]
+        assert "RuntimeError" in caplog.text and BUG_TEXT not in caplog.text
+        with pytest.raises(vodref.errors.UploaderClosedError):
+            vod.start_upload()
+    finally:
+        vod.close()
+
+
+class _RefusingTheFirstAnswer(Uploader):
+    """The real core, except that it refuses the first UploadAuth it is given as
+    contradicting the file (a ``UsageError``: the application's mistake, not a bug)."""
+
+    refused = False
+
+    def handle(self, event: Event, *, now: float) -> list[Command]:
+        if isinstance(event, UploadAuthProvided) and not self.refused:
+            self.refused = True
+            raise AuthMismatchError("credentials for another video")
+        return super().handle(event, now=now)
+
+
+def test_an_answer_the_core_refuses_as_misuse_raises_and_the_file_still_waits(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """UPL-DRV-010: a UsageError for the application's answer is not contained: the call
+    raises it, nothing changed, the file still waits for credentials, and a second answer
+    uploads it."""
+    monkeypatch.setattr(vodref.api.vod, "Uploader", _RefusingTheFirstAnswer)
+    grant = memory_auth_provider(time.time())(cast(Any, None))
+    waiting: queue.Queue[Any] = queue.Queue()
+    tracer = Tracer()
+    callbacks = tracer.callbacks()
+    callbacks["on_upload_started"] = waiting.put
+    vod = Vod(
+        part_size=MIN_PART,
+        transport=MemoryTransport(),
+        auth_provider=None,
+        checkpoint_store=MemoryCheckpointStore(),
+        **callbacks,
+    )
+    try:
+        vod.add_file(BytesSource(FIRST, name="refused-once.mp4"))
+        vod.start_upload()
+        started = waiting.get(timeout=20)
+        with pytest.raises(AuthMismatchError):
+            vod.set_upload_auth_and_address(started, grant.upload_auth, grant.upload_address)
+        [view] = vod.list_files()
+        assert view.state is FileState.UPLOADING and view.target is None
+        vod.set_upload_auth_and_address(started, grant.upload_auth, grant.upload_address, "v1")
+        [view] = vod.wait(timeout=20)
+        assert view.state is FileState.SUCCESS and tracer.of("failed") == []
+    finally:
+        vod.close()
