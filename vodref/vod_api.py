@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
@@ -36,6 +36,7 @@ __all__ = [
     "UploadGrant",
     "VodApi",
     "VodAuthProvider",
+    "grant_from_reply",
 ]
 
 
@@ -117,6 +118,27 @@ def _vod_error(error: BaseException, endpoint: str) -> ServiceError:
 _SDK_HTTP_ERROR = "SDK.HttpError"
 
 
+def grant_from_reply(value: Mapping[str, Any]) -> UploadGrant:
+    """The grant a CreateUploadVideo/RefreshUploadVideo/CreateUploadImage reply carries; a
+    reply without UploadAuth and UploadAddress is the service's failure."""
+    auth, address = value.get("UploadAuth"), value.get("UploadAddress")
+    if not isinstance(auth, str) or not isinstance(address, str):
+        raise TransportError(
+            ServiceError(
+                kind=ErrorKind.SERVICE,
+                code="GetUploadAuthFailed",
+                message="reply has no UploadAuth/UploadAddress",
+            )
+        )
+    return UploadGrant(
+        upload_auth=auth,
+        upload_address=address,
+        video_id=value.get("VideoId"),
+        image_id=value.get("ImageId"),
+        image_url=value.get("ImageURL"),
+    )
+
+
 class AcsVodApi:
     """VOD RPC through aliyun-python-sdk-core / aliyun-python-sdk-vod.
 
@@ -195,25 +217,6 @@ class AcsVodApi:
             )
         return value
 
-    @staticmethod
-    def _grant(value: Mapping[str, Any]) -> UploadGrant:
-        auth, address = value.get("UploadAuth"), value.get("UploadAddress")
-        if not isinstance(auth, str) or not isinstance(address, str):
-            raise TransportError(
-                ServiceError(
-                    kind=ErrorKind.SERVICE,
-                    code="GetUploadAuthFailed",
-                    message="reply has no UploadAuth/UploadAddress",
-                )
-            )
-        return UploadGrant(
-            upload_auth=auth,
-            upload_address=address,
-            video_id=value.get("VideoId"),
-            image_id=value.get("ImageId"),
-            image_url=value.get("ImageURL"),
-        )
-
     def create_upload_video(
         self, *, title: str, file_name: str, file_size: int, extra: Mapping[str, Any]
     ) -> UploadGrant:
@@ -222,19 +225,13 @@ class AcsVodApi:
         request.set_FileName(file_name)
         request.set_FileSize(file_size)
         _add_extra(request, extra, skip={"Title", "FileName", "FileSize"})
-        return self._grant(self._send(request))
+        return grant_from_reply(self._send(request))
 
     def refresh_upload_video(self, video_id: str) -> UploadGrant:
         request = RefreshUploadVideoRequest()
         request.set_VideoId(video_id)
-        grant = self._grant(self._send(request))
-        if grant.video_id is None:
-            return UploadGrant(
-                upload_auth=grant.upload_auth,
-                upload_address=grant.upload_address,
-                video_id=video_id,
-            )
-        return grant
+        grant = grant_from_reply(self._send(request))
+        return grant if grant.video_id is not None else replace(grant, video_id=video_id)
 
     def create_upload_image(
         self, *, image_ext: str, title: str | None, extra: Mapping[str, Any]
@@ -245,7 +242,7 @@ class AcsVodApi:
         if title:
             request.set_Title(title)
         _add_extra(request, extra, skip={"ImageType", "ImageExt", "Title"})
-        return self._grant(self._send(request))
+        return grant_from_reply(self._send(request))
 
 
 def _add_extra(request: Any, extra: Mapping[str, Any], skip: set[str]) -> None:

@@ -22,6 +22,7 @@ import json
 import os
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -32,7 +33,7 @@ from .core import ErrorKind, ServiceError
 from .errors import TransportError
 from .transport.network import network_failure
 from .transport.oss_http import _environment_proxies, _settle_environment
-from .vod_api import UploadGrant, _add_extra_params
+from .vod_api import UploadGrant, _add_extra_params, grant_from_reply
 
 __all__ = ["RpcVodApi", "rpc_signature"]
 
@@ -159,41 +160,16 @@ class RpcVodApi:
             )
         return value
 
-    @staticmethod
-    def _grant(value: Mapping[str, Any]) -> UploadGrant:
-        auth, address = value.get("UploadAuth"), value.get("UploadAddress")
-        if not isinstance(auth, str) or not isinstance(address, str):
-            raise TransportError(
-                ServiceError(
-                    kind=ErrorKind.SERVICE,
-                    code="GetUploadAuthFailed",
-                    message="reply has no UploadAuth/UploadAddress",
-                )
-            )
-        return UploadGrant(
-            upload_auth=auth,
-            upload_address=address,
-            video_id=value.get("VideoId"),
-            image_id=value.get("ImageId"),
-            image_url=value.get("ImageURL"),
-        )
-
     def create_upload_video(
         self, *, title: str, file_name: str, file_size: int, extra: Mapping[str, Any]
     ) -> UploadGrant:
         params = {"Title": title, "FileName": file_name, "FileSize": str(file_size)}
         _add_extra_params(params, extra, skip={"Title", "FileName", "FileSize"})
-        return self._grant(self._send("CreateUploadVideo", params))
+        return grant_from_reply(self._send("CreateUploadVideo", params))
 
     def refresh_upload_video(self, video_id: str) -> UploadGrant:
-        grant = self._grant(self._send("RefreshUploadVideo", {"VideoId": video_id}))
-        if grant.video_id is None:
-            return UploadGrant(
-                upload_auth=grant.upload_auth,
-                upload_address=grant.upload_address,
-                video_id=video_id,
-            )
-        return grant
+        grant = grant_from_reply(self._send("RefreshUploadVideo", {"VideoId": video_id}))
+        return grant if grant.video_id is not None else replace(grant, video_id=video_id)
 
     def create_upload_image(
         self, *, image_ext: str, title: str | None, extra: Mapping[str, Any]
@@ -202,7 +178,7 @@ class RpcVodApi:
         if title:
             params["Title"] = title
         _add_extra_params(params, extra, skip={"ImageType", "ImageExt", "Title"})
-        return self._grant(self._send("CreateUploadImage", params))
+        return grant_from_reply(self._send("CreateUploadImage", params))
 
 
 def _service_error(status: int, value: object) -> ServiceError:
