@@ -163,6 +163,9 @@ class DriverMachine(RuleBasedStateMachine):
         self.high: dict[tuple[str, int], int] = {}  # (file id, attempt) -> bytes
         self.video_of: dict[str, str] = {}  # source identity -> VideoId bound to it
         self.canceled_uploads: set[str] = set()
+        # OSS resets installed since the last settle: each costs the uploader one backoff
+        # (at most FAST_RETRIES.max_delay: jitter only shortens it) before the next probe.
+        self.outage_resets = 0
         self.cleaned_uploads: set[str] = set()
         self.vod = self.new_vod()
 
@@ -284,6 +287,7 @@ class DriverMachine(RuleBasedStateMachine):
         self.emu.control.add_fault(
             effect=Effect.reset_before_body(), match=Match(service="oss"), times=times
         )
+        self.outage_resets += times
 
     @rule()
     def crash_before_the_last_saves(self) -> None:
@@ -311,10 +315,17 @@ class DriverMachine(RuleBasedStateMachine):
 
     @rule()
     def settle(self) -> None:
+        # Outage rules stack up between settles (each 3-12 resets, ridden out one probe
+        # per backoff): the deadline grows with them, so a slow but correct ride-out under
+        # CPU load is not taken for a hang, and a real hang still fails here, loudly.
+        deadline = 20 + self.outage_resets * 2 * FAST_RETRIES.max_delay
         try:
-            self.vod.wait(timeout=20)
+            self.vod.wait(timeout=deadline)
         except UploadWaitTimeout:
-            raise AssertionError("the uploader did not settle") from None
+            raise AssertionError(
+                f"the uploader did not settle in {deadline:.1f} s: "
+                f"{[(v.file_id, v.state.name) for v in self.vod.list_files()]}"
+            ) from None
         # wait() returns once every file is final; a canceled file's abort may still be on
         # its way (UP-CANCEL-007: it waits out an outage), and what it leaves open is
         # judged once it has landed or given up.
@@ -488,6 +499,7 @@ class DriverMachine(RuleBasedStateMachine):
     def check_settled(self) -> None:
         # An outage fault may outlive the uploads it hit; the checks below are not uploads.
         self.emu.control.clear_faults()
+        self.outage_resets = 0
         root = Credentials(
             access_key_id=self.emu.access_key_id, access_key_secret=self.emu.access_key_secret
         )
