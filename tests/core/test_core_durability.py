@@ -12,6 +12,7 @@ from vodref.core import (
     CancelFile,
     Checkpoint,
     CompleteMultipart,
+    FileState,
     HeadObject,
     InitiateMultipart,
     InvalidEventError,
@@ -159,3 +160,28 @@ def test_head_after_a_lost_complete_aborts_the_current_upload() -> None:
     assert d.state("f") == "Success"
     abort = d.take(AbortMultipart)
     assert isinstance(abort, AbortMultipart) and abort.upload_id == complete.upload_id
+
+
+def test_a_video_made_for_a_file_canceled_meanwhile_is_kept_for_its_resume() -> None:
+    """UP-CANCEL-009: the driver state machine found it under load. The CreateUploadVideo
+    is on the wire when the file is canceled; it makes a video. The answer used to be
+    dropped, so a resume asked for a new video: two videos for one file in one process,
+    the first left Uploading. The resume now refreshes the one already made."""
+    d = _driver()
+    d.add("f", make_data(1000))
+    d.send(StartUpload())
+    on_the_wire = d.take(RequestAuth)
+    d.send(CancelFile(file_id="f"))
+    d.complete(on_the_wire)  # the video exists now
+    [made] = d.model.videos
+    [view] = d.core.files()
+    assert view.video_id == made
+    d.send(ResumeFile(file_id="f"))
+    d.send(StartUpload())
+    again = d.take(RequestAuth)
+    assert isinstance(again, RequestAuth) and again.video_id == made
+    d.complete(again)
+    d.complete(d.take(PutObject))
+    [view] = d.core.files()
+    assert view.state is FileState.SUCCESS and view.video_id == made
+    assert list(d.model.videos) == [made]

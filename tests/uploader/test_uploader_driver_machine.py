@@ -41,6 +41,14 @@ It found its own model wrong twice (test_uploader_store_full_exit.py replays bot
 that UPL-DUR-011 upload for parts sent to the wrong upload, and its kill snapshot was taken
 while the uploader still ran until ``close()``, so a video or upload made in between looked
 like one a killed process had made; the kill now stops the uploader in the same instant.
+
+Under CPU load it failed, rarely, for the same kind of reason: ``clean_list`` listed the
+files and then called the uploader, so an Initiate answered (its upload adopted) or a file
+finished in between was missing from the model ("an upload left open", with no crash
+involved; "a second video for one file" once the finished content was added again), and
+``crash_and_resume`` counted the requests in flight before ``close()`` stopped the uploader.
+The model now looks and acts in one hold of the driver's lock, and the exit stops in the
+same instant it counts.
 """
 
 from __future__ import annotations
@@ -155,6 +163,9 @@ class DriverMachine(RuleBasedStateMachine):
         self.high: dict[tuple[str, int], int] = {}  # (file id, attempt) -> bytes
         self.video_of: dict[str, str] = {}  # source identity -> VideoId bound to it
         self.canceled_uploads: set[str] = set()
+        # OSS resets installed since the last settle: each costs the uploader one backoff
+        # (at most FAST_RETRIES.max_delay: jitter only shortens it) before the next probe.
+        self.outage_resets = 0
         self.cleaned_uploads: set[str] = set()
         self.vod = self.new_vod()
 
@@ -223,14 +234,17 @@ class DriverMachine(RuleBasedStateMachine):
         call=st.sampled_from(["cancel_file", "delete_file", "pause_file", "resume_file"]),
     )
     def file_call(self, index: int, call: str) -> None:
-        views = self.vod.list_files()
-        if index >= len(views):
-            return
-        view = views[index]
-        try:
-            getattr(self.vod, call)(view.file_id)
-        except UsageError:
-            return
+        # The view and the call in one lock hold: an answer landing in between (an upload
+        # id adopted) would make the view the model records stale.
+        with self.vod._driver.lock:
+            views = self.vod.list_files()
+            if index >= len(views):
+                return
+            view = views[index]
+            try:
+                getattr(self.vod, call)(view.file_id)
+            except UsageError:
+                return
         if call in ("cancel_file", "delete_file"):
             if view.upload_id:
                 self.canceled_uploads.add(view.upload_id)
@@ -240,8 +254,14 @@ class DriverMachine(RuleBasedStateMachine):
 
     @rule()
     def clean_list(self) -> None:
-        views = self.vod.list_files()
-        self.vod.clean_list()
+        # What was forgotten is what the lists showed in the same instant: an Initiate
+        # answered, or a file finished, between a look and the call would otherwise be
+        # missing from the model (an upload kept open that it never named; a finished
+        # file's identity still bound to its video, so its next upload looked like a second
+        # video). Both failed the machine under CPU load.
+        with self.vod._driver.lock:
+            views = self.vod.list_files()
+            self.vod.clean_list()
         # Kept open on purpose: a later add of the same file resumes them (UP-API-006).
         self.cleaned_uploads.update(v.upload_id for v in views if v.upload_id)
         self._forget_finished(views)
@@ -267,6 +287,7 @@ class DriverMachine(RuleBasedStateMachine):
         self.emu.control.add_fault(
             effect=Effect.reset_before_body(), match=Match(service="oss"), times=times
         )
+        self.outage_resets += times
 
     @rule()
     def crash_before_the_last_saves(self) -> None:
@@ -294,10 +315,17 @@ class DriverMachine(RuleBasedStateMachine):
 
     @rule()
     def settle(self) -> None:
+        # Outage rules stack up between settles (each 3-12 resets, ridden out one probe
+        # per backoff): the deadline grows with them, so a slow but correct ride-out under
+        # CPU load is not taken for a hang, and a real hang still fails here, loudly.
+        deadline = 20 + self.outage_resets * 2 * FAST_RETRIES.max_delay
         try:
-            self.vod.wait(timeout=20)
+            self.vod.wait(timeout=deadline)
         except UploadWaitTimeout:
-            raise AssertionError("the uploader did not settle") from None
+            raise AssertionError(
+                f"the uploader did not settle in {deadline:.1f} s: "
+                f"{[(v.file_id, v.state.name) for v in self.vod.list_files()]}"
+            ) from None
         # wait() returns once every file is final; a canceled file's abort may still be on
         # its way (UP-CANCEL-007: it waits out an outage), and what it leaves open is
         # judged once it has landed or given up.
@@ -393,12 +421,19 @@ class DriverMachine(RuleBasedStateMachine):
             return
         with contextlib.suppress(UploadWaitTimeout):
             self.vod.wait(timeout=0.05)
-        views = self.vod.list_files()
-        before = {self.sources[v.file_id].identity: v for v in views}
         lossy = self.store.full or self.store_was_full
         with self.vod._driver.lock:  # what the exit may cut off
             self._allow_for_in_flight(self.vod._core.in_flight())
+            # close() stops first; stopped in the same instant, so no request counted
+            # out here goes out before it (UP-API-008), as in crash_early.
+            with contextlib.suppress(UsageError):
+                self.vod.stop_upload()
         self.vod.close()
+        # The files as the exit left them: one may still have finished on an answer in
+        # flight at the stop (a look before it would re-add a finished file, whose new
+        # video nobody counted).
+        views = self.vod.list_files()
+        before = {self.sources[v.file_id].identity: v for v in views}
         self.store.full = self.store_was_full = False  # a new process, a freed disk
         if lossy:  # the flush at close failed: the next process may not know the videos
             self.video_budget += len(views)
@@ -464,6 +499,7 @@ class DriverMachine(RuleBasedStateMachine):
     def check_settled(self) -> None:
         # An outage fault may outlive the uploads it hit; the checks below are not uploads.
         self.emu.control.clear_faults()
+        self.outage_resets = 0
         root = Credentials(
             access_key_id=self.emu.access_key_id, access_key_secret=self.emu.access_key_secret
         )

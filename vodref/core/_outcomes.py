@@ -254,6 +254,13 @@ def on_abandoned(m: Machine, flight: Flight) -> None:
 def on_auth_provided(m: Machine, flight: Flight, event: UploadAuthProvided) -> None:
     rec = flight.record
     assert rec is not None
+    late_video = rec.state is FileState.CANCELED and not rec.removed and rec.video_id is None
+    if late_video and event.video_id is not None:
+        # UP-CANCEL-009: the video a CreateUploadVideo on the wire at the cancel made is the
+        # file's; a resume refreshes it instead of making a second one.
+        target, _ = _check_grant(rec, event.address, event.video_id)
+        rec.video_id = event.video_id
+        rec.target = target
     if rec.removed or rec.state in (FileState.SUCCESS, FileState.CANCELED):
         m.release(flight)
         return
