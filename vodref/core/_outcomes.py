@@ -254,13 +254,23 @@ def on_abandoned(m: Machine, flight: Flight) -> None:
 def on_auth_provided(m: Machine, flight: Flight, event: UploadAuthProvided) -> None:
     rec = flight.record
     assert rec is not None
-    late_video = rec.state is FileState.CANCELED and not rec.removed and rec.video_id is None
-    if late_video and event.video_id is not None:
+    late_video = (
+        rec.state is FileState.CANCELED
+        and not rec.removed
+        and rec.media_kind is MediaKind.VIDEO
+        and rec.video_id is None
+        and event.video_id is not None
+    )
+    if late_video:
         # UP-CANCEL-009: the video a CreateUploadVideo on the wire at the cancel made is the
-        # file's; a resume refreshes it instead of making a second one.
-        target, _ = _check_grant(rec, event.address, event.video_id)
-        rec.video_id = event.video_id
-        rec.target = target
+        # file's; a resume refreshes it instead of making a second one. Only the VideoId
+        # and the target are taken: the answer is otherwise released, as before.
+        address = event.address
+        target = rec.target or (
+            rec.override.apply(address) if address else rec.override.as_target()
+        )
+        if target is not None:
+            rec.video_id, rec.target = event.video_id, target
     if rec.removed or rec.state in (FileState.SUCCESS, FileState.CANCELED):
         m.release(flight)
         return
