@@ -247,12 +247,12 @@ class AcsVodApi:
 
 def _add_extra(request: Any, extra: Mapping[str, Any], skip: set[str]) -> None:
     params: dict[str, str] = {}
-    _add_extra_params(params, extra, skip)
+    add_extra_params(params, extra, skip)
     for name, text in params.items():
         request.add_query_param(name, text)
 
 
-def _add_extra_params(params: dict[str, str], extra: Mapping[str, Any], skip: set[str]) -> None:
+def add_extra_params(params: dict[str, str], extra: Mapping[str, Any], skip: set[str]) -> None:
     """The ``param_data`` fields as query parameters (objects and lists as JSON)."""
     for name, value in extra.items():
         if name in skip or value is None:

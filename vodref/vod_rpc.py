@@ -31,9 +31,8 @@ import requests
 from . import __version__
 from .core import ErrorKind, ServiceError
 from .errors import TransportError
-from .transport.network import network_failure
-from .transport.oss_http import _environment_proxies, _settle_environment
-from .vod_api import UploadGrant, _add_extra_params, grant_from_reply
+from .transport.network import environment_proxies, network_failure, settle_environment
+from .vod_api import UploadGrant, add_extra_params, grant_from_reply
 
 __all__ = ["RpcVodApi", "rpc_signature"]
 
@@ -96,8 +95,8 @@ class RpcVodApi:
         # Where requests go, for error messages (HOST:PORT only).
         self._endpoint = self._url.rstrip("/")
         self._session = requests.Session()
-        _settle_environment(self._session)
-        self._proxies = _environment_proxies(self._session, self._endpoint)
+        settle_environment(self._session)
+        self._proxies = environment_proxies(self._session, self._endpoint)
         self._agent = f"vodref/{__version__} python-requests/{requests.__version__}"
 
     def close(self) -> None:
@@ -164,7 +163,7 @@ class RpcVodApi:
         self, *, title: str, file_name: str, file_size: int, extra: Mapping[str, Any]
     ) -> UploadGrant:
         params = {"Title": title, "FileName": file_name, "FileSize": str(file_size)}
-        _add_extra_params(params, extra, skip={"Title", "FileName", "FileSize"})
+        add_extra_params(params, extra, skip={"Title", "FileName", "FileSize"})
         return grant_from_reply(self._send("CreateUploadVideo", params))
 
     def refresh_upload_video(self, video_id: str) -> UploadGrant:
@@ -177,7 +176,7 @@ class RpcVodApi:
         params = {"ImageType": str(extra.get("ImageType", "default")), "ImageExt": image_ext}
         if title:
             params["Title"] = title
-        _add_extra_params(params, extra, skip={"ImageType", "ImageExt", "Title"})
+        add_extra_params(params, extra, skip={"ImageType", "ImageExt", "Title"})
         return grant_from_reply(self._send("CreateUploadImage", params))
 
 

@@ -12,6 +12,7 @@ original exception is still chained (``raise ... from``) for a debugger, never f
 
 from __future__ import annotations
 
+import os
 import socket
 import ssl
 from collections.abc import Iterator
@@ -22,7 +23,13 @@ import urllib3.exceptions
 
 from ..core import ErrorKind, ServiceError
 
-__all__ = ["endpoint_address", "network_failure", "network_failure_from_text"]
+__all__ = [
+    "endpoint_address",
+    "environment_proxies",
+    "network_failure",
+    "network_failure_from_text",
+    "settle_environment",
+]
 
 # Causes, most specific first: (code, phrase, kind).
 _NAME_RESOLUTION = ("NameResolutionFailed", "name resolution failed", ErrorKind.NETWORK)
@@ -158,3 +165,21 @@ def network_failure_from_text(text: str, *, endpoint: str | None) -> ServiceErro
         (cause for needles, cause in _TEXT_CAUSES if any(n in text for n in needles)), None
     )
     return _failure(endpoint_address(endpoint), cause)
+
+
+def settle_environment(session: requests.Session) -> None:
+    """Take once what requests would read from the environment on every request (UPL-TRN-004;
+    the OSS transport and ``RpcVodApi`` share it)."""
+    session.trust_env = False
+    bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+    if bundle:
+        session.verify = bundle
+
+
+def environment_proxies(session: requests.Session, endpoint: str) -> dict[str, str] | None:
+    """The environment's proxies for ``endpoint`` (None: none), for a session that no longer
+    looks them up itself; a session that still does (a caller's own) is left to it."""
+    if session.trust_env:
+        return None
+    url = endpoint if "://" in endpoint else f"http://{endpoint}"
+    return requests.utils.get_environ_proxies(url) or None

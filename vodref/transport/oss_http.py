@@ -26,7 +26,6 @@ signed with the corrected time (UP-SKEW-001); the offset is kept for later reque
 from __future__ import annotations
 
 import contextlib
-import os
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -42,7 +41,7 @@ from defusedxml import ElementTree
 from ..core import Credentials, ErrorKind, InvalidOptionError, ObjectTarget, ServiceError
 from ..errors import TransportError
 from .base import ObjectInfo, PartInfo, StoredObject, UploadedPart
-from .network import network_failure
+from .network import environment_proxies, network_failure, settle_environment
 
 __all__ = ["OssHttpTransport", "classify_oss_exception"]
 
@@ -91,23 +90,6 @@ def _server_time(headers: Mapping[str, str] | None) -> float | None:
         return parsedate_to_datetime(value).timestamp()
     except (TypeError, ValueError, IndexError, OverflowError):
         return None
-
-
-def _settle_environment(session: requests.Session) -> None:
-    """Take once what requests would read from the environment on every request."""
-    session.trust_env = False
-    bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
-    if bundle:
-        session.verify = bundle
-
-
-def _environment_proxies(session: requests.Session, endpoint: str) -> dict[str, str] | None:
-    """The environment's proxies for ``endpoint`` (None: none), for a session that no longer
-    looks them up itself; a session that still does (a caller's own) is left to it."""
-    if session.trust_env:
-        return None
-    url = endpoint if "://" in endpoint else f"http://{endpoint}"
-    return requests.utils.get_environ_proxies(url) or None
 
 
 class _ClockedAuth(oss2.ProviderAuth):  # type: ignore[misc]
@@ -246,7 +228,7 @@ class OssHttpTransport:
         self._timeout = timeout
         if session is None:
             session = oss2.Session(pool_size=pool_size)
-            _settle_environment(session.session)
+            settle_environment(session.session)
         self._session = session
         self._is_cname = is_cname
         self._lock = threading.Lock()
@@ -283,7 +265,7 @@ class OssHttpTransport:
                     target.endpoint,
                     target.bucket,
                     session=self._session,
-                    proxies=_environment_proxies(self._session.session, target.endpoint),
+                    proxies=environment_proxies(self._session.session, target.endpoint),
                     connect_timeout=self._timeout,
                     enable_crc=False,
                     is_cname=self._is_cname,
