@@ -84,8 +84,9 @@ __all__ = ["Vod"]
 
 log = logging.getLogger("vodref")
 
-# Seconds close() waits for aborts still on their way (UP-CANCEL-007).
-ABORT_GRACE = 10.0
+# Seconds close() waits, once every upload is stopped, for the requests still running and
+# the aborts still on their way (UPL-API-017, UP-CANCEL-007).
+CLOSE_GRACE = 10.0
 
 
 class Vod:
@@ -532,10 +533,15 @@ class Vod:
 
     def close(self) -> None:
         """Stop uploading, let running requests finish, flush checkpoints, release sockets.
-        An abort still on its way (a canceled file's, UP-CANCEL-007) gets up to 10 s
-        (``ABORT_GRACE``); with none, close() does not wait. May be called from a callback
-        (the callbacks queued after it then run after close() returns). Idempotent; every
-        later call except the queries raises UploaderClosedError."""
+
+        Every upload is stopped first, so nothing new starts; then the requests already
+        running and the aborts still on their way (a canceled file's, UP-CANCEL-007) get up
+        to 10 s (``CLOSE_GRACE``) to land, and what they did is recorded as at any other
+        time (UPL-API-017): a part counts and is saved, and a Complete that lands ends its
+        file in Success with ``on_upload_succeed`` (UP-CANCEL-010). With nothing running,
+        close() does not wait. May be called from a callback (the callbacks queued after it
+        then run after close() returns). Idempotent; every later call except the queries
+        raises UploaderClosedError."""
         if self._closed:
             return
         self._closed = True
@@ -547,13 +553,19 @@ class Vod:
                 self._driver.submit(StopUpload())
         except UsageError:
             pass
-        # UP-CANCEL-007: an abort on its way (in flight, or waiting out a backoff) gets up
-        # to ABORT_GRACE seconds, with every upload stopped; what is left after that is the
-        # bucket lifecycle rule's.
+        # UPL-API-017, UP-CANCEL-007: the requests still running (their answers are
+        # recorded: a finished video is never hidden, nor redone by the next process) and
+        # the aborts on their way (in flight, or waiting out a backoff) get up to
+        # CLOSE_GRACE seconds, with every upload stopped. A request still running after
+        # that is left to its transport timeout and its answer dropped (the next process
+        # resumes from the checkpoint); an abort, to the bucket lifecycle rule.
         # From a callback, the callbacks queued after it cannot run before close() returns.
         self._driver.wait_until(
-            lambda: self._driver.broken is not None or not self._core.pending_aborts(),
-            ABORT_GRACE,
+            lambda: (
+                self._driver.broken is not None
+                or (not self._core.pending_aborts() and self._driver.idle())
+            ),
+            CLOSE_GRACE,
             drain_callbacks=not self._driver.on_callback_thread(),
         )
         self._driver.close()

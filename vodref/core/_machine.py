@@ -297,7 +297,9 @@ class Machine:
 
     # ------------------------------------------------------------------ checkpoints
 
-    def save_checkpoint(self, rec: FileRecord, *, force: bool) -> None:
+    def save_checkpoint(self, rec: FileRecord, *, force: bool, barrier: bool = False) -> None:
+        """Save ``rec``'s checkpoint now (``force``) or within ``checkpoint_interval``;
+        ``barrier``: durable before the file's next request (also when the names changed)."""
         if rec.removed or rec.media_kind is MediaKind.IMAGE:
             return
         if rec.video_id is None and rec.upload_id is None:
@@ -305,7 +307,7 @@ class Machine:
         # Which video and upload the checkpoint names: a change makes the save a barrier
         # (UP-DUR-001), written at once whatever the interval.
         names = (rec.video_id, rec.target, rec.upload_id)
-        barrier = names != rec.saved_names
+        barrier = barrier or names != rec.saved_names
         interval = self.options.checkpoint_interval
         if (
             not force
@@ -455,6 +457,9 @@ class Machine:
         done = rec.done
         numbers = range(1, rec.plan.part_count + 1)
         rec.expected_crc = crc64_combine_all([(done[n].crc64, done[n].size) for n in numbers])
+        # UP-RESUME-012: a checkpoint naming every part is durable before Complete goes out,
+        # so a process that dies with the answer can still recognise the object it made.
+        self.save_checkpoint(rec, force=True, barrier=True)
         return CompleteMultipart(
             command_id=self.new_id(),
             upload_id=upload_id,

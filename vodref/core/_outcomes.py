@@ -18,7 +18,7 @@ from typing import Any
 from ._machine import Machine
 from ._outage import back_off, connection_ok, release_held
 from ._records import FileRecord, Flight
-from ._resume import on_listed, on_verified, unverified, verifying
+from ._resume import expect_object, on_listed, on_verified, unverified, verifying
 from ._timers import AbortTimer
 from .classify import classify
 from .commands import (
@@ -211,9 +211,14 @@ def react(
     elif reaction is Reaction.RESTART_UPLOAD:
         m.restart(rec, error)
     elif reaction is Reaction.VERIFY_OBJECT:
-        # An earlier Complete may have succeeded with its answer lost: look first.
-        rec.verify_pending = True
-        m.advance(rec)
+        # An earlier Complete may have succeeded with its answer lost: look first, when what
+        # it would have made is known (UP-RESUME-006, UP-RESUME-012); else the upload is
+        # simply gone.
+        if expect_object(rec):
+            rec.verify_pending = True
+            m.advance(rec)
+        else:
+            m.restart(rec, error)
     elif reaction is Reaction.FAIL:
         m.fail(rec, error)
     # Reaction.DROP: nothing to do (the table uses it for aborts only). Reaction.RESEND:
@@ -399,7 +404,14 @@ def on_put(m: Machine, flight: Flight, event: ObjectPut) -> None:
     rec.bytes_done = rec.size
     if rec.uploading:
         m.progress(rec)
+    if rec.uploading or _stopped(rec):
         m.succeed(rec)
+
+
+def _stopped(rec: FileRecord) -> bool:
+    """UP-CANCEL-010: a file stopped or paused (still in the list) whose Put or Complete
+    lands anyway: its object and video exist, so it ends Success rather than hiding them."""
+    return rec.state is FileState.STOPPED and not rec.removed
 
 
 def _put_landed_after_cancel(rec: FileRecord, flight: Flight, event: ObjectPut) -> bool:
@@ -467,7 +479,9 @@ def on_part(m: Machine, flight: Flight, event: PartUploaded) -> None:
     rec.bytes_done += command.length
     if rec.uploading:
         m.progress(rec)
-    m.save_checkpoint(rec, force=False)
+    # A part that lands after its file stopped is saved at once: no flush timer runs for a
+    # stopped file, and the process may be on its way out (Vod.close, UPL-API-017).
+    m.save_checkpoint(rec, force=not rec.uploading)
     m.advance(rec)
 
 
@@ -528,7 +542,8 @@ def _confirm_object(m: Machine, rec: FileRecord, *, verified: bool) -> None:
     rec.object_confirmed = True
     rec.object_verified = verified
     rec.object_crc = rec.expected_crc
-    if rec.uploading:
+    rec.bytes_done = rec.size
+    if rec.uploading or _stopped(rec):
         m.succeed(rec)
 
 

@@ -10,6 +10,9 @@ sample). A part that no longer matches is dropped and sent again. Any other list
 the planned size is checked against the file the same way and adopted when it matches. The
 core issues ``VerifyPart`` for both (the driver hashes the bytes; the core does no I/O), at
 most :data:`VERIFY_PARALLEL` at a time.
+
+When ListParts says the upload is gone, :func:`expect_object` tells whether a Complete of it
+may have landed unseen and the object can be recognised (UP-RESUME-012).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from ._records import FileRecord
 from .commands import VerifyPart
+from .crc64 import crc64_combine_all
 from .errors import OutcomeMismatchError
 from .events import PartsListed, PartVerified
 from .states import Step
@@ -26,7 +30,14 @@ if TYPE_CHECKING:
     from ._machine import Machine
     from ._records import Flight
 
-__all__ = ["VERIFY_PARALLEL", "on_listed", "on_verified", "unverified", "verify_parts"]
+__all__ = [
+    "VERIFY_PARALLEL",
+    "expect_object",
+    "on_listed",
+    "on_verified",
+    "unverified",
+    "verify_parts",
+]
 
 # Listed parts checked against the file at once (VerifyPart is local I/O, bounded so the
 # hashing never delays the part uploads that run beside it: UP-RESUME-010).
@@ -180,3 +191,25 @@ def verifying(flight: Flight, rec: FileRecord, command: VerifyPart) -> bool:
 def _norm_etag(etag: str) -> str:
     # OSS quotes ETags in XML and headers; drivers may or may not strip the quotes.
     return etag.strip('"').upper()
+
+
+def expect_object(rec: FileRecord) -> bool:
+    """Whether the object a Complete of ``rec``'s upload made can be recognised: its CRC-64
+    is known from a Complete sent in this process, or (a resume whose ListParts met
+    NoSuchUpload) from a loaded checkpoint naming every part, as the one saved before each
+    Complete does (UP-RESUME-012). Sets ``rec.expected_crc``."""
+    if rec.expected_crc is not None:
+        return True
+    claimed = rec.claimed
+    count = rec.plan.part_count
+    if not rec.needs_listing or len(claimed) != count:
+        return False
+    known = [
+        (part.crc64, part.size)
+        for part in map(claimed.get, range(1, count + 1))
+        if part is not None and part.crc64 is not None
+    ]
+    if len(known) != count:
+        return False
+    rec.expected_crc = crc64_combine_all(known)
+    return True

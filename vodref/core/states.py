@@ -180,6 +180,9 @@ FILE_TRANSITIONS: Mapping[tuple[FileState, FileTrigger], frozenset[FileState | N
     (FileState.STOPPED, FileTrigger.RESUME): frozenset({FileState.READY}),
     (FileState.STOPPED, FileTrigger.RESTART): frozenset({FileState.READY}),
     (FileState.STOPPED, FileTrigger.DELETE): frozenset({None}),
+    # A Complete or Put on the wire when the file was stopped or paused landed: the object
+    # and its video exist, so the file says so (UP-CANCEL-010).
+    (FileState.STOPPED, FileTrigger.SUCCEED): frozenset({FileState.SUCCESS}),
 }
 
 UPLOADER_TRANSITIONS: Mapping[tuple[UploaderState, UploaderTrigger], frozenset[UploaderState]] = {
@@ -344,7 +347,7 @@ class UploadFacts(NamedTuple):
     multipart: bool  # the plan cuts the file in parts (else one PutObject)
     has_upload_id: bool
     needs_listing: bool  # resumed from a checkpoint: its parts are not believed yet
-    verify_pending: bool  # a Complete failed with NoSuchUpload: look at the object first
+    verify_pending: bool  # a Complete or a resume's ListParts met NoSuchUpload: look first
     parts_complete: bool  # every part acknowledged, none in flight
 
 
@@ -367,8 +370,10 @@ STEP_RULES: tuple[StepRule, ...] = (
     StepRule("a request other than a part is out, or in backoff", lambda f: f.op_pending, None),
     StepRule("small file: one request", lambda f: not f.multipart, Step.PUT),
     StepRule("no multipart upload yet", lambda f: not f.has_upload_id, Step.INITIATE),
+    # Before the listing: a resume whose ListParts met NoSuchUpload looks at the object while
+    # the checkpoint's parts stay claimed, so a stop meanwhile saves them (UP-RESUME-012).
+    StepRule("the upload was not found", lambda f: f.verify_pending, Step.VERIFY),
     StepRule("resumed from a checkpoint, parts not checked", lambda f: f.needs_listing, Step.LIST),
-    StepRule("a Complete met NoSuchUpload", lambda f: f.verify_pending, Step.VERIFY),
     StepRule("every part acknowledged, none in flight", lambda f: f.parts_complete, Step.COMPLETE),
     StepRule("otherwise", lambda f: True, Step.SEND_PARTS),
 )
@@ -412,7 +417,9 @@ class Reaction(enum.Enum):
     RETRY = "retry"  # send again after the policy's backoff; out of retries, FAIL (ABORT: DROP)
     AWAIT_CREDENTIALS = "await credentials"  # NotifyTokenExpired, the queue Expires, ask again
     RESTART_UPLOAD = "restart upload"  # the upload is gone: a new one for the same VideoId
-    VERIFY_OBJECT = "verify object"  # HeadObject: an earlier Complete may have succeeded
+    # HeadObject: an earlier Complete may have succeeded (when its parts are known; else the
+    # upload is gone: RESTART_UPLOAD)
+    VERIFY_OBJECT = "verify object"
     BACK_OFF = "back off"  # the connection fails: retry; several in a row open an outage
     # (for an abort: sent again after each backoff, uncounted, until outage_limit passed)
     FAIL = "fail"  # the file moves to Failure and records the error
@@ -446,7 +453,7 @@ _FAILURE_ROWS: Mapping[Step, tuple[Reaction, Reaction, Reaction, Reaction, React
     Step.AUTHORIZE: (_RETRY, _RETRY, _AWAIT, _FAIL, _FAIL),
     Step.PUT: (_RETRY, _BACK, _AWAIT, _FAIL, _FAIL),
     Step.INITIATE: (_RETRY, _BACK, _AWAIT, _FAIL, _FAIL),
-    Step.LIST: (_RETRY, _BACK, _AWAIT, _RESTART, _FAIL),
+    Step.LIST: (_RETRY, _BACK, _AWAIT, _VERIFY, _FAIL),
     Step.VERIFY: (_RETRY, _BACK, _AWAIT, _RESTART, _FAIL),
     Step.SEND_PARTS: (_RETRY, _BACK, _AWAIT, _RESTART, _FAIL),
     Step.COMPLETE: (_RETRY, _BACK, _AWAIT, _VERIFY, _FAIL),
