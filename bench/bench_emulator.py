@@ -16,6 +16,12 @@ parts, complete) and prints, as medians of interleaved rounds (the machine is sh
   with each service's SDK (oss2 over requests for the emulator, boto3 for moto). oss2
   runs with ``enable_crc=False`` so the *server's* checks are what is measured; the
   emulator-side figures above come from the oss2 runs;
+- the raw receiver (bench/_raw_receiver.py): no HTTP, the same parts over the same number of
+  connections, each read into fresh memory exactly as the emulator reads a body, hashed with
+  the emulator's MD5 and CRC-64 and kept in memory. Its CPU per GiB is the least a Python
+  server keeping bodies in memory pays on this machine (the floor plus the kernel's socket
+  copy and fresh zeroed pages), printed as a ratio to the floor beside the in-memory
+  emulator's ratio to it;
 - the load average (``os.getloadavg()``) at the start and the end.
 
 Every emulator run ends with an integrity check: the completed object's size and CRC-64
@@ -31,6 +37,7 @@ import argparse
 import hashlib
 import os
 import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -367,6 +374,49 @@ def run_same_client(name: str, path: Path, part_size: int, threads: int) -> RunR
     )
 
 
+def run_raw_receiver(path: Path, part_size: int, threads: int) -> RunResult:
+    """The same parts to bench/_raw_receiver.py, one connection per thread."""
+    script = Path(__file__).resolve().parent / "_raw_receiver.py"
+    process = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    assert process.stdout is not None
+    first = process.stdout.readline().strip()
+    if not first.startswith("raw-receiver listening on "):
+        process.kill()
+        raise RuntimeError(f"unexpected raw receiver output: {first!r}")
+    host, port = first.rsplit(" ", 1)[1].split(":")
+    parts = _parts(path.stat().st_size, part_size)
+
+    def send() -> float:
+        fd = os.open(path, os.O_RDONLY)
+        digests: list[bytes] = []
+        try:
+            started = time.perf_counter()
+
+            def one_connection(index: int) -> None:
+                with socket.create_connection((host, int(port))) as connection:
+                    for _number, offset, length in parts[index::threads]:
+                        data = os.pread(fd, length, offset)
+                        connection.sendall(length.to_bytes(8, "big"))
+                        connection.sendall(data)
+                        digest = connection.recv(16, socket.MSG_WAITALL)
+                        if len(digest) != 16:
+                            raise RuntimeError("the raw receiver closed early")
+                        digests.append(digest)
+
+            with ThreadPoolExecutor(threads) as pool:
+                list(pool.map(one_connection, range(threads)))
+            elapsed = time.perf_counter() - started
+            _number, offset, length = parts[0]
+            first_part = hashlib.md5(os.pread(fd, length, offset)).digest()
+        finally:
+            os.close(fd)
+        if len(digests) != len(parts) or first_part not in digests:
+            raise RuntimeError("the raw receiver's digests do not match the parts")
+        return elapsed
+
+    return _measured("raw-receiver", process, path.stat().st_size, send)
+
+
 def _load() -> str:
     return " ".join(f"{value:.2f}" for value in os.getloadavg())
 
@@ -377,7 +427,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--part-mib", type=float, default=1.0)
     parser.add_argument("--threads", type=int, default=5)
     parser.add_argument(
-        "--contenders", default="in-memory,data-dir,moto,emulator-urllib3,moto-urllib3"
+        "--contenders",
+        default="in-memory,data-dir,raw-receiver,moto,emulator-urllib3,moto-urllib3",
     )
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (medians)")
     parser.add_argument("--quick", action="store_true", help="64 MiB, one round")
@@ -404,6 +455,8 @@ def main(argv: list[str] | None = None) -> int:
             for name in contenders:
                 if name == "moto":
                     results[name].append(run_moto(source, part_size, args.threads))
+                elif name == "raw-receiver":
+                    results[name].append(run_raw_receiver(source, part_size, args.threads))
                 elif name.endswith("-urllib3"):
                     results[name].append(run_same_client(name, source, part_size, args.threads))
                 else:
@@ -425,7 +478,15 @@ def main(argv: list[str] | None = None) -> int:
         )
         if name in targets:
             line += f", {cpu / floor:.2f}x the floor (target <= {targets[name]:g}x)"
+        elif name == "raw-receiver":
+            line += f", {cpu / floor:.2f}x the floor (no HTTP: the least a server pays here)"
         print(line)
+    if "raw-receiver" in cpus and "in-memory" in cpus:
+        print(
+            "in-memory emulator / raw receiver, server CPU per GiB: "
+            f"{cpus['in-memory'] / cpus['raw-receiver']:.2f}x (what HTTP, signatures and "
+            "the service model add)"
+        )
     pairs = (
         ("same client, urllib3", "emulator-urllib3", "moto-urllib3"),
         ("each SDK, oss2 vs boto3", "in-memory", "moto"),
