@@ -22,7 +22,9 @@ Printed for 100 KiB, 1 MiB and 5 MiB parts (medians [min-max]): MiB/s and client
 of each, the ratios vodref/oss2, vodref/bare and CPU vodref/bare with their targets (>= 5x;
 >= 0.9x, >= 0.8x at 100 KiB; <= 1.2x), vodref's peak RSS against 64 MiB + 2 x parallel x
 part_size, the cost of checkpointing at 1 MiB parts (vodref with no store), and the load
-average at start and end.
+average at start and end. Beside each client's figures: the emulator's CPU-s/GiB over the
+same run (psutil on its pid); from the bare uploader's client and emulator CPU per GiB, the
+most MiB/s any client could reach with every core busy, next to what 5x oss2 asks.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 import oss2
+import psutil
 from _bare_uploader import bare_upload  # bench/ is sys.path[0] when run
 from _emulator_process import start_emulator
 
@@ -190,10 +193,18 @@ def make_file(path: Path, size: int) -> None:
 
 
 def measure(
-    url: str, client: str, path: Path, part_size: int, checkpoints: str = "on"
+    url: str,
+    client: str,
+    path: Path,
+    part_size: int,
+    checkpoints: str = "on",
+    server: psutil.Process | None = None,
 ) -> dict[str, Any]:
+    """One client run in a fresh subprocess; with ``server`` (the emulator's process), its
+    CPU over the run too."""
     with Client(url) as control:
         control.reset()
+    server_before = server.cpu_times() if server is not None else None
     output = subprocess.run(
         [
             sys.executable,
@@ -220,6 +231,10 @@ def measure(
     size_gib = path.stat().st_size / 1024**3
     result["mib_s"] = path.stat().st_size / MIB / result["seconds"]
     result["cpu_per_gib"] = result["cpu"] / size_gib
+    if server is not None and server_before is not None:
+        after = server.cpu_times()
+        spent = after.user - server_before.user + after.system - server_before.system
+        result["server_cpu_per_gib"] = spent / size_gib
     return result
 
 
@@ -245,13 +260,17 @@ def report(results: dict[tuple[str, int, str], list[dict[str, Any]]]) -> None:
         key = (client, part, "off" if client == "bare" else checkpoints)
         return statistics.median(r[field] for r in results[key])
 
-    print(f"\n{'client':<7} {'part':>7} {'MiB/s':>24} {'CPU-s/GiB':>24} {'peak RSS MiB':>12}")
+    print(
+        f"\n{'client':<7} {'part':>7} {'MiB/s':>24} {'CPU-s/GiB':>24} {'peak RSS MiB':>12} "
+        f"{'emulator CPU-s/GiB':>19}"
+    )
     for (client, part, checkpoints), runs in sorted(results.items(), key=lambda i: i[0][1]):
         name = client if checkpoints == "on" or client == "bare" else f"{client}-0"
+        server = statistics.median(r["server_cpu_per_gib"] for r in runs)
         print(
             f"{name:<7} {part_label(part):>7} {summary([r['mib_s'] for r in runs]):>24} "
             f"{summary([r['cpu_per_gib'] for r in runs]):>24} "
-            f"{max(r['maxrss_mib'] for r in runs):>12.1f}"
+            f"{max(r['maxrss_mib'] for r in runs):>12.1f} {server:>19.2f}"
         )
     print("(vodref-0: vodref with no checkpoint store)\n")
     for part in PARTS:
@@ -268,6 +287,17 @@ def report(results: dict[tuple[str, int, str], list[dict[str, Any]]]) -> None:
             f"vodref/bare {versus_bare:5.2f}x (target >= {bare_target}x)   "
             f"CPU vodref/bare {cpu:5.2f}x (target <= 1.2x)   "
             f"peak RSS {rss:.0f} MiB (target <= {limit:.0f} MiB)"
+        )
+    # What the machine allows at all: every core busy with nothing but the bare uploader's
+    # client work and the emulator's server work for the same bytes (both measured above).
+    cores = os.cpu_count() or 1
+    for part in PARTS:
+        bare_gib = median("bare", part, "cpu_per_gib") + median("bare", part, "server_cpu_per_gib")
+        ceiling = cores / bare_gib * 1024
+        needed = 5 * median("oss2", part, "mib_s")
+        print(
+            f"{part_label(part):>7}: 5x oss2 is {needed:.0f} MiB/s; {cores} cores at "
+            f"{bare_gib:.2f} CPU-s/GiB (bare client + emulator) allow at most {ceiling:.0f} MiB/s"
         )
     on = median("vodref", MIB, "mib_s", "on")
     off = median("vodref", MIB, "mib_s", "off")
@@ -304,6 +334,7 @@ def main() -> None:
     make_file(data, arguments.size_mib * MIB)
     print(f"load average at start: {load()}")
     emulator, url = start_emulator()
+    server = psutil.Process(emulator.pid)
     print(
         f"emulator {url} (separate process); file {arguments.size_mib} MiB; "
         f"{arguments.runs} interleaved run(s) each; parallel/threads {PARALLEL}"
@@ -318,10 +349,10 @@ def main() -> None:
                 for client, checkpoints in CONTENDERS[shift:] + CONTENDERS[:shift]:
                     key = (client, part, checkpoints)
                     results.setdefault(key, []).append(
-                        measure(url, client, data, part, checkpoints)
+                        measure(url, client, data, part, checkpoints, server)
                     )
             key = ("vodref", MIB, "off")
-            results.setdefault(key, []).append(measure(url, "vodref", data, MIB, "off"))
+            results.setdefault(key, []).append(measure(url, "vodref", data, MIB, "off", server))
         report(results)
         big = arguments.workdir / f"bench-{arguments.rss_size_mib}MiB.mp4"
         make_file(big, arguments.rss_size_mib * MIB)
