@@ -27,10 +27,12 @@ Contenders, each uploading the same N files (distinct random content, page-cache
   ``MemoryCheckpointStore``, i.e. no checkpoint on disk: what the file store's writes
   (fsync) cost per file.
 
-Printed: files/s, client CPU ms per file, requests per file (from the emulator's request
-log), peak RSS, the vodref/oss2 ratio with the target beside it, and the load average at
-start and end (2 cores shared with other work skew everything; compare ratios, not
-absolute figures).
+Printed: files/s, client CPU ms per file, the emulator's CPU ms per file (psutil on its
+pid over the same run), requests per file (from the emulator's request log), peak RSS, the
+vodref/oss2 ratio with the target beside it, the most files/s the emulator's own CPU per
+file allows on this machine's cores (for a client that would cost nothing) next to the
+target, and the load average at start and end (2 cores shared with other work skew
+everything; compare ratios, not absolute figures).
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ from pathlib import Path
 from typing import Any
 
 import oss2
+import psutil
 from _emulator_process import start_emulator  # bench/ is sys.path[0] when run
 
 from emulator.config import DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET
@@ -176,13 +179,21 @@ def label(contender: Contender) -> str:
 
 
 def measure(
-    url: str, contender: Contender, files: Path, count: int, vod_api: str
+    url: str,
+    contender: Contender,
+    files: Path,
+    count: int,
+    vod_api: str,
+    server: psutil.Process | None = None,
 ) -> dict[str, Any]:
+    """One client run in a fresh subprocess; with ``server`` (the emulator's process), the
+    emulator's CPU per file over the run too."""
     client, concurrent, threshold, store = contender
     with Client(url) as control:
         # The log's sequence numbers go on across a reset, which empties the log.
         first = _last_seq(control)
         control.reset()
+    server_before = server.cpu_times() if server is not None else None
     command = [
         sys.executable,
         __file__,
@@ -206,6 +217,10 @@ def measure(
     if output.returncode != 0:
         raise SystemExit(f"{label(contender)} worker failed:\n{output.stderr[-2000:]}")
     result: dict[str, Any] = json.loads(output.stdout.strip().splitlines()[-1])
+    if server is not None and server_before is not None:
+        after = server.cpu_times()
+        spent = after.user - server_before.user + after.system - server_before.system
+        result["server_ms_per_file"] = spent * 1000 / count
     with Client(url) as control:
         records = control.requests()
     last = int(records[-1]["seq"]) if records else first
@@ -264,6 +279,7 @@ def main() -> None:
     make_files(files, arguments.count, size)
     start_load = load_average()
     emulator, url = start_emulator()
+    server = psutil.Process(emulator.pid)
     print(
         f"emulator {url} (separate process); {arguments.count} files of "
         f"{arguments.size_kib} KiB; {arguments.runs} run(s) each; vodref's VOD client "
@@ -284,11 +300,11 @@ def main() -> None:
             order = plan if run % 2 == 0 else list(reversed(plan))
             for contender in order:
                 results.setdefault(contender, []).append(
-                    measure(url, contender, files, arguments.count, arguments.vod_api)
+                    measure(url, contender, files, arguments.count, arguments.vod_api, server)
                 )
         print(
-            f"\n{'client':<22} {'files/s':>18} {'CPU ms/file':>18} {'req/file':>9} "
-            f"{'RSS MiB':>8}  operations (last run, up to 1,000 requests)"
+            f"\n{'client':<22} {'files/s':>18} {'CPU ms/file':>18} {'emulator ms/file':>17} "
+            f"{'req/file':>9} {'RSS MiB':>8}  operations (last run, up to 1,000 requests)"
         )
         for contender in plan:
             runs = results[contender]
@@ -296,6 +312,7 @@ def main() -> None:
             print(
                 f"{label(contender):<22} {summary([r['files_s'] for r in runs])} "
                 f"{summary([r['cpu_ms_per_file'] for r in runs])} "
+                f"{statistics.median(r['server_ms_per_file'] for r in runs):>17.2f} "
                 f"{statistics.median(r['requests_per_file'] for r in runs):>9.2f} "
                 f"{statistics.median(r['maxrss_mib'] for r in runs):>8.1f}  {operations}"
             )
@@ -314,6 +331,19 @@ def main() -> None:
             else:
                 target = "(files at once 1: the JS default)"
             print(f"{label(contender)}/oss2 files/s: {ratio:.2f}x  {target}")
+        # The bound no client can pass: the emulator's own work for each file, with every
+        # core doing nothing else (a client that cost no CPU at all).
+        cores = os.cpu_count() or 1
+        print(
+            f"\n{TARGET:g}x the oss2 loop is {TARGET * baseline:.0f} files/s. With {cores} cores:"
+        )
+        for contender in plan[2:4]:
+            server_ms = statistics.median(r["server_ms_per_file"] for r in results[contender])
+            print(
+                f"  {label(contender)}: the emulator alone spends {server_ms:.2f} ms per file, "
+                f"so at most {cores * 1000 / server_ms:.0f} files/s even for a client that "
+                "costs nothing"
+            )
     finally:
         emulator.terminate()
         emulator.wait(timeout=30)
