@@ -22,6 +22,40 @@ from emulator.redaction import redact_path, redact_query
 
 DEFAULT_CAPACITY = 1000
 
+# The signature schemes the log names (EMU-CTL-009). Only these words are ever recorded, never
+# what follows them in a header or a query: a client that put a secret where the scheme goes
+# is logged as "other".
+_HEADER_SCHEMES = frozenset(
+    {"OSS", "OSS4-HMAC-SHA256", "ACS3-HMAC-SHA256", "ACS3-HMAC-SM3", "ACS3-RSA-SHA256"}
+)
+
+
+def signature_scheme(request: Request, service: str) -> str:
+    """How ``request`` says it is signed, as one word of a closed set (never a value):
+    ``OSS`` / ``OSS4-HMAC-SHA256`` (an OSS Authorization header, V1 / V4), the same with
+    `` presigned`` (a signed URL), ``HMAC-SHA1`` (an RPC request's ``SignatureMethod``),
+    an ``ACS3-*`` algorithm, ``none``, or ``other``. Whether it verified is the status's
+    business."""
+    authorization = request.headers.get("Authorization")
+    if authorization:
+        scheme = authorization.strip().split(" ", 1)[0]
+        return scheme if scheme in _HEADER_SCHEMES else "other"
+    query = request.raw_query
+    if service == "oss":
+        if "x-oss-signature-version=OSS4-HMAC-SHA256" in query:
+            return "OSS4-HMAC-SHA256 presigned"
+        if "OSSAccessKeyId=" in query or "Signature=" in query:
+            return "OSS presigned"
+        return "none"
+    # RPC: the parameters are in the query or, for a POST form, the (small) body.
+    form = request.body_bytes().decode("ascii", "replace") if request.method == "POST" else ""
+    for text in (query, form):
+        if "SignatureMethod=HMAC-SHA1" in text:
+            return "HMAC-SHA1"
+        if "Signature=" in text:
+            return "other"
+    return "none"
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RequestRecord:
@@ -40,6 +74,7 @@ class RequestRecord:
     part_number: int | None
     status: int
     fault_id: str | None
+    signature: str = "none"  # signature_scheme(): how the request was signed
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -55,6 +90,7 @@ class RequestRecord:
             "part_number": self.part_number,
             "status": self.status,
             "fault_id": self.fault_id,
+            "signature": self.signature,
         }
 
 
@@ -95,6 +131,7 @@ class RequestLog:
                 part_number=info.part_number,
                 status=status,
                 fault_id=fault_id,
+                signature=signature_scheme(request, info.service),
             )
             self._records.append(record)
         for listener in self._listeners:

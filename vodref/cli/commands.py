@@ -96,7 +96,7 @@ def _service(args: argparse.Namespace, err: TextIO) -> Iterator[dict[str, Any]]:
             "access_key_id": args.access_key_id,
             "access_key_secret": args.access_key_secret,
             "security_token": args.security_token,
-            "transport": None,
+            "transport": _oss_transport(args, args.region) if args.oss_signature == "v4" else None,
         }
         return
     data_dir = Path(args.emulator_data_dir) if args.emulator_data_dir else None
@@ -131,12 +131,20 @@ def _service(args: argparse.Namespace, err: TextIO) -> Iterator[dict[str, Any]]:
             "access_key_secret": embedded.access_key_secret,
             "security_token": None,
             "transport": rebasing_transport(
-                OssHttpTransport(
-                    timeout=args.timeout, pool_size=args.parallel * args.concurrent_files + 4
-                ),
+                _oss_transport(args, embedded.region if args.oss_signature == "v4" else None),
                 embedded.url,
             ),
         }
+
+
+def _oss_transport(args: argparse.Namespace, v4_region: str | None) -> OssHttpTransport:
+    """The OSS transport: Signature V4 scoped to ``v4_region`` when given, else V1. For VOD
+    the region of the files is VOD's own (--region; the embedded emulator's)."""
+    return OssHttpTransport(
+        timeout=args.timeout,
+        pool_size=args.parallel * args.concurrent_files + 4,
+        region=v4_region,
+    )
 
 
 def _auth_provider(service: dict[str, Any], args: argparse.Namespace) -> Any:

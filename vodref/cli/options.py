@@ -51,6 +51,8 @@ EXIT_TERMINATED = 143  # 128 + SIGTERM, as a shell reports a process SIGTERM end
 MAX_PARALLEL = 64
 MAX_CONCURRENT_FILES = 64
 MAX_RETRIES = 1000
+# --oss-signature: OSS Signature V1 (the JS SDK's) or V4 (scoped to the region).
+OSS_SIGNATURES = ("v1", "v4")
 
 # The uploader's field -> the flag that sets it, for a message the uploader makes itself.
 FLAG_FOR_FIELD = {
@@ -74,6 +76,7 @@ ENVIRONMENT = (
     ("ALIBABA_CLOUD_ACCESS_KEY_SECRET", "--access-key-secret", "AccessKeySecret"),
     ("ALIBABA_CLOUD_SECURITY_TOKEN", "--security-token", "STS token (STS mode)"),
     ("ALIBABA_CLOUD_REGION_ID", "--region", "region (default cn-shanghai)"),
+    ("VODREF_OSS_SIGNATURE", "--oss-signature", "v1 or v4 (default v1)"),
     ("VODREF_CHECKPOINT_DIR", "--checkpoint-dir", "resume records"),
     ("VODREF_EMULATOR_DATA_DIR", "--emulator-data-dir", "embedded emulator state"),
     ("NO_COLOR", "", "any value: no colours; TERM=dumb: no bars, plain lines"),
@@ -333,6 +336,13 @@ def _add_upload_options(parser: argparse.ArgumentParser, *, for_demo: bool = Fal
             "--region", help="VOD region (env ALIBABA_CLOUD_REGION_ID; default cn-shanghai)"
         )
         parser.add_argument(
+            "--oss-signature",
+            choices=OSS_SIGNATURES,
+            help="how OSS requests are signed: v1 (default; what the JS SDK 1.5.x sends) or v4 "
+            "(OSS4-HMAC-SHA256 scoped to --region, where VOD keeps the files; OSS no longer "
+            "offers V1 to new accounts and buckets) (env VODREF_OSS_SIGNATURE)",
+        )
+        parser.add_argument(
             "--access-key-id", metavar="ID", help="(env ALIBABA_CLOUD_ACCESS_KEY_ID, better)"
         )
         parser.add_argument(
@@ -432,6 +442,7 @@ def resolve_environment(args: argparse.Namespace) -> argparse.Namespace:
         args.endpoint = None
         args.access_key_id = args.access_key_secret = args.security_token = None
         args.region = "cn-shanghai"
+        args.oss_signature = "v1"
         args.emulator_data_dir = None
         return args
     if args.command != "upload":
@@ -443,6 +454,13 @@ def resolve_environment(args: argparse.Namespace) -> argparse.Namespace:
         # upload to the local emulator.
         args.endpoint = check_endpoint(os.environ["VODREF_VOD_ENDPOINT"], "VODREF_VOD_ENDPOINT")
     args.region = args.region or _from_environment("ALIBABA_CLOUD_REGION_ID") or "cn-shanghai"
+    if args.oss_signature is None:
+        args.oss_signature = _from_environment("VODREF_OSS_SIGNATURE") or "v1"
+        if args.oss_signature not in OSS_SIGNATURES:
+            raise UsageProblem(
+                f"VODREF_OSS_SIGNATURE must be one of {', '.join(OSS_SIGNATURES)}, "
+                f"not {args.oss_signature!r}"
+            )
     for flag, variable in (
         ("access_key_id", "ALIBABA_CLOUD_ACCESS_KEY_ID"),
         ("access_key_secret", "ALIBABA_CLOUD_ACCESS_KEY_SECRET"),
