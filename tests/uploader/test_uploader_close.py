@@ -128,3 +128,31 @@ def test_a_resume_recognises_the_object_of_a_complete_whose_answer_was_lost(
     assert stored_object(emu, root_transport, view) == (path.stat().st_size, file_crc(path))
     assert open_uploads(emu) == []
     assert list(store_dir.glob("*.json")) == []
+
+
+def test_close_while_the_video_is_being_created_keeps_one_video(
+    emu: Any, make_vod: Any, sizes_dir: Path, tmp_path: Path
+) -> None:
+    """UPL-API-017 UP-DUR-001 UP-RESUME-003: close() while CreateUploadVideo is on the wire:
+    its answer is waited for and the VideoId saved, so the next process refreshes that video
+    instead of creating a second one. Before, the answer was dropped with close() and the
+    next run made another video, leaving the first one "Uploading" for good."""
+    path = write_file(sizes_dir, "creating.mp4", PARTS * MIN_PART)
+    store_dir = tmp_path / "checkpoints"
+    emu.control.add_fault(effect=Effect.delay(0.5), match=Match(operation="CreateUploadVideo"))
+    first = make_vod(checkpoint_store=FileCheckpointStore(store_dir))
+    first.add_file(path)
+    first.start_upload()
+    _wait_for(lambda: "CreateUploadVideo" in operations(emu))
+    first.close()
+    emu.control.clear_faults()
+    second = make_vod(checkpoint_store=FileCheckpointStore(store_dir))
+    added = second.add_file(path)
+    assert added.video_id is not None
+    second.start_upload()
+    [view] = second.wait(timeout=30)
+    assert view.state is FileState.SUCCESS, view.error
+    assert view.video_id == added.video_id
+    ops = operations(emu)
+    assert ops.count("CreateUploadVideo") == 1 and ops.count("RefreshUploadVideo") == 1, ops
+    assert len(emu.control.state()["vod"]["videos"]) == 1
