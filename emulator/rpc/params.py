@@ -45,11 +45,15 @@ def form_params(request: Request) -> list[tuple[str, str]]:
 
 
 def all_params(request: Request) -> dict[str, str]:
-    """Query then form parameters, decoded; the first occurrence of a name wins."""
-    merged: dict[str, str] = {}
-    for key, value in [*request.query, *form_params(request)]:
-        merged.setdefault(key, value)
-    return merged
+    """Query then form parameters, decoded; the first occurrence of a name wins. Parsed
+    once per request (``Request.memo``); each caller gets its own copy."""
+    merged: dict[str, str] | None = request.memo.get("all_params")
+    if merged is None:
+        merged = {}
+        for key, value in [*request.query, *form_params(request)]:
+            merged.setdefault(key, value)
+        request.memo["all_params"] = merged
+    return dict(merged)
 
 
 def scheme_of(request: Request, params: dict[str, str]) -> SignatureScheme:
