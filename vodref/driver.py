@@ -10,11 +10,9 @@ lock; the commands it returns are dispatched without blocking:
   (``set_upload_auth_and_address`` and friends) and are answered through :meth:`answer_auth`;
   a proactive refresh with nobody to answer it is abandoned at once;
 - **checkpoint effects** go to the store (whose writer thread coalesces them). A barrier
-  save (UPL-DUR-001) is made durable before anything that depends on it takes effect, but
-  not under the lock: while a file has a barrier save not yet flushed, its requests flush
-  the store on their worker before they are performed, and its notifications on the
-  callback thread before they run. Other files' outcomes meanwhile go on through the
-  core, and their barriers share the store's writes (UPL-DUR-009);
+  save (UPL-DUR-001) is made durable, off the lock, before anything that depends on it: a
+  file's requests flush the store on their worker first, its notifications on the callback
+  thread; other files go on meanwhile and share the store's writes (UPL-DUR-009);
 - **notifications** go to one callback thread, in order, outside the lock, so user code may
   call back into the uploader, and an exception in user code is logged and swallowed; a
   notification nobody listens to (``wants_notification`` says no) is not queued at all.
@@ -23,13 +21,9 @@ A timer thread sleeps until ``core.next_deadline()`` on the injected :class:`Clo
 calls ``handle_timer``; an event that moves the deadline earlier wakes it.
 
 The per-part path is kept free of thread hand-offs (issue 12: thread wake-ups were 19 % of
-the uploader's GIL time; each costs a futex wake and a context switch on the other core):
-
-- a worker that reports a part's outcome performs the next request that report produced
-  itself, instead of queueing it for another worker (UPL-DRV-008);
-- threads blocked in :meth:`Driver.wait_until` are woken by what can change an answer (a
-  user event, a timer, a non-part outcome or command, the driver going idle, the last
-  pending callback), not by every acknowledged part; they also re-check every 0.2 s.
+the uploader's GIL time): a worker that reports a part's outcome performs the next request
+that report produced itself (UPL-DRV-008); threads in :meth:`Driver.wait_until` are woken by
+what can change an answer, not by every acknowledged part, and re-check every 0.2 s.
 
 A bug of vodref's own never leaves a file waiting (UPL-DRV-010): see
 :mod:`vodref.internal_errors`.
@@ -155,6 +149,9 @@ class Driver:
         # the number of its newest one; _barriers numbers them all.
         self._undurable: dict[str, int] = {}
         self._barriers = 0
+        # The newest barrier whose parts must be durable too (the save before Complete,
+        # UP-RESUME-012), and the newest barrier a whole flush covered.
+        self._whole_barrier = self._whole_flushed = 0
         self._callbacks_pending = 0
         self._closed = False
         self.commands_seen = 0
@@ -345,6 +342,8 @@ class Driver:
                 if self._checkpoint_effect(command):
                     self._barriers += 1
                     self._undurable[command.file_id] = self._barriers
+                    if isinstance(command, SaveCheckpoint) and command.checkpoint.names_every_part:
+                        self._whole_barrier = self._barriers
             elif isinstance(command, CancelRequests):
                 self._canceled.update(c for c in command.command_ids if c in self._in_flight)
                 self._abandon_waiting_auth(command.command_ids)
@@ -424,13 +423,18 @@ class Driver:
         store failure: UPL-DUR-002)."""
         with self._lock:
             covered = self._barriers
+            whole = self._whole_barrier > self._whole_flushed
         try:
-            self._flush_barriers()
+            # A store's flush_barriers keeps part-only saves coalesced (UPL-CKPT-008); the
+            # save before a Complete must be on disk parts and all (UP-RESUME-012).
+            self.flush_store(barriers_only=not whole)
         except Exception as error:  # a store's bug (an OSError...): noted like any failure,
             # so the request after it still gets its fate and nothing waits forever
             log.exception("checkpoint store flush failed")
             self.note_store_failure(CheckpointStoreError(f"flush failed: {error!r}"))
         with self._lock:
+            if whole:
+                self._whole_flushed = max(self._whole_flushed, covered)
             for file_id, number in list(self._undurable.items()):
                 if number <= covered:
                     del self._undurable[file_id]
@@ -575,22 +579,13 @@ class Driver:
         self._timer.join(timeout)
         self.flush_store()
 
-    def _flush_barriers(self) -> None:
-        """The store's ``flush_barriers`` when it has one (UPL-CKPT-008: saves that only
-        add parts keep their coalescing window), else its ``flush``; a failure is noted."""
-        flush = getattr(self._store, "flush_barriers", None)
-        if flush is None:
-            self.flush_store()
-            return
+    def flush_store(self, *, barriers_only: bool = False) -> None:
+        """Make every checkpoint save durable, or with ``barriers_only`` the barriers (the
+        store's ``flush_barriers`` when it has one, UPL-CKPT-008: saves that only add parts
+        keep their coalescing window); a failure is noted, never raised."""
+        flush = getattr(self._store, "flush_barriers", None) if barriers_only else None
         try:
-            flush()
-        except CheckpointStoreError as error:
-            self.note_store_failure(error)
-
-    def flush_store(self) -> None:
-        """Make every checkpoint save durable; a failure is noted, never raised."""
-        try:
-            self._store.flush()
+            (flush or self._store.flush)()
         except CheckpointStoreError as error:
             self.note_store_failure(error)
 

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from support.lazy_store import LazyStore
 from support.uploader import (
     MIN_PART,
     Tracer,
@@ -20,7 +21,7 @@ from support.uploader import (
 )
 
 from emulator.faults import Effect, Match
-from vodref.core import FileState, RetryPolicy
+from vodref.core import Checkpoint, FileState, RetryPolicy
 from vodref.stores import FileCheckpointStore
 
 PARTS = 4
@@ -156,3 +157,63 @@ def test_close_while_the_video_is_being_created_keeps_one_video(
     ops = operations(emu)
     assert ops.count("CreateUploadVideo") == 1 and ops.count("RefreshUploadVideo") == 1, ops
     assert len(emu.control.state()["vod"]["videos"]) == 1
+
+
+class _CoalescingLazyStore(LazyStore):
+    """A LazyStore whose ``flush_barriers`` behaves as FileCheckpointStore's (UPL-CKPT-008):
+    deletes and saves that change the names (VideoId, target, upload id) become durable,
+    saves that only add parts stay pending."""
+
+    def flush_barriers(self) -> None:
+        with self._lock:
+            kept = {
+                key: record
+                for key, record in self._pending.items()
+                if record is not None
+                and key in self._records
+                and _names(record) == _names(self._records[key])
+            }
+            for key in kept:
+                del self._pending[key]
+        self.flush()
+        with self._lock:
+            for key, record in kept.items():
+                self._pending.setdefault(key, record)
+
+
+def _names(record: object) -> tuple[object, ...]:
+    return tuple(getattr(record, name, None) for name in ("video_id", "target", "upload_id"))
+
+
+def test_the_checkpoint_on_disk_names_every_part_before_complete_is_sent(
+    emu: Any, make_vod: Any, root_transport: Any, sizes_dir: Path
+) -> None:
+    """UP-RESUME-012 UPL-DUR-001 UPL-CKPT-008: when CompleteMultipartUpload reaches the
+    service, the checkpoint a kill would leave names every part, although a store's barrier
+    flushes keep part-only saves coalesced; a process resuming from exactly that finds the
+    object and sends nothing again."""
+    path = write_file(sizes_dir, "durable.mp4", PARTS * MIN_PART)
+    store = _CoalescingLazyStore()
+    on_disk: list[dict[str, object]] = []
+    emu.control.add_fault(
+        effect=Effect.delay(0.3), match=Match(operation="CompleteMultipartUpload")
+    )
+    vod = make_vod(parallel=2, checkpoint_store=store, checkpoint_interval=0.0)
+    vod.add_file(path)
+    vod.start_upload()
+    _wait_for(lambda: "CompleteMultipartUpload" in operations(emu))
+    on_disk.append(store.durable())  # what a SIGKILL now would leave
+    [view] = vod.wait(timeout=30)
+    assert view.state is FileState.SUCCESS, view.error
+    [record] = [r for r in on_disk[0].values() if isinstance(r, Checkpoint)]
+    assert record.names_every_part, record
+    emu.control.clear_faults()
+    before = len(operations(emu))
+    resumed = make_vod(parallel=2, checkpoint_store=LazyStore(durable=on_disk[0]))
+    resumed.add_file(path)
+    resumed.start_upload()
+    [again] = resumed.wait(timeout=30)
+    assert again.state is FileState.SUCCESS, again.error
+    later = operations(emu)[before:]
+    assert "UploadPart" not in later and "InitiateMultipartUpload" not in later, later
+    assert stored_object(emu, root_transport, again) == (path.stat().st_size, file_crc(path))

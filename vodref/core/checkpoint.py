@@ -71,6 +71,14 @@ class Checkpoint:
     parts: tuple[CheckpointPart, ...] = ()
     version: int = FORMAT_VERSION
 
+    @property
+    def names_every_part(self) -> bool:
+        """Whether ``parts`` covers the whole file (the save before Complete does:
+        UP-RESUME-012)."""
+        return self.upload_id is not None and len(self.parts) == -(
+            -self.file_size // self.part_size
+        )
+
     def __post_init__(self) -> None:
         self._check_fields()
         if not isinstance(self.parts, tuple):
