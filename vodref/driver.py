@@ -399,7 +399,10 @@ class Driver:
         """Remember a checkpoint store failure (the uploads go on without resumability)."""
         with self._lock:
             first = not self.store_failures
-            self.store_failures.append(str(error))
+            # Each distinct problem once, and a bounded list: a full disk fails every flush
+            # of a long run the same way.
+            if str(error) not in self.store_failures and len(self.store_failures) < 100:
+                self.store_failures.append(str(error))
         if first:
             log.warning(
                 "checkpoint store failed; uploads continue but are not resumable: %s", error

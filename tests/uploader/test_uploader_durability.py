@@ -128,5 +128,7 @@ def test_a_failing_store_never_hides_a_result(
     assert view.state is FileState.SUCCESS and view.video_id
     assert vod.store_failures and "No space" in vod.store_failures[0]
     vod.close()
+    # Every flush failed the same way: the problem is listed once.
+    assert vod.store_failures == ("No space left on device",)
     assert operations(emu).count("CreateUploadVideo") == 1
     assert open_uploads(emu) == []

@@ -586,8 +586,9 @@ class Vod:
 
     @property
     def store_failures(self) -> tuple[str, ...]:
-        """Checkpoint store failures seen (a full or read-only directory): results are still
-        reported, but may be neither resumable nor remembered (UPL-DUR-002)."""
+        """Checkpoint store failures seen (a full or read-only directory), each distinct
+        message once (at most 100): results are still reported, but may be neither
+        resumable nor remembered (UPL-DUR-002)."""
         with self._driver.lock:
             return tuple(self._driver.store_failures)
 
