@@ -107,6 +107,20 @@ def _credentials_expired(error: ServiceError, credentials: Credentials) -> bool:
     return disposition is Disposition.TOKEN_EXPIRED
 
 
+def _may_have_made_a_video(command: Request, error: ServiceError) -> bool:
+    """A new video's CreateUploadVideo (RequestAuth or CallVod with no VideoId) that failed
+    after it may have reached the service: the connection broke or timed out (UPL-DUR-012)."""
+    if error.kind not in (ErrorKind.NETWORK, ErrorKind.TIMEOUT):
+        return False
+    if isinstance(command, CallVod):
+        return command.action is VodAction.CREATE_UPLOAD_VIDEO
+    return (
+        isinstance(command, RequestAuth)
+        and command.video_id is None
+        and command.media_kind is MediaKind.VIDEO
+    )
+
+
 def _local_error(code: str, message: str) -> ServiceError:
     return ServiceError(kind=ErrorKind.LOCAL, code=code, message=message)
 
@@ -137,6 +151,13 @@ class Performer:
         try:
             return self._dispatch(command)
         except TransportError as error:
+            if _may_have_made_a_video(command, error.error):
+                log.warning(
+                    "a new video's CreateUploadVideo failed after it may have reached the "
+                    "service (%s); if the service made the video, it keeps no file: the "
+                    "retry makes another, and VOD offers no way to find the first (UPL-DUR-012)",
+                    error.error.code or error.error.kind.value,
+                )
             return CommandFailed(command_id=command_id, error=error.error)
         except SourceChangedError as error:
             return CommandFailed(

@@ -98,3 +98,26 @@ def test_upload_lost_mid_way_restarts_for_the_same_video(
     # would be gone); the object was completed from the second one.
     [left] = open_uploads(emu)
     assert left["upload_id"] != view.upload_id
+
+
+def test_a_lost_create_upload_video_answer_is_the_stated_residual(
+    emu: Any, make_vod: Any, root_transport: Any, sizes_dir: Path, caplog: Any
+) -> None:
+    """UPL-DUR-012: CreateUploadVideo made the video but its answer never came back. VOD has
+    no idempotency token and no lookup by anything the uploader chose, so the retry makes a
+    second video: the file ends Success in that one with its bytes, the first stays without
+    a file, and a warning says so. This pins the residual down: it is never silent, and
+    never more than one extra video per lost answer."""
+    path = _source(sizes_dir, "lost-create.mp4")
+    emu.control.add_fault(
+        effect=Effect.drop_after_commit(), match=Match(operation="CreateUploadVideo"), times=1
+    )
+    with caplog.at_level("WARNING", logger="vodref"):
+        vod = make_vod()
+        [view] = vod.upload(path, timeout=30)
+    assert view.state is FileState.SUCCESS, view.error
+    assert stored_object(emu, root_transport, view) == (path.stat().st_size, file_crc(path))
+    assert operations(emu).count("CreateUploadVideo") == 2
+    videos = emu.control.state()["vod"]["videos"]
+    assert len(videos) == 2
+    assert "UPL-DUR-012" in caplog.text
