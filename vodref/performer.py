@@ -107,11 +107,13 @@ def _credentials_expired(error: ServiceError, credentials: Credentials) -> bool:
     return disposition is Disposition.TOKEN_EXPIRED
 
 
-def _may_have_made_a_video(command: Request, error: ServiceError) -> bool:
-    """A new video's CreateUploadVideo (RequestAuth or CallVod with no VideoId) that failed
-    after it may have reached the service: the connection broke or timed out (UPL-DUR-012)."""
-    if error.kind not in (ErrorKind.NETWORK, ErrorKind.TIMEOUT):
-        return False
+def _may_have_taken_effect(error: ServiceError) -> bool:
+    """The request may have reached the service: the connection broke or timed out."""
+    return error.kind in (ErrorKind.NETWORK, ErrorKind.TIMEOUT)
+
+
+def _makes_a_video(command: Request) -> bool:
+    """A new video's CreateUploadVideo: RequestAuth or CallVod with no VideoId."""
     if isinstance(command, CallVod):
         return command.action is VodAction.CREATE_UPLOAD_VIDEO
     return (
@@ -151,13 +153,23 @@ class Performer:
         try:
             return self._dispatch(command)
         except TransportError as error:
-            if _may_have_made_a_video(command, error.error):
-                log.warning(
-                    "a new video's CreateUploadVideo failed after it may have reached the "
-                    "service (%s); if the service made the video, it keeps no file: the "
-                    "retry makes another, and VOD offers no way to find the first (UPL-DUR-012)",
-                    error.error.code or error.error.kind.value,
-                )
+            if _may_have_taken_effect(error.error):
+                if _makes_a_video(command):
+                    log.warning(
+                        "a new video's CreateUploadVideo failed after it may have reached the "
+                        "service (%s); if the service made the video, it keeps no file: the "
+                        "retry makes another, and VOD offers no way to find the first "
+                        "(UPL-DUR-012)",
+                        error.error.code or error.error.kind.value,
+                    )
+                elif isinstance(command, InitiateMultipart):
+                    log.warning(
+                        "InitiateMultipartUpload failed after it may have reached the service "
+                        "(%s); if the service opened the upload, it stays open and empty: the "
+                        "upload credentials cannot list uploads, so the bucket's lifecycle "
+                        "rule removes it (UPL-DUR-010)",
+                        error.error.code or error.error.kind.value,
+                    )
             return CommandFailed(command_id=command_id, error=error.error)
         except SourceChangedError as error:
             return CommandFailed(

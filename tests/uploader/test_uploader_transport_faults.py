@@ -121,3 +121,26 @@ def test_a_lost_create_upload_video_answer_is_the_stated_residual(
     videos = emu.control.state()["vod"]["videos"]
     assert len(videos) == 2
     assert "UPL-DUR-012" in caplog.text
+
+
+def test_a_lost_initiate_answer_is_the_stated_residual(
+    emu: Any, make_vod: Any, root_transport: Any, sizes_dir: Path, caplog: Any
+) -> None:
+    """UPL-DUR-010: InitiateMultipartUpload opened an upload but its answer never came back.
+    The upload id exists only in the lost answer and the upload credentials cannot list
+    uploads, so the retry opens another: the file ends Success with its bytes, one empty
+    upload stays open for the bucket's lifecycle rule, and a warning says so."""
+    path = _source(sizes_dir, "lost-initiate.mp4")
+    emu.control.add_fault(
+        effect=Effect.drop_after_commit(),
+        match=Match(operation="InitiateMultipartUpload"),
+        times=1,
+    )
+    with caplog.at_level("WARNING", logger="vodref"):
+        vod = make_vod()
+        [view] = vod.upload(path, timeout=30)
+    assert view.state is FileState.SUCCESS, view.error
+    assert stored_object(emu, root_transport, view) == (path.stat().st_size, file_crc(path))
+    [orphan] = open_uploads(emu)
+    assert orphan["parts"] == [] and orphan["upload_id"] != view.upload_id
+    assert "UPL-DUR-010" in caplog.text
