@@ -237,12 +237,23 @@ class Performer:
             data = self._context(command.file_id).source.read(0, command.size)
             object_crc = crc64(data)
             self.bytes_sent += len(data)
-            stored = self._transport.put_object(
-                command.target,
-                command.credentials,
-                data=data,
-                headers=self._headers(command.file_id),
-            )
+            try:
+                stored = self._transport.put_object(
+                    command.target,
+                    command.credentials,
+                    data=data,
+                    headers=self._headers(command.file_id),
+                )
+            except TransportError as error:
+                if _may_have_taken_effect(error.error) and self._object_is(
+                    command, len(data), object_crc
+                ):
+                    # UPL-DRV-012: the Put landed, only its answer was lost; sending the
+                    # bytes again would redo a finished video.
+                    return ObjectPut(
+                        command_id=command_id, crc64=object_crc, server_crc64=object_crc
+                    )
+                raise
             return ObjectPut(
                 command_id=command_id, crc64=object_crc, server_crc64=stored.crc64, etag=stored.etag
             )
@@ -291,6 +302,15 @@ class Performer:
         if isinstance(command, RequestAuth):
             return self._provide_auth(command)
         raise TypeError(f"no performer for {type(command).__name__}")
+
+    def _object_is(self, command: PutObject, size: int, crc: int) -> bool:
+        """Whether the Put's target holds exactly these bytes (size and CRC-64, UPL-DRV-012);
+        False when it cannot be told (no object, no CRC header, the check failing)."""
+        try:
+            info = self._transport.head_object(command.target, command.credentials)
+        except TransportError:
+            return False
+        return info is not None and info.size == size and info.crc64 == crc
 
     def _abort(self, command: AbortMultipart) -> None:
         """Abort; if the credentials expired meanwhile and a provider can refresh the video,

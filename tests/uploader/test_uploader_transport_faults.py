@@ -144,3 +144,38 @@ def test_a_lost_initiate_answer_is_the_stated_residual(
     [orphan] = open_uploads(emu)
     assert orphan["parts"] == [] and orphan["upload_id"] != view.upload_id
     assert "UPL-DUR-010" in caplog.text
+
+
+def test_a_put_whose_answer_was_lost_is_not_sent_again(
+    emu: Any, make_vod: Any, root_transport: Any, sizes_dir: Path
+) -> None:
+    """UPL-DRV-012: PutObject landed but its answer never came back. The object is checked
+    (HeadObject: size and CRC-64 of the bytes sent) and the file succeeds without sending
+    them again, as an ambiguous Complete does (UPL-DRV-007). Before, the Put was retried:
+    the finished video's object was written twice."""
+    path = write_source(sizes_dir, "lost-put.mp4", 50_000, seed=5)
+    emu.control.add_fault(
+        effect=Effect.drop_after_commit(), match=Match(operation="PutObject"), times=1
+    )
+    vod = make_vod()
+    [view] = vod.upload(path, timeout=30)
+    assert view.state is FileState.SUCCESS, view.error
+    ops = operations(emu)
+    assert ops.count("PutObject") == 1 and ops[-1] == "HeadObject", ops
+    assert stored_object(emu, root_transport, view) == (path.stat().st_size, file_crc(path))
+
+
+def test_a_put_that_never_landed_is_sent_again(
+    emu: Any, make_vod: Any, root_transport: Any, sizes_dir: Path
+) -> None:
+    """UPL-DRV-012: the connection broke before the service stored anything: the check
+    finds no object and the Put is sent again, as before."""
+    path = write_source(sizes_dir, "reset-put.mp4", 50_000, seed=6)
+    emu.control.add_fault(
+        effect=Effect.reset_after_body(), match=Match(operation="PutObject"), times=1
+    )
+    vod = make_vod()
+    [view] = vod.upload(path, timeout=30)
+    assert view.state is FileState.SUCCESS, view.error
+    assert stored_object(emu, root_transport, view) == (path.stat().st_size, file_crc(path))
+    assert operations(emu).count("PutObject") == 2
