@@ -194,7 +194,6 @@ def test_the_checkpoint_on_disk_names_every_part_before_complete_is_sent(
     object and sends nothing again."""
     path = write_file(sizes_dir, "durable.mp4", PARTS * MIN_PART)
     store = _CoalescingLazyStore()
-    on_disk: list[dict[str, object]] = []
     emu.control.add_fault(
         effect=Effect.delay(0.3), match=Match(operation="CompleteMultipartUpload")
     )
@@ -202,14 +201,14 @@ def test_the_checkpoint_on_disk_names_every_part_before_complete_is_sent(
     vod.add_file(path)
     vod.start_upload()
     _wait_for(lambda: "CompleteMultipartUpload" in operations(emu))
-    on_disk.append(store.durable())  # what a SIGKILL now would leave
+    on_disk = store.durable()  # what a SIGKILL now would leave
     [view] = vod.wait(timeout=30)
     assert view.state is FileState.SUCCESS, view.error
-    [record] = [r for r in on_disk[0].values() if isinstance(r, Checkpoint)]
+    [record] = [r for r in on_disk.values() if isinstance(r, Checkpoint)]
     assert record.names_every_part, record
     emu.control.clear_faults()
     before = len(operations(emu))
-    resumed = make_vod(parallel=2, checkpoint_store=LazyStore(durable=on_disk[0]))
+    resumed = make_vod(parallel=2, checkpoint_store=LazyStore(durable=on_disk))
     resumed.add_file(path)
     resumed.start_upload()
     [again] = resumed.wait(timeout=30)
